@@ -1,0 +1,67 @@
+//! `spikedelay train`.
+
+use anyhow::{Context, Result};
+use spikedelay::train::Trainer;
+
+use crate::args::TrainArgs;
+use crate::plan::TrainPlan;
+use crate::progress::TrainProgress;
+
+/// Trains, writing into the plan's output directory, and prints the summary.
+pub fn run(args: &TrainArgs) -> Result<()> {
+    let plan = TrainPlan::from_args(args)?;
+    let mut trainer = if plan.resume {
+        Trainer::resume(&plan.out)
+            .with_context(|| format!("resuming the run in {}", plan.out.display()))?
+    } else {
+        let splits = plan.config.delay_patterns.generate()?;
+        Trainer::new(
+            plan.config.clone(),
+            splits.train.channels(),
+            splits.train.classes(),
+        )?
+        .with_output(&plan.out)?
+    };
+    let config = trainer.config().clone();
+    let splits = config.delay_patterns.generate()?;
+    let net = trainer.network();
+    println!(
+        "delay-patterns: {} train / {} valid / {} test samples, {} channels, {} classes, {} steps",
+        splits.train.len(),
+        splits.valid.len(),
+        splits.test.len(),
+        splits.train.channels(),
+        splits.train.classes(),
+        config.delay_patterns.steps
+    );
+    println!(
+        "network: {} → {} → {} ({} delays, D = {}, τ = {:.3} steps), {} trainable parameters; writing to {}",
+        net.config.inputs,
+        net.config
+            .hidden
+            .iter()
+            .map(usize::to_string)
+            .collect::<Vec<_>>()
+            .join(" → "),
+        net.config.outputs,
+        config.model.delays,
+        config.taps(),
+        net.config.tau,
+        net.parameter_count(),
+        plan.out.display()
+    );
+    if plan.resume {
+        println!("resuming after epoch {}", trainer.history().len());
+    }
+    let mut progress = TrainProgress::new(config.train.epochs);
+    let summary = trainer.run(&splits, &mut progress)?;
+    println!(
+        "test accuracy {:.2}% at epoch {} (selected on validation, {:.2}%); last epoch {:.2}%; {:.1}s",
+        100.0 * summary.test_accuracy,
+        summary.best_epoch + 1,
+        100.0 * summary.best_valid_accuracy,
+        100.0 * summary.last_epoch_test_accuracy,
+        summary.wall_seconds
+    );
+    Ok(())
+}

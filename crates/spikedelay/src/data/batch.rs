@@ -1,0 +1,30 @@
+//! Batching: stack samples into a `(B, T, C)` [`Seq`], zero-padded at the end to the longest.
+
+use rayon::prelude::*;
+
+use super::Dataset;
+use crate::seq::Seq;
+
+/// Inputs and labels of one batch.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// `(B, T_max, C)` frames.
+    pub x: Seq,
+    /// Class per sample.
+    pub labels: Vec<usize>,
+}
+
+/// Builds the batch of samples `indices` of `data`.
+pub fn make_batch(data: &dyn Dataset, indices: &[usize]) -> Batch {
+    let steps = indices.iter().map(|&i| data.steps(i)).max().unwrap_or(0);
+    let channels = data.channels();
+    let mut x = Seq::zeros(indices.len(), steps, channels);
+    x.data
+        .par_chunks_mut((steps * channels).max(1))
+        .zip(indices.par_iter())
+        .for_each(|(out, &i)| data.write_frames(i, out));
+    Batch {
+        x,
+        labels: indices.iter().map(|&i| data.label(i)).collect(),
+    }
+}

@@ -1,0 +1,40 @@
+//! Data: datasets as frame sequences, batching, and the built-in `delay-patterns` task.
+//!
+//! A dataset yields, per sample, a `(T_i, C)` frame of counts (or features) and a label; batches
+//! zero-pad every sample at the end to the longest one (method §1.1, no masking anywhere).
+
+pub mod batch;
+pub mod delay_patterns;
+
+pub use batch::{Batch, make_batch};
+pub use delay_patterns::{DelayPatterns, DelayPatternsConfig};
+
+/// A labelled collection of frame sequences.
+pub trait Dataset: Sync {
+    /// Number of samples.
+    fn len(&self) -> usize;
+    /// Whether there are no samples.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Channels per frame.
+    fn channels(&self) -> usize;
+    /// Number of classes.
+    fn classes(&self) -> usize;
+    /// Class of sample `i`.
+    fn label(&self, i: usize) -> usize;
+    /// Frames of sample `i`.
+    fn steps(&self, i: usize) -> usize;
+    /// Adds sample `i`'s frames into `out` (`(steps(i), channels)` row-major, pre-zeroed).
+    fn write_frames(&self, i: usize, out: &mut [f32]);
+}
+
+/// Train, validation and test sets of one task.
+pub struct Splits {
+    /// Training set.
+    pub train: Box<dyn Dataset>,
+    /// Validation set (model selection).
+    pub valid: Box<dyn Dataset>,
+    /// Test set (reported only).
+    pub test: Box<dyn Dataset>,
+}

@@ -1,0 +1,40 @@
+//! # spikedelay
+//!
+//! Spiking neural networks whose synaptic delays are learned, following *Learning Delays in
+//! Spiking Neural Networks using Dilated Convolutions with Learnable Spacings* (Hammouamri,
+//! Khalfaoui-Hassani, Masquelier, ICLR 2024).
+//!
+//! Every synapse `i → j` has a weight and a real-valued position (its delay). A layer is a causal
+//! convolution over time whose kernel for synapse `(j, i)` is the weight times a normalised
+//! Gaussian centred at the position; σ shrinks over training, and at evaluation positions are
+//! rounded so each synapse is one weight at one integer delay.
+//!
+//! The tree follows the paper's pipeline: [`data`] (datasets, batching, the built-in task) →
+//! [`model`] (delay layers, BatchNorm, LIF, dropout, readout) → [`train`] (loss, optimisers,
+//! schedules, trainer, checkpoints) → [`infer`] (integer-delay network). Numerical kernels live in
+//! [`kernels`]. Activations are [`Seq`] tensors laid out `(B, T, C)`.
+//!
+//! ```no_run
+//! use spikedelay::{config::RunConfig, train::Trainer};
+//! let config = RunConfig::default(); // the built-in `delay-patterns` task
+//! let splits = config.delay_patterns.generate()?;
+//! let mut trainer = Trainer::new(config, splits.train.channels(), splits.train.classes())?;
+//! let summary = trainer.run(&splits, &mut ())?;
+//! println!("test accuracy {:.3}", summary.test_accuracy);
+//! # Ok::<(), spikedelay::Error>(())
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod atomic_file;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod infer;
+pub mod kernels;
+pub mod model;
+pub mod seq;
+pub mod train;
+
+pub use error::{Error, Result};
+pub use seq::Seq;

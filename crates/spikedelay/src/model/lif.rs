@@ -1,0 +1,159 @@
+//! `Lif`: leaky integrate-and-fire neurons with a hard reset and the ATan surrogate (method §9).
+//!
+//! Forward, per neuron, `v[−1] = 0` (spikingjelly's op order, `decay_input = False`, `v_reset = 0`):
+//! ```text
+//! h[t] = v[t−1] − v[t−1]/τ + I[t]
+//! s[t] = 1 if h[t] − v_th ≥ 0 else 0
+//! v[t] = h[t]·(1 − s[t])
+//! ```
+//! Backward through time with the reset detached:
+//! ```text
+//! gh[t] = g_s[t]·ψ(h[t] − v_th) + carry·(1 − s[t]);   g_I[t] = gh[t];   carry = gh[t]·(1 − 1/τ)
+//! ψ(x)  = (α/2) / (1 + (π/2·α·x)²),  α = 5
+//! ```
+
+use rayon::prelude::*;
+
+use crate::seq::Seq;
+
+/// ATan surrogate sharpness `α`.
+pub const ATAN_ALPHA: f32 = 5.0;
+
+/// The ATan surrogate derivative `ψ(x) = (α/2)/(1 + (π/2·α·x)²)`.
+#[inline]
+pub fn atan_surrogate(x: f32) -> f32 {
+    let u = std::f32::consts::FRAC_PI_2 * ATAN_ALPHA * x;
+    (ATAN_ALPHA / 2.0) / (1.0 + u * u)
+}
+
+/// The surrogate's primitive `arctan(π/2·α·x)/π + 1/2`, a smooth stand-in for the step.
+#[inline]
+pub fn atan_primitive(x: f32) -> f32 {
+    (std::f32::consts::FRAC_PI_2 * ATAN_ALPHA * x).atan() / std::f32::consts::PI + 0.5
+}
+
+/// What the LIF forward emits as its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SpikeFn {
+    /// Spikes in {0, 1} (the method).
+    #[default]
+    Heaviside,
+    /// The surrogate's primitive in (0, 1), with the reset still driven by the Heaviside spike.
+    /// Its exact derivative is what the surrogate backward computes, so finite differences can
+    /// check backpropagation through time; used by the gradient-check tests only.
+    SmoothForGradcheck,
+}
+
+/// A layer of LIF neurons (parameters only; state lives in the forward pass).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Lif {
+    /// Membrane time constant `τ` in time steps (> 1).
+    pub tau: f32,
+    /// Firing threshold `v_th`. Default: 1.
+    pub v_threshold: f32,
+    /// Forward output function.
+    pub spike_fn: SpikeFn,
+}
+
+impl Lif {
+    /// LIF with time constant `tau` (steps) and threshold `v_threshold`.
+    pub fn new(tau: f32, v_threshold: f32) -> Self {
+        Lif {
+            tau,
+            v_threshold,
+            spike_fn: SpikeFn::Heaviside,
+        }
+    }
+
+    /// Forward over `(B, T, C)` input currents. Returns the spikes and the pre-reset membrane `h`
+    /// (kept for the backward pass).
+    pub fn forward(&self, input: &Seq) -> (Seq, Seq) {
+        let c = input.channels;
+        let mut spikes = Seq::zeros(input.batch, input.steps, c);
+        let mut h = Seq::zeros(input.batch, input.steps, c);
+        let (tau, th, spike_fn) = (self.tau, self.v_threshold, self.spike_fn);
+        spikes
+            .data
+            .par_chunks_mut(input.sample_len().max(1))
+            .zip(h.data.par_chunks_mut(input.sample_len().max(1)))
+            .zip(input.data.par_chunks(input.sample_len().max(1)))
+            .for_each(|((s_b, h_b), i_b)| {
+                let mut v = vec![0.0f32; c];
+                for ((s_row, h_row), i_row) in s_b
+                    .chunks_exact_mut(c)
+                    .zip(h_b.chunks_exact_mut(c))
+                    .zip(i_b.chunks_exact(c))
+                {
+                    for j in 0..c {
+                        let hj = v[j] - v[j] / tau + i_row[j];
+                        let fire = hj - th >= 0.0;
+                        h_row[j] = hj;
+                        s_row[j] = match spike_fn {
+                            SpikeFn::Heaviside => fire as u8 as f32,
+                            SpikeFn::SmoothForGradcheck => atan_primitive(hj - th),
+                        };
+                        v[j] = if fire { 0.0 } else { hj };
+                    }
+                }
+            });
+        (spikes, h)
+    }
+
+    /// Backward: `∂L/∂I` from `∂L/∂s` and the cached `h`.
+    pub fn backward(&self, g_s: &Seq, h: &Seq) -> Seq {
+        let c = g_s.channels;
+        let t_len = g_s.steps;
+        let decay = 1.0 - 1.0 / self.tau;
+        let th = self.v_threshold;
+        let mut g_i = Seq::zeros(g_s.batch, t_len, c);
+        g_i.data
+            .par_chunks_mut(g_s.sample_len().max(1))
+            .zip(g_s.data.par_chunks(g_s.sample_len().max(1)))
+            .zip(h.data.par_chunks(h.sample_len().max(1)))
+            .for_each(|((gi_b, gs_b), h_b)| {
+                let mut carry = vec![0.0f32; c];
+                for t in (0..t_len).rev() {
+                    let row = t * c..(t + 1) * c;
+                    let (gi, gs, hr) = (&mut gi_b[row.clone()], &gs_b[row.clone()], &h_b[row]);
+                    for j in 0..c {
+                        let x = hr[j] - th;
+                        let keep = if x >= 0.0 { 0.0 } else { 1.0 };
+                        let gh = gs[j] * atan_surrogate(x) + carry[j] * keep;
+                        gi[j] = gh;
+                        carry[j] = gh * decay;
+                    }
+                }
+            });
+        g_i
+    }
+}
+
+/// Fraction of `(b, t, c)` entries of `spikes` that are spikes.
+pub fn spike_rate(spikes: &Seq) -> f64 {
+    spikes.density()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integrates_fires_and_resets() {
+        let lif = Lif::new(2.0, 1.0);
+        let input = Seq::from_vec(1, 4, 1, vec![0.6, 0.8, 0.3, 1.0]).unwrap();
+        let (s, h) = lif.forward(&input);
+        // h0 = .6; h1 = .6 − .3 + .8 = 1.1 → spike, v = 0; h2 = .3; h3 = .3 − .15 + 1 = 1.15 → spike
+        assert_eq!(s.data, vec![0.0, 1.0, 0.0, 1.0]);
+        let expect = [0.6, 1.1, 0.3, 1.15];
+        for (a, b) in h.data.iter().zip(expect) {
+            assert!((a - b).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn surrogate_check_values() {
+        assert_eq!(atan_surrogate(0.0), 2.5);
+        assert!((atan_surrogate(0.1) - 2.5 / (1.0 + 0.785_398_2f32.powi(2))).abs() < 1e-6);
+        assert!((atan_primitive(0.0) - 0.5).abs() < 1e-7);
+    }
+}

@@ -1,0 +1,401 @@
+//! `Network`: `L` hidden blocks (delay layer → BatchNorm → LIF → dropout) and a delay layer into a
+//! non-spiking readout (method §2). The graph is fixed, so the backward pass simply runs the
+//! blocks in reverse; each layer owns its own forward/backward.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::dcls::{DclsGrads, DclsLayer, KernelKind};
+use super::dropout::SeqDropout;
+use super::lif::{Lif, SpikeFn};
+use super::norm::{NormCache, NormGrads, TimeBatchNorm};
+use super::readout::Readout;
+use crate::error::{Error, Result};
+use crate::seq::Seq;
+
+/// The raw width SIG at which σ_eff = |SIG| + 0.27 reaches 0.5 (method §7).
+pub const SIG_FINAL: f32 = 0.23;
+
+/// How synaptic delays are treated (method §19).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DelayMode {
+    /// Positions learned with Gaussian kernels whose σ shrinks over training (the method).
+    Learned,
+    /// Random integer delays, drawn as the learned init, rounded once and frozen.
+    Fixed,
+    /// No delays: a plain per-step fully connected layer (`D = 1`, no padding).
+    None,
+    /// Learned positions with σ_eff = 0.5 for the whole run.
+    ConstantSigma,
+}
+
+impl DelayMode {
+    /// All modes, in the order they are documented.
+    pub const ALL: [DelayMode; 4] = [
+        DelayMode::Learned,
+        DelayMode::Fixed,
+        DelayMode::None,
+        DelayMode::ConstantSigma,
+    ];
+
+    /// The name used in configs, on the command line and in results.
+    pub fn name(self) -> &'static str {
+        match self {
+            DelayMode::Learned => "learned",
+            DelayMode::Fixed => "fixed",
+            DelayMode::None => "none",
+            DelayMode::ConstantSigma => "constant-sigma",
+        }
+    }
+
+    /// Whether positions are trained.
+    pub fn learns_positions(self) -> bool {
+        matches!(self, DelayMode::Learned | DelayMode::ConstantSigma)
+    }
+}
+
+impl fmt::Display for DelayMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DelayMode {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        DelayMode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                Error::config(
+                    "delays",
+                    format!("must be one of learned, fixed, none, constant-sigma; got `{s}`"),
+                )
+            })
+    }
+}
+
+/// A resolved network description (time in steps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NetworkConfig {
+    /// Input channels.
+    pub inputs: usize,
+    /// Hidden widths, one per hidden block.
+    pub hidden: Vec<usize>,
+    /// Output classes.
+    pub outputs: usize,
+    /// Delay taps `D` (odd).
+    pub taps: usize,
+    /// Kernel elements per synapse `KC`.
+    pub kernel_count: usize,
+    /// LIF / readout time constant `τ` in steps (> 1).
+    pub tau: f32,
+    /// Hidden firing threshold.
+    pub v_threshold: f32,
+    /// Dropout probability after each hidden block.
+    pub dropout: f32,
+    /// Delay treatment.
+    pub delays: DelayMode,
+    /// Initial raw width `SIG` for learned delays (the reference uses `D//2`).
+    pub sig_init: f32,
+}
+
+/// One hidden block's parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HiddenBlock {
+    /// The delay layer.
+    pub conv: DclsLayer,
+    /// BatchNorm over time × batch.
+    pub norm: TimeBatchNorm,
+}
+
+/// Everything the backward pass needs from a training forward pass.
+#[derive(Debug, Clone)]
+pub struct ForwardCache {
+    inputs: Vec<Seq>,
+    kernels: Vec<Vec<f32>>,
+    norms: Vec<NormCache>,
+    membranes: Vec<Seq>,
+    masks: Vec<Vec<f32>>,
+    /// Mean spike rate of each hidden layer (before dropout), spikes per neuron per step.
+    pub spike_rates: Vec<f64>,
+}
+
+impl ForwardCache {
+    /// Pre-reset membranes `h` of each hidden layer, `(B, T_l, H)`.
+    pub fn membranes(&self) -> &[Seq] {
+        &self.membranes
+    }
+}
+
+/// Gradients of all trainable parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkGrads {
+    /// Delay-layer gradients: hidden layers then the output layer.
+    pub layers: Vec<DclsGrads>,
+    /// BatchNorm gradients, one per hidden block.
+    pub norms: Vec<NormGrads>,
+}
+
+/// A delay-learning spiking network.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Network {
+    /// The configuration it was built from.
+    pub config: NetworkConfig,
+    /// Hidden blocks.
+    pub blocks: Vec<HiddenBlock>,
+    /// The output delay layer feeding the readout.
+    pub output: DclsLayer,
+    /// Forward output function of the hidden LIFs ([`SpikeFn::Heaviside`] except in gradient checks).
+    pub spike_fn: SpikeFn,
+}
+
+impl Network {
+    /// Builds and initialises a network (method §6, §19).
+    pub fn new(config: &NetworkConfig, rng: &mut impl rand::Rng) -> Result<Self> {
+        if config.hidden.is_empty() {
+            return Err(Error::config(
+                "model.hidden",
+                "needs at least one hidden layer",
+            ));
+        }
+        let (taps, kind, sig) = match config.delays {
+            DelayMode::Learned => (config.taps, KernelKind::Gauss, config.sig_init),
+            DelayMode::ConstantSigma => (config.taps, KernelKind::Gauss, SIG_FINAL),
+            DelayMode::Fixed => (config.taps, KernelKind::Integer, 0.0),
+            DelayMode::None => (1, KernelKind::Integer, 0.0),
+        };
+        let mut blocks = Vec::new();
+        let mut c_in = config.inputs;
+        for &h in &config.hidden {
+            let conv = DclsLayer::new(c_in, h, taps, config.kernel_count, kind, sig, rng)?;
+            blocks.push(HiddenBlock {
+                conv,
+                norm: TimeBatchNorm::new(h),
+            });
+            c_in = h;
+        }
+        let output = DclsLayer::new(
+            c_in,
+            config.outputs,
+            taps,
+            config.kernel_count,
+            kind,
+            sig,
+            rng,
+        )?;
+        let mut net = Network {
+            config: config.clone(),
+            blocks,
+            output,
+            spike_fn: SpikeFn::Heaviside,
+        };
+        if config.delays == DelayMode::Fixed {
+            net.layers_mut().for_each(DclsLayer::round_positions);
+        }
+        Ok(net)
+    }
+
+    /// The delay layers, hidden first, output last.
+    pub fn layers(&self) -> impl Iterator<Item = &DclsLayer> {
+        self.blocks
+            .iter()
+            .map(|b| &b.conv)
+            .chain(std::iter::once(&self.output))
+    }
+
+    /// Mutable delay layers, hidden first, output last.
+    pub fn layers_mut(&mut self) -> impl Iterator<Item = &mut DclsLayer> {
+        self.blocks
+            .iter_mut()
+            .map(|b| &mut b.conv)
+            .chain(std::iter::once(&mut self.output))
+    }
+
+    /// Sets the raw width `SIG` of every layer (the σ schedule, method §7).
+    pub fn set_sig(&mut self, sig: f32) {
+        self.layers_mut().for_each(|l| l.sig = sig);
+    }
+
+    /// Current raw width `SIG` (of the output layer, as the reference reads it).
+    pub fn sig(&self) -> f32 {
+        self.output.sig
+    }
+
+    /// Clamps all positions to `±D//2` (method §8).
+    pub fn clamp_positions(&mut self) {
+        self.layers_mut().for_each(DclsLayer::clamp_positions);
+    }
+
+    /// Readout length for an input of `steps` steps: `T + (L+1)·R`.
+    pub fn output_steps(&self, steps: usize) -> usize {
+        steps + self.layers().map(DclsLayer::right_pad).sum::<usize>()
+    }
+
+    /// Trainable parameters (method §20): weights, positions when learned, BatchNorm γ and β.
+    pub fn parameter_count(&self) -> usize {
+        let w: usize = self.layers().map(DclsLayer::elements).sum();
+        let p = if self.config.delays.learns_positions() {
+            w
+        } else {
+            0
+        };
+        w + p
+            + self
+                .blocks
+                .iter()
+                .map(|b| 2 * b.norm.channels())
+                .sum::<usize>()
+    }
+
+    fn lif(&self) -> Lif {
+        Lif {
+            tau: self.config.tau,
+            v_threshold: self.config.v_threshold,
+            spike_fn: self.spike_fn,
+        }
+    }
+
+    fn readout(&self) -> Readout {
+        Readout {
+            tau: self.config.tau,
+        }
+    }
+
+    fn check_input(&self, x: &Seq) -> Result<()> {
+        if x.channels != self.config.inputs {
+            return Err(Error::shape(
+                "network input channels",
+                self.config.inputs,
+                x.channels,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Training forward pass (BatchNorm batch statistics, dropout on). Returns the readout
+    /// membranes `(B, T + (L+1)·R, outputs)` and the cache for [`Self::backward`].
+    pub fn forward_train(
+        &mut self,
+        x: &Seq,
+        rng: &mut impl rand::Rng,
+    ) -> Result<(Seq, ForwardCache)> {
+        self.check_input(x)?;
+        let lif = self.lif();
+        let dropout = SeqDropout {
+            p: self.config.dropout,
+        };
+        let l_count = self.blocks.len();
+        let mut cache = ForwardCache {
+            inputs: Vec::with_capacity(l_count + 1),
+            kernels: Vec::with_capacity(l_count + 1),
+            norms: Vec::with_capacity(l_count),
+            membranes: Vec::with_capacity(l_count),
+            masks: Vec::with_capacity(l_count),
+            spike_rates: Vec::with_capacity(l_count),
+        };
+        let mut cur = x.clone();
+        for block in &mut self.blocks {
+            let k = block.conv.build_kernel();
+            let a = block.conv.forward(&cur, &k)?;
+            let (z, norm_cache) = block.norm.forward_train(&a)?;
+            let (mut s, h) = lif.forward(&z);
+            cache.spike_rates.push(s.density());
+            let mask = dropout.mask(s.batch, s.channels, rng);
+            SeqDropout::apply(&mut s, &mask);
+            cache.inputs.push(std::mem::replace(&mut cur, s));
+            cache.kernels.push(k);
+            cache.norms.push(norm_cache);
+            cache.membranes.push(h);
+            cache.masks.push(mask);
+        }
+        let k = self.output.build_kernel();
+        let a = self.output.forward(&cur, &k)?;
+        cache.inputs.push(cur);
+        cache.kernels.push(k);
+        Ok((self.readout().forward(&a), cache))
+    }
+
+    /// Backward pass from `∂L/∂V`. Returns all parameter gradients and, when `want_input`,
+    /// `∂L/∂x` for the network input.
+    pub fn backward(
+        &self,
+        cache: &ForwardCache,
+        g_v: &Seq,
+        want_input: bool,
+    ) -> (NetworkGrads, Option<Seq>) {
+        let learn = self.config.delays.learns_positions();
+        let lif = self.lif();
+        let l_count = self.blocks.len();
+        let mut grads = NetworkGrads {
+            layers: self.layers().map(DclsGrads::zeros).collect(),
+            norms: self
+                .blocks
+                .iter()
+                .map(|b| NormGrads::zeros(b.norm.channels()))
+                .collect(),
+        };
+        let g_a = self.readout().backward(g_v);
+        let mut g_x = self.output.backward(
+            &cache.inputs[l_count],
+            &g_a,
+            &cache.kernels[l_count],
+            &mut grads.layers[l_count],
+            learn,
+            true,
+        );
+        for l in (0..l_count).rev() {
+            let block = &self.blocks[l];
+            let mut g_s = g_x.take().expect("input gradient requested");
+            SeqDropout::apply(&mut g_s, &cache.masks[l]);
+            let g_z = lif.backward(&g_s, &cache.membranes[l]);
+            let g_a = block
+                .norm
+                .backward(&g_z, &cache.norms[l], &mut grads.norms[l]);
+            g_x = block.conv.backward(
+                &cache.inputs[l],
+                &g_a,
+                &cache.kernels[l],
+                &mut grads.layers[l],
+                learn,
+                l > 0 || want_input,
+            );
+        }
+        (grads, g_x)
+    }
+
+    /// Evaluation forward pass with the kernels as they are (BatchNorm running statistics, no
+    /// dropout). Returns the readout membranes and the hidden spike rates. For the paper's
+    /// evaluation, call it on [`Self::rounded`].
+    pub fn forward_eval(&self, x: &Seq) -> Result<(Seq, Vec<f64>)> {
+        self.check_input(x)?;
+        let lif = self.lif();
+        let mut cur = x.clone();
+        let mut rates = Vec::with_capacity(self.blocks.len());
+        for block in &self.blocks {
+            let a = block.conv.forward(&cur, &block.conv.build_kernel())?;
+            let z = block.norm.forward_eval(&a)?;
+            let (s, _) = lif.forward(&z);
+            rates.push(s.density());
+            cur = s;
+        }
+        let a = self.output.forward(&cur, &self.output.build_kernel())?;
+        Ok((self.readout().forward(&a), rates))
+    }
+
+    /// The evaluation transform (method §15): a copy with positions rounded half-to-even and
+    /// clamped, `SIG = 0` and the triangle kernel, so every synapse is one weight at one integer
+    /// delay. The original (unrounded) parameters are untouched.
+    pub fn rounded(&self) -> Network {
+        let mut net = self.clone();
+        for layer in net.layers_mut() {
+            layer.round_positions();
+            layer.sig = 0.0;
+            layer.kind = KernelKind::Triangle;
+        }
+        net
+    }
+}

@@ -1,0 +1,266 @@
+//! `TimeBatchNorm`: BatchNorm whose statistics run over time × batch (method §10).
+//!
+//! Training: `z = γ·(a − μ)/√(σ² + ε) + β` with per-channel mean `μ` and biased variance `σ²` over
+//! all `T·B` entries (padding included, as the reference). Running statistics: momentum 0.1, the
+//! variance from the unbiased estimate `σ²·n/(n−1)`. Evaluation: running statistics, applied as the
+//! folded affine map `z = a·α + b`, `α = γ/√(var + ε)`, `b = β − μ·α` (as PyTorch's CPU kernel).
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::seq::Seq;
+
+/// Per-channel BatchNorm parameters and running statistics.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeBatchNorm {
+    /// Scale `γ` (init 1).
+    pub gamma: Vec<f32>,
+    /// Shift `β` (init 0).
+    pub beta: Vec<f32>,
+    /// Running mean (init 0).
+    pub running_mean: Vec<f32>,
+    /// Running variance (init 1).
+    pub running_var: Vec<f32>,
+    /// `ε`. Default: 1e-5.
+    pub eps: f32,
+    /// Running-statistics momentum. Default: 0.1.
+    pub momentum: f32,
+}
+
+/// What the backward pass needs from a training forward pass.
+#[derive(Debug, Clone)]
+pub struct NormCache {
+    /// Normalised input `â = (a − μ)/√(σ² + ε)`, `(B, T, C)`.
+    pub xhat: Seq,
+    /// `1/√(σ² + ε)` per channel.
+    pub inv_std: Vec<f32>,
+}
+
+/// Gradients of `γ` and `β`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NormGrads {
+    /// `∂L/∂γ = Σ g_z·â`.
+    pub gamma: Vec<f32>,
+    /// `∂L/∂β = Σ g_z`.
+    pub beta: Vec<f32>,
+}
+
+impl NormGrads {
+    /// Zero gradients for `channels` channels.
+    pub fn zeros(channels: usize) -> Self {
+        NormGrads {
+            gamma: vec![0.0; channels],
+            beta: vec![0.0; channels],
+        }
+    }
+}
+
+/// Per-channel sums over all samples and steps, computed per sample in parallel and added in
+/// sample order (deterministic for any thread count).
+fn channel_sums(x: &Seq, f: impl Fn(usize, f32) -> f64 + Sync) -> Vec<f64> {
+    let c = x.channels;
+    let partial: Vec<Vec<f64>> = x
+        .data
+        .par_chunks(x.sample_len().max(1))
+        .map(|xs| {
+            let mut s = vec![0.0f64; c];
+            for row in xs.chunks_exact(c) {
+                for (j, &v) in row.iter().enumerate() {
+                    s[j] += f(j, v);
+                }
+            }
+            s
+        })
+        .collect();
+    let mut total = vec![0.0f64; c];
+    for p in partial {
+        for (t, v) in total.iter_mut().zip(p) {
+            *t += v;
+        }
+    }
+    total
+}
+
+impl TimeBatchNorm {
+    /// Fresh BatchNorm over `channels` channels (γ = 1, β = 0, mean 0, variance 1).
+    pub fn new(channels: usize) -> Self {
+        TimeBatchNorm {
+            gamma: vec![1.0; channels],
+            beta: vec![0.0; channels],
+            running_mean: vec![0.0; channels],
+            running_var: vec![1.0; channels],
+            eps: 1e-5,
+            momentum: 0.1,
+        }
+    }
+
+    /// Number of channels.
+    pub fn channels(&self) -> usize {
+        self.gamma.len()
+    }
+
+    fn check(&self, a: &Seq) -> Result<()> {
+        if a.channels != self.channels() {
+            return Err(Error::shape(
+                "BatchNorm input channels",
+                self.channels(),
+                a.channels,
+            ));
+        }
+        Ok(())
+    }
+
+    /// Training forward: batch statistics, running statistics updated once.
+    pub fn forward_train(&mut self, a: &Seq) -> Result<(Seq, NormCache)> {
+        self.check(a)?;
+        let c = a.channels;
+        let n = (a.batch * a.steps) as f64;
+        let mean: Vec<f64> = channel_sums(a, |_, v| v as f64)
+            .into_iter()
+            .map(|s| s / n)
+            .collect();
+        let var: Vec<f64> = channel_sums(a, |j, v| (v as f64 - mean[j]).powi(2))
+            .into_iter()
+            .map(|s| s / n)
+            .collect();
+        let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
+        let inv_std: Vec<f32> = var
+            .iter()
+            .map(|&v| 1.0 / (v as f32 + self.eps).sqrt())
+            .collect();
+        let m = self.momentum;
+        for j in 0..c {
+            let unbiased = if n > 1.0 {
+                var[j] * n / (n - 1.0)
+            } else {
+                var[j]
+            };
+            self.running_mean[j] = (1.0 - m) * self.running_mean[j] + m * mean32[j];
+            self.running_var[j] = (1.0 - m) * self.running_var[j] + m * unbiased as f32;
+        }
+        let mut xhat = a.clone();
+        let mut z = a.clone();
+        xhat.data
+            .par_chunks_mut(c)
+            .zip(z.data.par_chunks_mut(c))
+            .for_each(|(xr, zr)| {
+                for j in 0..c {
+                    let h = (xr[j] - mean32[j]) * inv_std[j];
+                    xr[j] = h;
+                    zr[j] = h * self.gamma[j] + self.beta[j];
+                }
+            });
+        Ok((z, NormCache { xhat, inv_std }))
+    }
+
+    /// The folded evaluation map `(α, b)`: `z = a·α + b`.
+    pub fn folded(&self) -> (Vec<f32>, Vec<f32>) {
+        let alpha: Vec<f32> = (0..self.channels())
+            .map(|j| self.gamma[j] / (self.running_var[j] + self.eps).sqrt())
+            .collect();
+        let shift = (0..self.channels())
+            .map(|j| self.beta[j] - self.running_mean[j] * alpha[j])
+            .collect();
+        (alpha, shift)
+    }
+
+    /// Evaluation forward with running statistics.
+    pub fn forward_eval(&self, a: &Seq) -> Result<Seq> {
+        self.check(a)?;
+        let (alpha, shift) = self.folded();
+        let mut z = a.clone();
+        z.data.par_chunks_mut(a.channels).for_each(|row| {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = *v * alpha[j] + shift[j];
+            }
+        });
+        Ok(z)
+    }
+
+    /// Backward of the training forward: returns `∂L/∂a` and adds into `grads`.
+    ///
+    /// `g_a = γ/√(σ²+ε) · (g_z − mean(g_z) − â·mean(g_z·â))`, means over the `T·B` entries.
+    pub fn backward(&self, gz: &Seq, cache: &NormCache, grads: &mut NormGrads) -> Seq {
+        let c = gz.channels;
+        let n = (gz.batch * gz.steps) as f64;
+        let sum_g = channel_sums(gz, |_, v| v as f64);
+        let xh = &cache.xhat;
+        let partial: Vec<Vec<f64>> = gz
+            .data
+            .par_chunks(gz.sample_len().max(1))
+            .zip(xh.data.par_chunks(xh.sample_len().max(1)))
+            .map(|(g, x)| {
+                let mut s = vec![0.0f64; c];
+                for (gr, xr) in g.chunks_exact(c).zip(x.chunks_exact(c)) {
+                    for j in 0..c {
+                        s[j] += (gr[j] * xr[j]) as f64;
+                    }
+                }
+                s
+            })
+            .collect();
+        let mut sum_gx = vec![0.0f64; c];
+        for p in partial {
+            for (t, v) in sum_gx.iter_mut().zip(p) {
+                *t += v;
+            }
+        }
+        for j in 0..c {
+            grads.gamma[j] += sum_gx[j] as f32;
+            grads.beta[j] += sum_g[j] as f32;
+        }
+        let mean_g: Vec<f32> = sum_g.iter().map(|&s| (s / n) as f32).collect();
+        let mean_gx: Vec<f32> = sum_gx.iter().map(|&s| (s / n) as f32).collect();
+        let scale: Vec<f32> = (0..c).map(|j| self.gamma[j] * cache.inv_std[j]).collect();
+        let mut ga = gz.clone();
+        ga.data
+            .par_chunks_mut(c)
+            .zip(xh.data.par_chunks(c))
+            .for_each(|(gr, xr)| {
+                for j in 0..c {
+                    gr[j] = scale[j] * (gr[j] - mean_g[j] - xr[j] * mean_gx[j]);
+                }
+            });
+        ga
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn training_output_is_normalised_and_running_stats_move() {
+        let data: Vec<f32> = (0..2 * 5 * 3)
+            .map(|i| (i as f32 * 0.7).sin() * 3.0 + 1.0)
+            .collect();
+        let a = Seq::from_vec(2, 5, 3, data).unwrap();
+        let mut bn = TimeBatchNorm::new(3);
+        let (z, _) = bn.forward_train(&a).unwrap();
+        for j in 0..3 {
+            let vals: Vec<f32> = z.data.iter().skip(j).step_by(3).copied().collect();
+            let mean: f32 = vals.iter().sum::<f32>() / 10.0;
+            let var: f32 = vals.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / 10.0;
+            assert!(
+                mean.abs() < 1e-5 && (var - 1.0).abs() < 1e-3,
+                "{mean} {var}"
+            );
+            // running mean = 0.1 · batch mean
+            let am: f32 = a.data.iter().skip(j).step_by(3).sum::<f32>() / 10.0;
+            assert!((bn.running_mean[j] - 0.1 * am).abs() < 1e-6);
+        }
+    }
+
+    #[test]
+    fn eval_uses_running_statistics() {
+        let mut bn = TimeBatchNorm::new(1);
+        bn.running_mean[0] = 2.0;
+        bn.running_var[0] = 4.0 - 1e-5;
+        bn.gamma[0] = 3.0;
+        bn.beta[0] = 0.5;
+        let z = bn
+            .forward_eval(&Seq::from_vec(1, 1, 1, vec![6.0]).unwrap())
+            .unwrap();
+        assert!((z.data[0] - (3.0 * 2.0 + 0.5)).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,308 @@
+//! Checkpoints: a network's parameters (unrounded, method §15), its configuration and, for
+//! `--resume`, the optimiser state and training progress, in one safetensors file written
+//! atomically.
+//!
+//! Tensors (f32): `layers.{l}.weight` and `layers.{l}.position` `(c_out, c_in, kc)` for every delay
+//! layer (the output layer last), `blocks.{l}.norm.{gamma,beta,running_mean,running_var}`, and
+//! with optimiser state `optim.{weights,positions,gamma,beta}.{l}.{m,v}`. Metadata (strings):
+//! `format`, `config` (TOML), `network` (JSON), `layers` (JSON: SIG and kernel per layer), and
+//! optionally `optim` and `progress` (JSON).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rand::SeedableRng;
+use safetensors::tensor::{Dtype, SafeTensors, TensorView};
+use serde::{Deserialize, Serialize};
+
+use super::optim::{Adam, AdamState, NetworkOptimizer};
+use crate::atomic_file::write_atomic;
+use crate::config::RunConfig;
+use crate::error::{Error, Result};
+use crate::model::{KernelKind, Network, NetworkConfig};
+
+/// Value of the `format` metadata key.
+pub const FORMAT: &str = "spikedelay-checkpoint-1";
+
+/// Where training stood when a checkpoint was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Completed epochs.
+    pub epochs_done: usize,
+    /// Epoch with the best validation accuracy so far (0-based).
+    pub best_epoch: usize,
+    /// Its validation accuracy.
+    pub best_valid_accuracy: f64,
+    /// Its test accuracy.
+    pub best_test_accuracy: f64,
+    /// Training wall time so far, seconds.
+    pub wall_seconds: f64,
+}
+
+/// What a checkpoint holds.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// The run's configuration.
+    pub config: RunConfig,
+    /// The network (unrounded parameters).
+    pub network: Network,
+    /// Optimiser state, for resuming.
+    pub optimizer: Option<NetworkOptimizer>,
+    /// Progress, for resuming.
+    pub progress: Option<Progress>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LayerMeta {
+    sig: f32,
+    kernel: KernelKind,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AdamMeta {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    step: u64,
+}
+
+impl From<&Adam> for AdamMeta {
+    fn from(a: &Adam) -> Self {
+        AdamMeta {
+            lr: a.lr,
+            beta1: a.beta1,
+            beta2: a.beta2,
+            eps: a.eps,
+            step: a.step,
+        }
+    }
+}
+
+impl From<AdamMeta> for Adam {
+    fn from(a: AdamMeta) -> Self {
+        Adam {
+            lr: a.lr,
+            beta1: a.beta1,
+            beta2: a.beta2,
+            eps: a.eps,
+            step: a.step,
+        }
+    }
+}
+
+fn bytes_of(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+impl Checkpoint {
+    /// Writes the checkpoint to `path` atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let net = &self.network;
+        let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+        for (l, layer) in net.layers().enumerate() {
+            let shape = vec![layer.c_out, layer.c_in, layer.kernel_count];
+            tensors.push((
+                format!("layers.{l}.weight"),
+                shape.clone(),
+                bytes_of(&layer.weight),
+            ));
+            tensors.push((
+                format!("layers.{l}.position"),
+                shape,
+                bytes_of(&layer.position),
+            ));
+        }
+        for (l, b) in net.blocks.iter().enumerate() {
+            let n = &b.norm;
+            for (name, v) in [
+                ("gamma", &n.gamma),
+                ("beta", &n.beta),
+                ("running_mean", &n.running_mean),
+                ("running_var", &n.running_var),
+            ] {
+                tensors.push((
+                    format!("blocks.{l}.norm.{name}"),
+                    vec![v.len()],
+                    bytes_of(v),
+                ));
+            }
+        }
+        let mut meta = HashMap::new();
+        meta.insert("format".to_string(), FORMAT.to_string());
+        meta.insert("config".to_string(), self.config.to_toml());
+        meta.insert("network".to_string(), json(&net.config));
+        let layers: Vec<LayerMeta> = net
+            .layers()
+            .map(|l| LayerMeta {
+                sig: l.sig,
+                kernel: l.kind,
+            })
+            .collect();
+        meta.insert("layers".to_string(), json(&layers));
+        if let Some(opt) = &self.optimizer {
+            let groups = [
+                ("weights", &opt.weight_states),
+                ("positions", &opt.position_states),
+                ("gamma", &opt.gamma_states),
+                ("beta", &opt.beta_states),
+            ];
+            for (group, states) in groups {
+                for (l, st) in states.iter().enumerate() {
+                    tensors.push((
+                        format!("optim.{group}.{l}.m"),
+                        vec![st.m.len()],
+                        bytes_of(&st.m),
+                    ));
+                    tensors.push((
+                        format!("optim.{group}.{l}.v"),
+                        vec![st.v.len()],
+                        bytes_of(&st.v),
+                    ));
+                }
+            }
+            let adams: HashMap<&str, AdamMeta> = [
+                ("weights", (&opt.weights).into()),
+                ("positions", (&opt.positions).into()),
+            ]
+            .into_iter()
+            .collect();
+            meta.insert("optim".to_string(), json(&adams));
+        }
+        if let Some(p) = &self.progress {
+            meta.insert("progress".to_string(), json(p));
+        }
+        let views: Vec<(String, TensorView<'_>)> = tensors
+            .iter()
+            .map(|(name, shape, data)| {
+                let view =
+                    TensorView::new(Dtype::F32, shape.clone(), data).expect("tensor sizes agree");
+                (name.clone(), view)
+            })
+            .collect();
+        let bytes = safetensors::serialize(views, Some(meta))
+            .map_err(|e| Error::checkpoint(path, format!("cannot serialise: {e}")))?;
+        write_atomic(path, &bytes)
+    }
+
+    /// Reads a checkpoint, checking every tensor's presence, dtype and shape.
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|source| Error::Io {
+            action: "reading checkpoint",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let err = |m: String| Error::checkpoint(path, m);
+        let (_, header) = SafeTensors::read_metadata(&bytes)
+            .map_err(|e| err(format!("not a readable safetensors file ({e})")))?;
+        let st = SafeTensors::deserialize(&bytes)
+            .map_err(|e| err(format!("not a readable safetensors file ({e})")))?;
+        let meta = header.metadata().clone().unwrap_or_default();
+        let get = |key: &str| {
+            meta.get(key)
+                .ok_or_else(|| err(format!("missing metadata key `{key}`")))
+        };
+        if get("format")? != FORMAT {
+            return Err(err(format!(
+                "metadata `format` is `{}`, expected `{FORMAT}`",
+                get("format")?
+            )));
+        }
+        let config = RunConfig::from_toml_str(get("config")?)
+            .map_err(|e| err(format!("metadata `config`: {e}")))?;
+        let net_config: NetworkConfig = serde_json::from_str(get("network")?)
+            .map_err(|e| err(format!("metadata `network`: {e}")))?;
+        let layer_meta: Vec<LayerMeta> = serde_json::from_str(get("layers")?)
+            .map_err(|e| err(format!("metadata `layers`: {e}")))?;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut network = Network::new(&net_config, &mut rng)
+            .map_err(|e| err(format!("metadata `network`: {e}")))?;
+        if layer_meta.len() != network.blocks.len() + 1 {
+            return Err(err(format!(
+                "metadata `layers` lists {} layers, the network has {}",
+                layer_meta.len(),
+                network.blocks.len() + 1
+            )));
+        }
+        let read = |name: &str, expect: &[usize]| -> Result<Vec<f32>> {
+            let t = st
+                .tensor(name)
+                .map_err(|_| err(format!("missing tensor `{name}`")))?;
+            if t.dtype() != Dtype::F32 {
+                return Err(err(format!(
+                    "tensor `{name}` has dtype {:?}, expected F32",
+                    t.dtype()
+                )));
+            }
+            if t.shape() != expect {
+                return Err(err(format!(
+                    "tensor `{name}` has shape {:?}, expected {expect:?}",
+                    t.shape()
+                )));
+            }
+            Ok(t.data()
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect())
+        };
+        for (l, (layer, lm)) in network.layers_mut().zip(&layer_meta).enumerate() {
+            let shape = [layer.c_out, layer.c_in, layer.kernel_count];
+            layer.weight = read(&format!("layers.{l}.weight"), &shape)?;
+            layer.position = read(&format!("layers.{l}.position"), &shape)?;
+            layer.sig = lm.sig;
+            layer.kind = lm.kernel;
+        }
+        for (l, b) in network.blocks.iter_mut().enumerate() {
+            let h = [b.norm.channels()];
+            b.norm.gamma = read(&format!("blocks.{l}.norm.gamma"), &h)?;
+            b.norm.beta = read(&format!("blocks.{l}.norm.beta"), &h)?;
+            b.norm.running_mean = read(&format!("blocks.{l}.norm.running_mean"), &h)?;
+            b.norm.running_var = read(&format!("blocks.{l}.norm.running_var"), &h)?;
+        }
+        let optimizer = match meta.get("optim") {
+            None => None,
+            Some(text) => {
+                let mut adams: HashMap<String, AdamMeta> = serde_json::from_str(text)
+                    .map_err(|e| err(format!("metadata `optim`: {e}")))?;
+                let mut take = |k: &str| {
+                    adams
+                        .remove(k)
+                        .ok_or_else(|| err(format!("metadata `optim` lacks `{k}`")))
+                };
+                let mut opt = NetworkOptimizer::new(&network);
+                opt.weights = take("weights")?.into();
+                opt.positions = take("positions")?.into();
+                let groups: [(&str, &mut Vec<AdamState>); 4] = [
+                    ("weights", &mut opt.weight_states),
+                    ("positions", &mut opt.position_states),
+                    ("gamma", &mut opt.gamma_states),
+                    ("beta", &mut opt.beta_states),
+                ];
+                for (group, states) in groups {
+                    for (l, s) in states.iter_mut().enumerate() {
+                        let n = [s.m.len()];
+                        s.m = read(&format!("optim.{group}.{l}.m"), &n)?;
+                        s.v = read(&format!("optim.{group}.{l}.v"), &n)?;
+                    }
+                }
+                Some(opt)
+            }
+        };
+        let progress = match meta.get("progress") {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str(text).map_err(|e| err(format!("metadata `progress`: {e}")))?,
+            ),
+        };
+        Ok(Checkpoint {
+            config,
+            network,
+            optimizer,
+            progress,
+        })
+    }
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("metadata serialises to JSON")
+}

@@ -1,0 +1,342 @@
+//! `Trainer`: the epoch loop of method §14.4 with the paper's schedules, evaluation of the rounded
+//! model (§15), selection on the validation split, checkpoints and resumption.
+//!
+//! Per batch: forward (Gaussian kernels, BatchNorm batch statistics, dropout), loss, backward,
+//! optimiser 1 then 2, position clamp. Per epoch: schedules and σ are set before the first batch;
+//! after the last one the rounded model is evaluated on the validation and test splits.
+//!
+//! Randomness comes from streams derived from the training seed, the purpose and the epoch, so a
+//! resumed run continues exactly as an uninterrupted one would.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_chacha::ChaCha8Rng;
+
+use super::checkpoint::{Checkpoint, Progress};
+use super::loss::sum_softmax_cross_entropy;
+use super::metrics::{EpochMetrics, Summary, read_metrics, write_metrics, write_summary};
+use super::optim::NetworkOptimizer;
+use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
+use crate::config::RunConfig;
+use crate::data::{Dataset, Splits, make_batch};
+use crate::error::{Error, Result};
+use crate::model::dcls::GAUSS_SIGMA_OFFSET;
+use crate::model::network::SIG_FINAL;
+use crate::model::{DelayMode, Network};
+
+/// File names inside a run's output directory.
+pub mod files {
+    /// Checkpoint after the latest epoch, with optimiser state (for `--resume`).
+    pub const LAST: &str = "last.safetensors";
+    /// Checkpoint of the epoch selected on validation.
+    pub const BEST: &str = "best.safetensors";
+    /// One JSON object per epoch.
+    pub const METRICS: &str = "metrics.jsonl";
+    /// Final summary.
+    pub const SUMMARY: &str = "summary.json";
+    /// The resolved configuration.
+    pub const CONFIG: &str = "config.toml";
+}
+
+/// Receives progress reports (the CLI draws its progress bar from these).
+pub trait TrainObserver {
+    /// An epoch with `batches` batches begins.
+    fn epoch_started(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
+    /// A training batch finished with this loss.
+    fn batch_finished(&mut self, _loss: f64) {}
+    /// Training batches are done; evaluation begins.
+    fn evaluating(&mut self) {}
+    /// An epoch finished.
+    fn epoch_finished(&mut self, _metrics: &EpochMetrics) {}
+}
+
+/// An observer that ignores everything.
+impl TrainObserver for () {}
+
+/// Loss and accuracy of a model on a dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalResult {
+    /// Mean of per-batch mean losses.
+    pub loss: f64,
+    /// Mean of per-batch accuracies.
+    pub accuracy: f64,
+    /// Mean hidden spike rate per layer.
+    pub spike_rates: Vec<f64>,
+}
+
+/// Evaluates `net` as it is (call it on [`Network::rounded`] for the paper's protocol) in batches
+/// of `batch_size`, samples in dataset order.
+pub fn evaluate(net: &Network, data: &dyn Dataset, batch_size: usize) -> Result<EvalResult> {
+    let idx: Vec<usize> = (0..data.len()).collect();
+    let (mut loss, mut acc, mut n) = (0.0, 0.0, 0usize);
+    let mut rates = vec![0.0; net.blocks.len()];
+    for chunk in idx.chunks(batch_size.max(1)) {
+        let batch = make_batch(data, chunk);
+        let (v, r) = net.forward_eval(&batch.x)?;
+        let out = sum_softmax_cross_entropy(&v, &batch.labels, false)?;
+        loss += out.loss;
+        acc += out.correct(&batch.labels) as f64 / chunk.len() as f64;
+        rates.iter_mut().zip(r).for_each(|(a, b)| *a += b);
+        n += 1;
+    }
+    let n = n.max(1) as f64;
+    Ok(EvalResult {
+        loss: loss / n,
+        accuracy: acc / n,
+        spike_rates: rates.into_iter().map(|r| r / n).collect(),
+    })
+}
+
+/// A random stream for `purpose` in `epoch`, derived from the training seed.
+fn stream(seed: u64, purpose: u64, epoch: u64) -> ChaCha8Rng {
+    let mix = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+        ^ purpose.wrapping_mul(0xbf58_476d_1ce4_e5b9)
+        ^ epoch.wrapping_mul(0x94d0_49bb_1331_11eb);
+    ChaCha8Rng::seed_from_u64(mix)
+}
+
+const PURPOSE_INIT: u64 = 1;
+const PURPOSE_SHUFFLE: u64 = 2;
+const PURPOSE_DROPOUT: u64 = 3;
+
+/// A training run: configuration, network, optimisers, records.
+pub struct Trainer {
+    config: RunConfig,
+    network: Network,
+    optimizer: NetworkOptimizer,
+    history: Vec<EpochMetrics>,
+    progress: Progress,
+    out: Option<PathBuf>,
+}
+
+impl Trainer {
+    /// A fresh run for `config` on data with `inputs` channels and `classes` classes.
+    pub fn new(config: RunConfig, inputs: usize, classes: usize) -> Result<Self> {
+        config.validate()?;
+        let mut rng = stream(config.train.seed, PURPOSE_INIT, 0);
+        let network = Network::new(&config.network_config(inputs, classes), &mut rng)?;
+        let optimizer = NetworkOptimizer::new(&network);
+        let progress = Progress {
+            epochs_done: 0,
+            best_epoch: 0,
+            best_valid_accuracy: -1.0,
+            best_test_accuracy: 0.0,
+            wall_seconds: 0.0,
+        };
+        Ok(Trainer {
+            config,
+            network,
+            optimizer,
+            history: Vec::new(),
+            progress,
+            out: None,
+        })
+    }
+
+    /// Continues the run saved in `out` (its `last.safetensors` and `metrics.jsonl`).
+    pub fn resume(out: &Path) -> Result<Self> {
+        let path = out.join(files::LAST);
+        let ck = Checkpoint::load(&path)?;
+        let optimizer = ck.optimizer.ok_or_else(|| {
+            Error::checkpoint(&path, "holds no optimiser state, so it cannot be resumed")
+        })?;
+        let progress = ck.progress.ok_or_else(|| {
+            Error::checkpoint(&path, "holds no training progress, so it cannot be resumed")
+        })?;
+        let mut history = read_metrics(&out.join(files::METRICS))?;
+        if history.len() < progress.epochs_done {
+            return Err(Error::checkpoint(
+                &path,
+                format!(
+                    "says {} epochs are done but metrics.jsonl holds {}",
+                    progress.epochs_done,
+                    history.len()
+                ),
+            ));
+        }
+        history.truncate(progress.epochs_done);
+        Ok(Trainer {
+            config: ck.config,
+            network: ck.network,
+            optimizer,
+            history,
+            progress,
+            out: Some(out.to_path_buf()),
+        })
+    }
+
+    /// Writes checkpoints and records into `out` (created if missing).
+    pub fn with_output(mut self, out: &Path) -> Result<Self> {
+        std::fs::create_dir_all(out).map_err(|source| Error::Io {
+            action: "creating output directory",
+            path: out.to_path_buf(),
+            source,
+        })?;
+        crate::atomic_file::write_atomic(
+            &out.join(files::CONFIG),
+            self.config.to_toml().as_bytes(),
+        )?;
+        self.out = Some(out.to_path_buf());
+        Ok(self)
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// The network (unrounded).
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// Epoch records so far.
+    pub fn history(&self) -> &[EpochMetrics] {
+        &self.history
+    }
+
+    /// Trains the remaining epochs and returns the summary.
+    pub fn run(&mut self, splits: &Splits, observer: &mut dyn TrainObserver) -> Result<Summary> {
+        let epochs = self.config.train.epochs;
+        for epoch in self.progress.epochs_done..epochs {
+            let m = self.train_epoch(epoch, splits, observer)?;
+            observer.epoch_finished(&m);
+        }
+        let summary = self.summary();
+        if let Some(out) = &self.out {
+            write_summary(&out.join(files::SUMMARY), &summary)?;
+        }
+        Ok(summary)
+    }
+
+    fn sigma_schedule(&self) -> SigmaSchedule {
+        match self.config.model.delays {
+            DelayMode::Learned => {
+                SigmaSchedule::new(self.network.config.sig_init, self.config.train.epochs)
+            }
+            DelayMode::ConstantSigma => SigmaSchedule::constant(SIG_FINAL),
+            DelayMode::Fixed | DelayMode::None => SigmaSchedule::constant(0.0),
+        }
+    }
+
+    /// Trains epoch `epoch`, evaluates, saves; returns its record.
+    pub fn train_epoch(
+        &mut self,
+        epoch: usize,
+        splits: &Splits,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<EpochMetrics> {
+        let start = Instant::now();
+        let t = &self.config.train;
+        let (lr_w, beta1) = OneCycle::new(t.max_lr, t.epochs).at(epoch);
+        let lr_p = CosineAnnealing {
+            base_lr: t.lr_positions,
+            t_max: t.epochs,
+        }
+        .at(epoch);
+        let learn_positions = self.config.model.delays.learns_positions();
+        self.optimizer.weights.lr = lr_w;
+        self.optimizer.weights.beta1 = beta1;
+        self.optimizer.positions.lr = lr_p;
+        let sig = self.sigma_schedule().sig(epoch);
+        self.network.set_sig(sig);
+        let (batch_size, weight_decay, seed) = (t.batch_size, t.weight_decay as f32, t.seed);
+
+        let mut order: Vec<usize> = (0..splits.train.len()).collect();
+        order.shuffle(&mut stream(seed, PURPOSE_SHUFFLE, epoch as u64));
+        let mut dropout_rng = stream(seed, PURPOSE_DROPOUT, epoch as u64);
+        let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
+        observer.epoch_started(epoch, self.config.train.epochs, batches.len());
+        let (mut loss_sum, mut acc_sum) = (0.0, 0.0);
+        let mut rates = vec![0.0; self.network.blocks.len()];
+        for idx in &batches {
+            let batch = make_batch(splits.train.as_ref(), idx);
+            let (v, cache) = self.network.forward_train(&batch.x, &mut dropout_rng)?;
+            let out = sum_softmax_cross_entropy(&v, &batch.labels, true)?;
+            let g_v = out.grad.as_ref().expect("gradient requested");
+            let (grads, _) = self.network.backward(&cache, g_v, false);
+            self.optimizer.step(&mut self.network, &grads, weight_decay);
+            loss_sum += out.loss;
+            acc_sum += out.correct(&batch.labels) as f64 / idx.len() as f64;
+            rates
+                .iter_mut()
+                .zip(&cache.spike_rates)
+                .for_each(|(a, b)| *a += b);
+            observer.batch_finished(out.loss);
+        }
+        observer.evaluating();
+        let nb = batches.len().max(1) as f64;
+        let rounded = self.network.rounded();
+        let valid = evaluate(&rounded, splits.valid.as_ref(), batch_size)?;
+        let test = evaluate(&rounded, splits.test.as_ref(), batch_size)?;
+        let sigma = match self.network.output.kind {
+            crate::model::KernelKind::Gauss => (sig.abs() + GAUSS_SIGMA_OFFSET) as f64,
+            _ => 0.0,
+        };
+        let metrics = EpochMetrics {
+            epoch,
+            train_loss: loss_sum / nb,
+            train_accuracy: acc_sum / nb,
+            valid_loss: valid.loss,
+            valid_accuracy: valid.accuracy,
+            test_loss: test.loss,
+            test_accuracy: test.accuracy,
+            sigma,
+            lr_weights: lr_w,
+            lr_positions: if learn_positions { lr_p } else { 0.0 },
+            beta1,
+            spike_rates: rates.into_iter().map(|r| r / nb).collect(),
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        let improved = valid.accuracy > self.progress.best_valid_accuracy;
+        if improved {
+            self.progress.best_epoch = epoch;
+            self.progress.best_valid_accuracy = valid.accuracy;
+            self.progress.best_test_accuracy = test.accuracy;
+        }
+        self.progress.epochs_done = epoch + 1;
+        self.progress.wall_seconds += metrics.seconds;
+        self.history.push(metrics.clone());
+        if let Some(out) = self.out.clone() {
+            if improved {
+                self.checkpoint(false).save(&out.join(files::BEST))?;
+            }
+            self.checkpoint(true).save(&out.join(files::LAST))?;
+            write_metrics(&out.join(files::METRICS), &self.history)?;
+        }
+        Ok(metrics)
+    }
+
+    /// A checkpoint of the current state; with `resumable`, optimiser state and progress too.
+    pub fn checkpoint(&self, resumable: bool) -> Checkpoint {
+        Checkpoint {
+            config: self.config.clone(),
+            network: self.network.clone(),
+            optimizer: resumable.then(|| self.optimizer.clone()),
+            progress: Some(self.progress.clone()),
+        }
+    }
+
+    /// The summary of the epochs run so far.
+    pub fn summary(&self) -> Summary {
+        Summary {
+            dataset: "delay-patterns".into(),
+            delays: self.config.model.delays.to_string(),
+            seed: self.config.train.seed,
+            epochs: self.progress.epochs_done,
+            test_accuracy: self.progress.best_test_accuracy,
+            last_epoch_test_accuracy: self.history.last().map_or(0.0, |m| m.test_accuracy),
+            best_epoch: self.progress.best_epoch,
+            best_valid_accuracy: self.progress.best_valid_accuracy.max(0.0),
+            selection: "best validation accuracy (held-out validation split)".into(),
+            evaluation:
+                "rounded integer delays (positions rounded half-to-even, SIG = 0, triangle kernel)"
+                    .into(),
+            wall_seconds: self.progress.wall_seconds,
+            parameters: self.network.parameter_count(),
+        }
+    }
+}
