@@ -55,8 +55,10 @@ impl TrainPlan {
         })?;
         let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("runs").join(format!(
-                "delay-patterns-{}-seed{}",
-                config.model.delays, config.train.seed
+                "{}-{}-seed{}",
+                config.data.dataset.name(),
+                config.model.delays,
+                config.train.seed
             ))
         });
         if args.resume

@@ -19,6 +19,15 @@ pub enum DatasetKind {
     DelayPatterns,
 }
 
+impl DatasetKind {
+    /// The name used in configs and results.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetKind::DelayPatterns => "delay-patterns",
+        }
+    }
+}
+
 /// `[data]`: the dataset.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -69,7 +78,7 @@ impl Default for ModelConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
-    /// Epochs. Default: 30.
+    /// Epochs. Default: 50.
     pub epochs: usize,
     /// Batch size. Default: 64.
     pub batch_size: usize,
@@ -86,7 +95,7 @@ pub struct TrainConfig {
 impl Default for TrainConfig {
     fn default() -> Self {
         TrainConfig {
-            epochs: 30,
+            epochs: 50,
             batch_size: 64,
             seed: 0,
             max_lr: 5e-3,
@@ -143,7 +152,7 @@ impl RunConfig {
     /// Number of delay taps `D` (method §2: `max_delay_ms // time_step_ms`, plus one if even).
     pub fn taps(&self) -> usize {
         let d = (self.model.max_delay_ms / self.model.time_step_ms).floor() as usize;
-        if d % 2 == 0 { d + 1 } else { d }
+        if d.is_multiple_of(2) { d + 1 } else { d }
     }
 
     /// `τ` in steps: `(tau_ms + 1e-9)/time_step_ms` (method §9).
@@ -160,7 +169,7 @@ impl RunConfig {
                 format!("must be a positive number of ms, got {}", m.time_step_ms),
             ));
         }
-        if !(m.max_delay_ms >= m.time_step_ms) {
+        if m.max_delay_ms.is_nan() || m.max_delay_ms < m.time_step_ms {
             return Err(Error::config(
                 "model.max_delay_ms",
                 format!(
@@ -169,7 +178,7 @@ impl RunConfig {
                 ),
             ));
         }
-        if !(self.tau_steps() > 1.0) {
+        if self.tau_steps().is_nan() || self.tau_steps() <= 1.0 {
             return Err(Error::config(
                 "model.tau_ms",
                 format!(
@@ -191,7 +200,7 @@ impl RunConfig {
                 format!("must be in [0, 1), got {}", m.dropout),
             ));
         }
-        if !(m.v_threshold > 0.0) {
+        if m.v_threshold.is_nan() || m.v_threshold <= 0.0 {
             return Err(Error::config(
                 "model.v_threshold",
                 format!("must be positive, got {}", m.v_threshold),
@@ -218,7 +227,7 @@ impl RunConfig {
                 ));
             }
         }
-        if !(t.weight_decay >= 0.0) {
+        if t.weight_decay.is_nan() || t.weight_decay < 0.0 {
             return Err(Error::config(
                 "train.weight_decay",
                 format!("must be ≥ 0, got {}", t.weight_decay),

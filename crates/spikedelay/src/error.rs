@@ -40,8 +40,8 @@ pub enum Error {
     },
 
     // === Files ===
-    /// An I/O failure on a named file.
-    #[error("{action} {path}: {source}")]
+    /// An I/O failure on a named file (the cause is the error's `source`).
+    #[error("{action} {path}")]
     Io {
         /// What was being done (`reading`, `writing`, ...).
         action: &'static str,

@@ -25,11 +25,11 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DelayPatternsConfig {
-    /// Number of classes. Default: 10.
+    /// Number of classes. Default: 20.
     pub classes: usize,
     /// Input channels. Default: 20.
     pub channels: usize,
-    /// Channels that take part in every motif (the rest carry only background). Default: 8.
+    /// Channels that take part in every motif (the rest carry only background). Default: 9.
     pub motif_channels: usize,
     /// Time steps per sample. Default: 50.
     pub steps: usize,
@@ -38,15 +38,15 @@ pub struct DelayPatternsConfig {
     /// Minimum gap between two offsets of one motif, in steps (≥ 3 keeps jittered spikes
     /// apart). Default: 3.
     pub min_spacing: usize,
-    /// Probability that a motif spike is moved by ±1 step. Default: 0.3.
+    /// Probability that a motif spike is moved by ±1 step. Default: 0.2.
     pub jitter: f64,
-    /// Probability that a motif spike is deleted. Default: 0.1.
+    /// Probability that a motif spike is deleted. Default: 0.05.
     pub deletion: f64,
-    /// Background spikes per channel per step. Default: 0.005.
+    /// Background spikes per channel per step. Default: 0.01.
     pub background_rate: f64,
     /// Training samples. Default: 2000.
     pub train_samples: usize,
-    /// Validation samples. Default: 500.
+    /// Validation samples. Default: 1000.
     pub valid_samples: usize,
     /// Test samples. Default: 1000.
     pub test_samples: usize,
@@ -57,17 +57,17 @@ pub struct DelayPatternsConfig {
 impl Default for DelayPatternsConfig {
     fn default() -> Self {
         DelayPatternsConfig {
-            classes: 10,
+            classes: 20,
             channels: 20,
-            motif_channels: 8,
+            motif_channels: 9,
             steps: 50,
             motif_span: 25,
             min_spacing: 3,
-            jitter: 0.3,
-            deletion: 0.1,
-            background_rate: 0.005,
+            jitter: 0.2,
+            deletion: 0.05,
+            background_rate: 0.01,
             train_samples: 2000,
-            valid_samples: 500,
+            valid_samples: 1000,
             test_samples: 1000,
             seed: 0,
         }
@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(fa, fb);
         assert_eq!(a.train.label(7), b.train.label(7));
         let count = (0..100).filter(|&i| a.train.label(i) == 3).count();
-        assert_eq!(count, 10);
+        assert_eq!(count, 5);
         // the other seed gives other samples
         let c = DelayPatternsConfig { seed: 1, ..cfg }.generate().unwrap();
         let mut fc = vec![0.0; 50 * 20];

@@ -193,7 +193,7 @@ mod tests {
                 let h = (j as u32)
                     .wrapping_mul(2654435761)
                     .wrapping_add(seed.wrapping_mul(97));
-                if sparsity > 0 && h % sparsity != 0 {
+                if sparsity > 0 && !h.is_multiple_of(sparsity) {
                     0.0
                 } else {
                     ((h >> 8) % 1000) as f32 / 500.0 - 1.0

@@ -88,7 +88,7 @@ impl DclsLayer {
         sig: f32,
         rng: &mut impl rand::Rng,
     ) -> Result<Self> {
-        if taps == 0 || taps % 2 == 0 {
+        if taps == 0 || taps.is_multiple_of(2) {
             return Err(Error::config(
                 "max_delay",
                 format!("needs an odd tap count D ≥ 1, got {taps}"),

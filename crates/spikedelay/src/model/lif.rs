@@ -153,7 +153,9 @@ mod tests {
     #[test]
     fn surrogate_check_values() {
         assert_eq!(atan_surrogate(0.0), 2.5);
-        assert!((atan_surrogate(0.1) - 2.5 / (1.0 + 0.785_398_2f32.powi(2))).abs() < 1e-6);
+        assert!(
+            (atan_surrogate(0.1) - 2.5 / (1.0 + std::f32::consts::FRAC_PI_4.powi(2))).abs() < 1e-6
+        );
         assert!((atan_primitive(0.0) - 0.5).abs() < 1e-7);
     }
 }

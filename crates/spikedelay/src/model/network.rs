@@ -368,22 +368,21 @@ impl Network {
     }
 
     /// Evaluation forward pass with the kernels as they are (BatchNorm running statistics, no
-    /// dropout). Returns the readout membranes and the hidden spike rates. For the paper's
+    /// dropout). Returns the readout membranes and each hidden layer's spikes. For the paper's
     /// evaluation, call it on [`Self::rounded`].
-    pub fn forward_eval(&self, x: &Seq) -> Result<(Seq, Vec<f64>)> {
+    pub fn forward_eval(&self, x: &Seq) -> Result<(Seq, Vec<Seq>)> {
         self.check_input(x)?;
         let lif = self.lif();
-        let mut cur = x.clone();
-        let mut rates = Vec::with_capacity(self.blocks.len());
+        let mut spikes: Vec<Seq> = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
-            let a = block.conv.forward(&cur, &block.conv.build_kernel())?;
+            let input = spikes.last().unwrap_or(x);
+            let a = block.conv.forward(input, &block.conv.build_kernel())?;
             let z = block.norm.forward_eval(&a)?;
-            let (s, _) = lif.forward(&z);
-            rates.push(s.density());
-            cur = s;
+            spikes.push(lif.forward(&z).0);
         }
-        let a = self.output.forward(&cur, &self.output.build_kernel())?;
-        Ok((self.readout().forward(&a), rates))
+        let input = spikes.last().unwrap_or(x);
+        let a = self.output.forward(input, &self.output.build_kernel())?;
+        Ok((self.readout().forward(&a), spikes))
     }
 
     /// The evaluation transform (method §15): a copy with positions rounded half-to-even and

@@ -172,14 +172,19 @@ impl Checkpoint {
         if let Some(p) = &self.progress {
             meta.insert("progress".to_string(), json(p));
         }
-        let views: Vec<(String, TensorView<'_>)> = tensors
+        let views = tensors
             .iter()
             .map(|(name, shape, data)| {
-                let view =
-                    TensorView::new(Dtype::F32, shape.clone(), data).expect("tensor sizes agree");
-                (name.clone(), view)
+                TensorView::new(Dtype::F32, shape.clone(), data)
+                    .map(|view| (name.clone(), view))
+                    .map_err(|e| {
+                        Error::checkpoint(
+                            path,
+                            format!("tensor `{name}` does not match its shape: {e}"),
+                        )
+                    })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         let bytes = safetensors::serialize(views, Some(meta))
             .map_err(|e| Error::checkpoint(path, format!("cannot serialise: {e}")))?;
         write_atomic(path, &bytes)

@@ -204,7 +204,8 @@ mod tests {
     #[test]
     fn sigma_matches_spec_table() {
         // method §7: σ_eff = SIG + 0.27
-        let cases: [(f32, usize, &[(usize, f32)]); 3] = [
+        type Case<'a> = (f32, usize, &'a [(usize, f32)]);
+        let cases: [Case; 3] = [
             (
                 12.0,
                 150,

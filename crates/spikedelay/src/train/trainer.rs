@@ -75,11 +75,14 @@ pub fn evaluate(net: &Network, data: &dyn Dataset, batch_size: usize) -> Result<
     let mut rates = vec![0.0; net.blocks.len()];
     for chunk in idx.chunks(batch_size.max(1)) {
         let batch = make_batch(data, chunk);
-        let (v, r) = net.forward_eval(&batch.x)?;
+        let (v, spikes) = net.forward_eval(&batch.x)?;
         let out = sum_softmax_cross_entropy(&v, &batch.labels, false)?;
         loss += out.loss;
         acc += out.correct(&batch.labels) as f64 / chunk.len() as f64;
-        rates.iter_mut().zip(r).for_each(|(a, b)| *a += b);
+        rates
+            .iter_mut()
+            .zip(&spikes)
+            .for_each(|(a, s)| *a += s.density());
         n += 1;
     }
     let n = n.max(1) as f64;
@@ -323,7 +326,7 @@ impl Trainer {
     /// The summary of the epochs run so far.
     pub fn summary(&self) -> Summary {
         Summary {
-            dataset: "delay-patterns".into(),
+            dataset: self.config.data.dataset.name().into(),
             delays: self.config.model.delays.to_string(),
             seed: self.config.train.seed,
             epochs: self.progress.epochs_done,

@@ -1,0 +1,247 @@
+//! The command line end to end on tiny built-in tasks: outputs on disk, evaluation, resumption,
+//! and clear errors for bad options, configs and files.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn spikedelay() -> Command {
+    Command::cargo_bin("spikedelay").unwrap()
+}
+
+const TINY: &str = r#"
+[delay_patterns]
+classes = 4
+channels = 8
+motif_channels = 4
+steps = 32
+train_samples = 96
+valid_samples = 48
+test_samples = 48
+
+[model]
+hidden = [12]
+
+[train]
+epochs = 3
+batch_size = 32
+"#;
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn stderr_of(cmd: &mut Command) -> String {
+    let out = cmd.assert().failure().code(2).get_output().clone();
+    String::from_utf8(out.stderr).unwrap()
+}
+
+#[test]
+fn train_writes_checkpoints_metrics_and_summary_then_eval_and_resume_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "tiny.toml", TINY);
+    let out = dir.path().join("run");
+    let assert = spikedelay()
+        .args([
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--threads",
+            "2",
+        ])
+        .assert()
+        .success();
+    let stdout = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("epoch")).count(),
+        3,
+        "{stdout}"
+    );
+    assert!(stdout.contains("test accuracy"), "{stdout}");
+    for f in [
+        "last.safetensors",
+        "best.safetensors",
+        "metrics.jsonl",
+        "summary.json",
+        "config.toml",
+    ] {
+        assert!(out.join(f).is_file(), "missing {f}");
+    }
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names.iter().all(|n| !n.starts_with('.')),
+        "temporary files left: {names:?}"
+    );
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    assert_eq!(metrics.lines().count(), 3);
+    let first: serde_json::Value = serde_json::from_str(metrics.lines().next().unwrap()).unwrap();
+    for key in [
+        "train_loss",
+        "train_accuracy",
+        "valid_accuracy",
+        "sigma",
+        "lr_weights",
+        "lr_positions",
+        "spike_rates",
+        "seconds",
+    ] {
+        assert!(first.get(key).is_some(), "metrics lack {key}");
+    }
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    for key in [
+        "test_accuracy",
+        "last_epoch_test_accuracy",
+        "best_epoch",
+        "wall_seconds",
+        "delays",
+        "parameters",
+    ] {
+        assert!(summary.get(key).is_some(), "summary lacks {key}");
+    }
+    // the resolved config round-trips as a --config file
+    let resolved = out.join("config.toml");
+    spikedelay()
+        .args([
+            "train",
+            "--config",
+            resolved.to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--out",
+            dir.path().join("again").to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+
+    let ck = out.join("best.safetensors");
+    let eval = spikedelay()
+        .args(["eval", "--checkpoint", ck.to_str().unwrap()])
+        .assert()
+        .success();
+    let text = String::from_utf8(eval.get_output().stdout.clone()).unwrap();
+    assert!(
+        text.contains("test: accuracy") && text.contains("integer delays"),
+        "{text}"
+    );
+
+    // resuming a finished run trains nothing more and keeps the records
+    spikedelay()
+        .args(["train", "--resume", "--out", out.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read_to_string(out.join("metrics.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        3
+    );
+    let err = stderr_of(spikedelay().args([
+        "train",
+        "--resume",
+        "--epochs",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("--resume") && err.contains("--epochs"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_options_are_named() {
+    let err = String::from_utf8(
+        spikedelay()
+            .args(["train", "--delays", "sometimes"])
+            .assert()
+            .failure()
+            .get_output()
+            .stderr
+            .clone(),
+    )
+    .unwrap();
+    assert!(
+        err.contains("sometimes") && err.contains("learned") && err.contains("constant-sigma"),
+        "{err}"
+    );
+    let err = stderr_of(spikedelay().args(["train", "--epochs", "0"]));
+    assert!(err.contains("--epochs"), "{err}");
+    let err = stderr_of(spikedelay().args(["train", "--threads", "0", "--epochs", "1"]));
+    assert!(err.contains("--threads"), "{err}");
+}
+
+#[test]
+fn bad_configs_are_named_and_leave_nothing_on_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let cases = [
+        (
+            "unknown.toml",
+            "[model]\nhidden_layers = [3]\n",
+            "hidden_layers",
+        ),
+        (
+            "delay.toml",
+            "[model]\nmax_delay_ms = 5.0\n",
+            "model.max_delay_ms",
+        ),
+        ("tau.toml", "[model]\ntau_ms = 8.0\n", "model.tau_ms"),
+        ("ablation.toml", "[model]\ndelays = \"random\"\n", "random"),
+        ("type.toml", "[train]\nepochs = \"many\"\n", "epochs"),
+    ];
+    for (name, text, needle) in cases {
+        let cfg = write(dir.path(), name, text);
+        let err = stderr_of(spikedelay().args([
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        assert!(err.contains(needle), "{name}: {err}");
+        assert!(
+            err.contains(name) || needle.starts_with("model."),
+            "{name}: error should name the file: {err}"
+        );
+        assert!(
+            !out.exists(),
+            "{name}: output directory created for a bad config"
+        );
+    }
+    let err = stderr_of(spikedelay().args([
+        "train",
+        "--config",
+        dir.path().join("absent.toml").to_str().unwrap(),
+    ]));
+    assert!(err.contains("absent.toml"), "{err}");
+}
+
+#[test]
+fn unreadable_checkpoints_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let err = stderr_of(spikedelay().args([
+        "eval",
+        "--checkpoint",
+        dir.path().join("gone.safetensors").to_str().unwrap(),
+    ]));
+    assert!(err.contains("gone.safetensors"), "{err}");
+    let bad = write(dir.path(), "bad.safetensors", "not a checkpoint at all");
+    let err = stderr_of(spikedelay().args(["eval", "--checkpoint", bad.to_str().unwrap()]));
+    assert!(
+        err.contains("bad.safetensors") && err.contains("safetensors"),
+        "{err}"
+    );
+    let err =
+        stderr_of(spikedelay().args(["train", "--resume", "--out", dir.path().to_str().unwrap()]));
+    assert!(err.contains("last.safetensors"), "{err}");
+}
