@@ -10,20 +10,22 @@ use crate::progress::TrainProgress;
 /// Trains, writing into the plan's output directory, and prints the summary.
 pub fn run(args: &TrainArgs) -> Result<()> {
     let plan = TrainPlan::from_args(args)?;
-    let mut trainer = if plan.resume {
-        Trainer::resume(&plan.out)
-            .with_context(|| format!("resuming the run in {}", plan.out.display()))?
+    let (mut trainer, splits) = if plan.resume {
+        let trainer = Trainer::resume(&plan.out)
+            .with_context(|| format!("resuming the run in {}", plan.out.display()))?;
+        let splits = trainer.config().delay_patterns.generate()?;
+        (trainer, splits)
     } else {
         let splits = plan.config.delay_patterns.generate()?;
-        Trainer::new(
+        let trainer = Trainer::new(
             plan.config.clone(),
             splits.train.channels(),
             splits.train.classes(),
         )?
-        .with_output(&plan.out)?
+        .with_output(&plan.out)?;
+        (trainer, splits)
     };
     let config = trainer.config().clone();
-    let splits = config.delay_patterns.generate()?;
     let net = trainer.network();
     println!(
         "delay-patterns: {} train / {} valid / {} test samples, {} channels, {} classes, {} steps",

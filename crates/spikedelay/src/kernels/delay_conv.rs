@@ -25,6 +25,29 @@ use crate::seq::Seq;
 /// fixed order: results do not depend on the thread count.
 const KERNEL_GRAD_CHUNKS: usize = 8;
 
+/// Calls `f(i, t', v, n)` for every non-zero input `v = x[t', i]`, in the order (i, t')
+/// ascending, where `n = min(D, T_out − t')·c_out` is the length of the output window (rows
+/// `t'..t'+D`) that the event reaches. This is the one place that finds events.
+#[inline]
+fn for_each_event(
+    x: &[f32],
+    c_in: usize,
+    taps: usize,
+    c_out: usize,
+    t_out: usize,
+    mut f: impl FnMut(usize, usize, f32, usize),
+) {
+    let t_in = x.len() / c_in;
+    for i in 0..c_in {
+        for tp in 0..t_in {
+            let v = x[tp * c_in + i];
+            if v != 0.0 {
+                f(i, tp, v, taps.min(t_out - tp) * c_out);
+            }
+        }
+    }
+}
+
 /// Forward pass for one sample: `a += conv(x, k)`.
 ///
 /// `x` is `(T_in, c_in)`, `k` is `(c_in, taps, c_out)`, `a` is `(T_out, c_out)`, `T_out ≥ T_in`.
@@ -36,22 +59,17 @@ pub fn delay_conv_forward(
     c_out: usize,
     a: &mut [f32],
 ) {
-    let t_in = x.len() / c_in;
     let t_out = a.len() / c_out;
     debug_assert_eq!(k.len(), c_in * taps * c_out);
-    debug_assert!(t_out >= t_in);
+    debug_assert!(t_out >= x.len() / c_in);
     let block = taps * c_out;
-    for i in 0..c_in {
-        let k_i = &k[i * block..(i + 1) * block];
-        for tp in 0..t_in {
-            let v = x[tp * c_in + i];
-            if v == 0.0 {
-                continue;
-            }
-            let n = taps.min(t_out - tp) * c_out;
-            axpy(v, &k_i[..n], &mut a[tp * c_out..tp * c_out + n]);
-        }
-    }
+    for_each_event(x, c_in, taps, c_out, t_out, |i, tp, v, n| {
+        axpy(
+            v,
+            &k[i * block..i * block + n],
+            &mut a[tp * c_out..tp * c_out + n],
+        );
+    });
 }
 
 /// Gradient with respect to the input for one sample: `gx[t', i] = Σ_d Σ_o k[i, d, o]·ga[t'+d, o]`
@@ -86,20 +104,15 @@ pub fn delay_conv_backward_kernel(
     taps: usize,
     gk: &mut [f32],
 ) {
-    let t_in = x.len() / c_in;
     let t_out = ga.len() / c_out;
     let block = taps * c_out;
-    for i in 0..c_in {
-        let g_i = &mut gk[i * block..(i + 1) * block];
-        for tp in 0..t_in {
-            let v = x[tp * c_in + i];
-            if v == 0.0 {
-                continue;
-            }
-            let n = taps.min(t_out - tp) * c_out;
-            axpy(v, &ga[tp * c_out..tp * c_out + n], &mut g_i[..n]);
-        }
-    }
+    for_each_event(x, c_in, taps, c_out, t_out, |i, tp, v, n| {
+        axpy(
+            v,
+            &ga[tp * c_out..tp * c_out + n],
+            &mut gk[i * block..i * block + n],
+        );
+    });
 }
 
 /// Straightforward loop twin of [`delay_conv_forward`], written from the formula; for tests.

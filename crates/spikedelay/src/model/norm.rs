@@ -55,18 +55,21 @@ impl NormGrads {
     }
 }
 
-/// Per-channel sums over all samples and steps, computed per sample in parallel and added in
-/// sample order (deterministic for any thread count).
-fn channel_sums(x: &Seq, f: impl Fn(usize, f32) -> f64 + Sync) -> Vec<f64> {
+/// Per-channel sums of `f(channel, x, y)` over all samples and steps of two equally shaped
+/// tensors, computed per sample in parallel and added in sample order (deterministic for any
+/// thread count).
+fn channel_sums_zip(x: &Seq, y: &Seq, f: impl Fn(usize, f32, f32) -> f64 + Sync) -> Vec<f64> {
     let c = x.channels;
+    let n = x.sample_len().max(1);
     let partial: Vec<Vec<f64>> = x
         .data
-        .par_chunks(x.sample_len().max(1))
-        .map(|xs| {
+        .par_chunks(n)
+        .zip(y.data.par_chunks(n))
+        .map(|(xs, ys)| {
             let mut s = vec![0.0f64; c];
-            for row in xs.chunks_exact(c) {
-                for (j, &v) in row.iter().enumerate() {
-                    s[j] += f(j, v);
+            for (xr, yr) in xs.chunks_exact(c).zip(ys.chunks_exact(c)) {
+                for j in 0..c {
+                    s[j] += f(j, xr[j], yr[j]);
                 }
             }
             s
@@ -79,6 +82,11 @@ fn channel_sums(x: &Seq, f: impl Fn(usize, f32) -> f64 + Sync) -> Vec<f64> {
         }
     }
     total
+}
+
+/// Per-channel sums of `f(channel, x)`.
+fn channel_sums(x: &Seq, f: impl Fn(usize, f32) -> f64 + Sync) -> Vec<f64> {
+    channel_sums_zip(x, x, |j, v, _| f(j, v))
 }
 
 impl TimeBatchNorm {
@@ -185,26 +193,7 @@ impl TimeBatchNorm {
         let n = (gz.batch * gz.steps) as f64;
         let sum_g = channel_sums(gz, |_, v| v as f64);
         let xh = &cache.xhat;
-        let partial: Vec<Vec<f64>> = gz
-            .data
-            .par_chunks(gz.sample_len().max(1))
-            .zip(xh.data.par_chunks(xh.sample_len().max(1)))
-            .map(|(g, x)| {
-                let mut s = vec![0.0f64; c];
-                for (gr, xr) in g.chunks_exact(c).zip(x.chunks_exact(c)) {
-                    for j in 0..c {
-                        s[j] += (gr[j] * xr[j]) as f64;
-                    }
-                }
-                s
-            })
-            .collect();
-        let mut sum_gx = vec![0.0f64; c];
-        for p in partial {
-            for (t, v) in sum_gx.iter_mut().zip(p) {
-                *t += v;
-            }
-        }
+        let sum_gx = channel_sums_zip(gz, xh, |_, g, x| (g * x) as f64);
         for j in 0..c {
             grads.gamma[j] += sum_gx[j] as f32;
             grads.beta[j] += sum_g[j] as f32;
