@@ -247,7 +247,7 @@ impl RunConfig {
             outputs,
             taps,
             kernel_count: self.model.kernel_count,
-            tau: self.tau_steps() as f32,
+            tau: self.tau_steps(),
             v_threshold: self.model.v_threshold,
             dropout: self.model.dropout,
             delays: self.model.delays,

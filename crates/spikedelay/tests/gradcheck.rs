@@ -3,7 +3,7 @@
 //! whole network.
 
 use spikedelay::Seq;
-use spikedelay::model::lif::SpikeFn;
+use spikedelay::model::lif::{Charge, SpikeFn};
 use spikedelay::model::norm::NormGrads;
 use spikedelay::model::{
     DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig, Readout,
@@ -194,7 +194,7 @@ fn currents_clear_of_threshold(b: usize, t: usize, c: usize, lif: &Lif, margin: 
     for seed in 0..200 {
         let mut r = rng(seed);
         let x = Seq::from_vec(b, t, c, uniform(b * t * c, -0.6, 1.6, &mut r)).unwrap();
-        let (s, h) = lif.forward(&x);
+        let (s, h) = lif.forward(&x, Charge::Train);
         let spikes = s.data.iter().filter(|&&v| v > 0.5).count();
         if h.data.iter().all(|v| (v - lif.v_threshold).abs() > margin) && spikes > 5 {
             return x;
@@ -207,14 +207,14 @@ fn currents_clear_of_threshold(b: usize, t: usize, c: usize, lif: &Lif, margin: 
 fn lif_backprop_through_time() {
     // With the surrogate's primitive as output and the Heaviside reset, the surrogate backward is
     // the exact gradient wherever no membrane sits at the threshold.
-    for tau in [1.5f32, 4.0] {
+    for tau in [1.5f64, 4.0] {
         let mut lif = Lif::new(tau, 1.0);
         lif.spike_fn = SpikeFn::SmoothForGradcheck;
         let (b, t, c) = (2, 12, 3);
         let x = currents_clear_of_threshold(b, t, c, &lif, 0.02);
         let mut r = rng(5);
         let proj = uniform(b * t * c, -1.0, 1.0, &mut r);
-        let (_, h) = lif.forward(&x);
+        let (_, h) = lif.forward(&x, Charge::Train);
         let g = lif.backward(&Seq::from_vec(b, t, c, proj.clone()).unwrap(), &h);
         check_gradient(
             &format!("LIF τ={tau} input"),
@@ -226,7 +226,7 @@ fn lif_backprop_through_time() {
             |j, d| {
                 let mut xp = x.clone();
                 xp.data[j] += d;
-                project(&lif.forward(&xp).0, &proj)
+                project(&lif.forward(&xp, Charge::Train).0, &proj)
             },
         );
         // The recursion matters: a late output depends on an early input.
@@ -244,7 +244,7 @@ fn readout_backprop_through_time() {
     check_gradient("readout input", &g.data, 0..54, 1e-2, 1e-4, 1e-3, |j, d| {
         let mut xp = x.clone();
         xp.data[j] += d;
-        project(&ro.forward(&xp), &proj)
+        project(&ro.forward(&xp, Charge::Train), &proj)
     });
 }
 

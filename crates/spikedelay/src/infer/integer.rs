@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::dcls::NORM_EPS;
-use crate::model::{DclsLayer, Lif, Network, Readout};
+use crate::model::{Charge, DclsLayer, Lif, Network, Readout};
 use crate::seq::Seq;
 
 /// One synapse element: target neuron, delay in steps, weight.
@@ -147,11 +147,11 @@ impl IntegerDelayNetwork {
                 .collect();
             let a = Seq::from_vec(cur.batch, t_out, layer.c_out, data)?;
             if l + 1 < self.layers.len() {
-                let (s, _) = self.lif.forward(&a);
+                let (s, _) = self.lif.forward(&a, Charge::Eval);
                 spikes.push(s.clone());
                 cur = s;
             } else {
-                return Ok((self.readout.forward(&a), spikes));
+                return Ok((self.readout.forward(&a, Charge::Eval), spikes));
             }
         }
         unreachable!("the output layer returns")

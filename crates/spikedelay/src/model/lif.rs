@@ -1,12 +1,14 @@
 //! `Lif`: leaky integrate-and-fire neurons with a hard reset and the ATan surrogate (method §9).
 //!
-//! Forward, per neuron, `v[−1] = 0` (spikingjelly's op order, `decay_input = False`, `v_reset = 0`):
+//! Forward, per neuron, `v[−1] = 0`, `decay_input = False`, `v_reset = 0`:
 //! ```text
-//! h[t] = v[t−1] − v[t−1]/τ + I[t]
+//! h[t] = v[t−1]·(1 − 1/τ) + I[t]          (training: spikingjelly's BaseNode charge)
+//! h[t] = v[t−1] − v[t−1]/τ + I[t]         (evaluation: spikingjelly's multi-step eval kernel)
 //! s[t] = 1 if h[t] − v_th ≥ 0 else 0
 //! v[t] = h[t]·(1 − s[t])
 //! ```
-//! Backward through time with the reset detached:
+//! The two charge formulas are equal in exact arithmetic; each is computed in the reference's
+//! operation order so that float results agree. Backward through time with the reset detached:
 //! ```text
 //! gh[t] = g_s[t]·ψ(h[t] − v_th) + carry·(1 − s[t]);   g_I[t] = gh[t];   carry = gh[t]·(1 − 1/τ)
 //! ψ(x)  = (α/2) / (1 + (π/2·α·x)²),  α = 5
@@ -32,6 +34,15 @@ pub fn atan_primitive(x: f32) -> f32 {
     (std::f32::consts::FRAC_PI_2 * ATAN_ALPHA * x).atan() / std::f32::consts::PI + 0.5
 }
 
+/// Which of the reference's two (mathematically equal) charge formulas to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Charge {
+    /// `h = v·(1 − 1/τ) + I` (training mode).
+    Train,
+    /// `h = v − v/τ + I` (evaluation mode).
+    Eval,
+}
+
 /// What the LIF forward emits as its output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SpikeFn {
@@ -48,7 +59,7 @@ pub enum SpikeFn {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Lif {
     /// Membrane time constant `τ` in time steps (> 1).
-    pub tau: f32,
+    pub tau: f64,
     /// Firing threshold `v_th`. Default: 1.
     pub v_threshold: f32,
     /// Forward output function.
@@ -57,7 +68,7 @@ pub struct Lif {
 
 impl Lif {
     /// LIF with time constant `tau` (steps) and threshold `v_threshold`.
-    pub fn new(tau: f32, v_threshold: f32) -> Self {
+    pub fn new(tau: f64, v_threshold: f32) -> Self {
         Lif {
             tau,
             v_threshold,
@@ -65,18 +76,29 @@ impl Lif {
         }
     }
 
-    /// Forward over `(B, T, C)` input currents. Returns the spikes and the pre-reset membrane `h`
-    /// (kept for the backward pass).
-    pub fn forward(&self, input: &Seq) -> (Seq, Seq) {
+    /// Membrane decay per step `1 − 1/τ` (computed in f64, as the reference's Python float).
+    pub fn decay(&self) -> f32 {
+        (1.0 - 1.0 / self.tau) as f32
+    }
+
+    /// Forward over `(B, T, C)` input currents with the given charge formula. Returns the spikes
+    /// and the pre-reset membrane `h` (kept for the backward pass).
+    pub fn forward(&self, input: &Seq, charge: Charge) -> (Seq, Seq) {
         let c = input.channels;
+        let n = input.sample_len().max(1);
         let mut spikes = Seq::zeros(input.batch, input.steps, c);
         let mut h = Seq::zeros(input.batch, input.steps, c);
-        let (tau, th, spike_fn) = (self.tau, self.v_threshold, self.spike_fn);
+        let (decay, tau, th, spike_fn) = (
+            self.decay(),
+            self.tau as f32,
+            self.v_threshold,
+            self.spike_fn,
+        );
         spikes
             .data
-            .par_chunks_mut(input.sample_len().max(1))
-            .zip(h.data.par_chunks_mut(input.sample_len().max(1)))
-            .zip(input.data.par_chunks(input.sample_len().max(1)))
+            .par_chunks_mut(n)
+            .zip(h.data.par_chunks_mut(n))
+            .zip(input.data.par_chunks(n))
             .for_each(|((s_b, h_b), i_b)| {
                 let mut v = vec![0.0f32; c];
                 for ((s_row, h_row), i_row) in s_b
@@ -85,7 +107,10 @@ impl Lif {
                     .zip(i_b.chunks_exact(c))
                 {
                     for j in 0..c {
-                        let hj = v[j] - v[j] / tau + i_row[j];
+                        let hj = match charge {
+                            Charge::Train => v[j] * decay + i_row[j],
+                            Charge::Eval => v[j] - v[j] / tau + i_row[j],
+                        };
                         let fire = hj - th >= 0.0;
                         h_row[j] = hj;
                         s_row[j] = match spike_fn {
@@ -103,13 +128,14 @@ impl Lif {
     pub fn backward(&self, g_s: &Seq, h: &Seq) -> Seq {
         let c = g_s.channels;
         let t_len = g_s.steps;
-        let decay = 1.0 - 1.0 / self.tau;
+        let decay = self.decay();
         let th = self.v_threshold;
+        let n = g_s.sample_len().max(1);
         let mut g_i = Seq::zeros(g_s.batch, t_len, c);
         g_i.data
-            .par_chunks_mut(g_s.sample_len().max(1))
-            .zip(g_s.data.par_chunks(g_s.sample_len().max(1)))
-            .zip(h.data.par_chunks(h.sample_len().max(1)))
+            .par_chunks_mut(n)
+            .zip(g_s.data.par_chunks(n))
+            .zip(h.data.par_chunks(n))
             .for_each(|((gi_b, gs_b), h_b)| {
                 let mut carry = vec![0.0f32; c];
                 for t in (0..t_len).rev() {
@@ -128,11 +154,6 @@ impl Lif {
     }
 }
 
-/// Fraction of `(b, t, c)` entries of `spikes` that are spikes.
-pub fn spike_rate(spikes: &Seq) -> f64 {
-    spikes.density()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,7 +162,8 @@ mod tests {
     fn integrates_fires_and_resets() {
         let lif = Lif::new(2.0, 1.0);
         let input = Seq::from_vec(1, 4, 1, vec![0.6, 0.8, 0.3, 1.0]).unwrap();
-        let (s, h) = lif.forward(&input);
+        let (s, h) = lif.forward(&input, Charge::Eval);
+        assert_eq!(lif.forward(&input, Charge::Train).0, s);
         // h0 = .6; h1 = .6 − .3 + .8 = 1.1 → spike, v = 0; h2 = .3; h3 = .3 − .15 + 1 = 1.15 → spike
         assert_eq!(s.data, vec![0.0, 1.0, 0.0, 1.0]);
         let expect = [0.6, 1.1, 0.3, 1.15];

@@ -10,7 +10,7 @@ pub mod readout;
 
 pub use dcls::{DclsGrads, DclsLayer, KernelKind};
 pub use dropout::SeqDropout;
-pub use lif::{Lif, SpikeFn};
+pub use lif::{Charge, Lif, SpikeFn};
 pub use network::{DelayMode, HiddenBlock, Network, NetworkConfig, NetworkGrads};
 pub use norm::TimeBatchNorm;
 pub use readout::Readout;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dcls::{DclsGrads, DclsLayer, KernelKind};
 use super::dropout::SeqDropout;
-use super::lif::{Lif, SpikeFn};
+use super::lif::{Charge, Lif, SpikeFn};
 use super::norm::{NormCache, NormGrads, TimeBatchNorm};
 use super::readout::Readout;
 use crate::error::{Error, Result};
@@ -92,7 +92,7 @@ pub struct NetworkConfig {
     /// Kernel elements per synapse `KC`.
     pub kernel_count: usize,
     /// LIF / readout time constant `τ` in steps (> 1).
-    pub tau: f32,
+    pub tau: f64,
     /// Hidden firing threshold.
     pub v_threshold: f32,
     /// Dropout probability after each hidden block.
@@ -276,18 +276,53 @@ impl Network {
         Ok(())
     }
 
-    /// Training forward pass (BatchNorm batch statistics, dropout on). Returns the readout
-    /// membranes `(B, T + (L+1)·R, outputs)` and the cache for [`Self::backward`].
+    /// Training forward pass (BatchNorm batch statistics, dropout on, masks drawn from `rng`).
+    /// Returns the readout membranes `(B, T + (L+1)·R, outputs)` and the cache for
+    /// [`Self::backward`].
     pub fn forward_train(
         &mut self,
         x: &Seq,
         rng: &mut impl rand::Rng,
     ) -> Result<(Seq, ForwardCache)> {
-        self.check_input(x)?;
-        let lif = self.lif();
         let dropout = SeqDropout {
             p: self.config.dropout,
         };
+        self.forward_train_with(x, &mut |_, b, c| dropout.mask(b, c, rng))
+    }
+
+    /// Training forward pass with given dropout masks, one `(B, H)` mask per hidden layer with
+    /// values `0` or `1/(1−p)` (for comparisons with other implementations).
+    pub fn forward_train_masked(
+        &mut self,
+        x: &Seq,
+        masks: &[Vec<f32>],
+    ) -> Result<(Seq, ForwardCache)> {
+        if masks.len() != self.blocks.len() {
+            return Err(Error::shape(
+                "dropout masks (one per hidden layer)",
+                self.blocks.len(),
+                masks.len(),
+            ));
+        }
+        for (l, (m, b)) in masks.iter().zip(&self.blocks).enumerate() {
+            if m.len() != x.batch * b.norm.channels() {
+                return Err(Error::shape(
+                    format!("dropout mask {l}"),
+                    x.batch * b.norm.channels(),
+                    m.len(),
+                ));
+            }
+        }
+        self.forward_train_with(x, &mut |l, _, _| masks[l].clone())
+    }
+
+    fn forward_train_with(
+        &mut self,
+        x: &Seq,
+        mask_for: &mut dyn FnMut(usize, usize, usize) -> Vec<f32>,
+    ) -> Result<(Seq, ForwardCache)> {
+        self.check_input(x)?;
+        let lif = self.lif();
         let l_count = self.blocks.len();
         let mut cache = ForwardCache {
             inputs: Vec::with_capacity(l_count + 1),
@@ -298,13 +333,13 @@ impl Network {
             spike_rates: Vec::with_capacity(l_count),
         };
         let mut cur = x.clone();
-        for block in &mut self.blocks {
+        for (l, block) in self.blocks.iter_mut().enumerate() {
             let k = block.conv.build_kernel();
             let a = block.conv.forward(&cur, &k)?;
             let (z, norm_cache) = block.norm.forward_train(&a)?;
-            let (mut s, h) = lif.forward(&z);
+            let (mut s, h) = lif.forward(&z, Charge::Train);
             cache.spike_rates.push(s.density());
-            let mask = dropout.mask(s.batch, s.channels, rng);
+            let mask = mask_for(l, s.batch, s.channels);
             SeqDropout::apply(&mut s, &mask);
             cache.inputs.push(std::mem::replace(&mut cur, s));
             cache.kernels.push(k);
@@ -316,7 +351,7 @@ impl Network {
         let a = self.output.forward(&cur, &k)?;
         cache.inputs.push(cur);
         cache.kernels.push(k);
-        Ok((self.readout().forward(&a), cache))
+        Ok((self.readout().forward(&a, Charge::Train), cache))
     }
 
     /// Backward pass from `∂L/∂V`. Returns all parameter gradients and, when `want_input`,
@@ -378,11 +413,11 @@ impl Network {
             let input = spikes.last().unwrap_or(x);
             let a = block.conv.forward(input, &block.conv.build_kernel())?;
             let z = block.norm.forward_eval(&a)?;
-            spikes.push(lif.forward(&z).0);
+            spikes.push(lif.forward(&z, Charge::Eval).0);
         }
         let input = spikes.last().unwrap_or(x);
         let a = self.output.forward(input, &self.output.build_kernel())?;
-        Ok((self.readout().forward(&a), spikes))
+        Ok((self.readout().forward(&a, Charge::Eval), spikes))
     }
 
     /// The evaluation transform (method §15): a copy with positions rounded half-to-even and

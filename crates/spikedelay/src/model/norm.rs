@@ -146,6 +146,11 @@ impl TimeBatchNorm {
             self.running_mean[j] = (1.0 - m) * self.running_mean[j] + m * mean32[j];
             self.running_var[j] = (1.0 - m) * self.running_var[j] + m * unbiased as f32;
         }
+        // Output as PyTorch's CPU kernel computes it: z = a·α + (β − μ·α), α = γ/√(σ²+ε).
+        let alpha: Vec<f32> = (0..c).map(|j| inv_std[j] * self.gamma[j]).collect();
+        let shift: Vec<f32> = (0..c)
+            .map(|j| self.beta[j] - mean32[j] * alpha[j])
+            .collect();
         let mut xhat = a.clone();
         let mut z = a.clone();
         xhat.data
@@ -153,9 +158,8 @@ impl TimeBatchNorm {
             .zip(z.data.par_chunks_mut(c))
             .for_each(|(xr, zr)| {
                 for j in 0..c {
-                    let h = (xr[j] - mean32[j]) * inv_std[j];
-                    xr[j] = h;
-                    zr[j] = h * self.gamma[j] + self.beta[j];
+                    zr[j] = xr[j] * alpha[j] + shift[j];
+                    xr[j] = (xr[j] - mean32[j]) * inv_std[j];
                 }
             });
         Ok((z, NormCache { xhat, inv_std }))
