@@ -40,7 +40,7 @@ fn dcls_case(kind: KernelKind, sig: f32, kernel_count: usize, dense_input: bool)
 
     let ga = Seq::from_vec(b, t_out, c_out, proj.clone()).unwrap();
     let mut grads = DclsGrads::zeros(&layer);
-    let learn = kind != KernelKind::Integer;
+    let learn = !matches!(kind, KernelKind::Integer | KernelKind::Linear);
     let gx = layer
         .backward(&x, &ga, &layer.build_kernel(), &mut grads, learn, true)
         .unwrap();
@@ -130,14 +130,19 @@ fn dcls_integer() {
 }
 
 #[test]
+fn dcls_linear() {
+    dcls_case(KernelKind::Linear, 0.0, 1, true);
+}
+
+#[test]
 fn dcls_no_delay_layer() {
-    // D = 1 is the `none` ablation: a plain per-step linear map.
+    // D = 1 with the linear kernel is the `none` ablation: a plain per-step linear map, W x[t].
     let mut r = rng(3);
-    let layer = DclsLayer::new(5, 3, 1, 1, KernelKind::Integer, 0.0, &mut r).unwrap();
+    let layer = DclsLayer::new(5, 3, 1, 1, KernelKind::Linear, 0.0, &mut r).unwrap();
     let x = Seq::from_vec(2, 4, 5, uniform(40, -1.0, 1.0, &mut r)).unwrap();
     let a = layer.forward(&x, &layer.build_kernel()).unwrap();
     assert_eq!(a.steps, 4);
-    let w = 1.0 / (1.0 + 1e-7f32);
+    let w = 1.0f32;
     for (b, t, o) in [(0, 0, 0), (1, 3, 2), (0, 2, 1)] {
         let want: f32 = (0..5)
             .map(|i| layer.weight[o * 5 + i] * w * x.at(b, t, i))

@@ -1,8 +1,10 @@
-//! Integration tests, one binary: finite-difference gradient checks, the rounded model against
+//! Integration tests, one binary: finite-difference gradient checks, parity with the reference
+//! PyTorch stack from committed fixtures, the rounded model against
 //! the integer-delay network, training behaviour, checkpoints.
 
 mod checkpoint;
 mod common;
 mod gradcheck;
+mod parity;
 mod rounded;
 mod training;

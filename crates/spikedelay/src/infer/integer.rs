@@ -2,7 +2,7 @@
 //! one integer delay (method §16):
 //!
 //! ```text
-//! d[o,i,k] = D//2 − round_half_even(P[o,i,k]),   w[o,i,k] = W[o,i,k]/(1 + 1e-7)
+//! d[o,i,k] = D//2 − round_half_even(P[o,i,k]),   w[o,i,k] = W[o,i,k]/(1 + 1e-7)   (W for `none`)
 //! I_o[t]   = a_o · Σ_{(i,k)} w[o,i,k] · x_i[t − d[o,i,k]] + b_o      (BatchNorm folded, hidden layers)
 //! ```
 //!
@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::dcls::NORM_EPS;
-use crate::model::{Charge, DclsLayer, Lif, Network, Readout};
+use crate::model::{Charge, DclsLayer, KernelKind, Lif, Network, Readout};
 use crate::seq::Seq;
 
 /// One synapse element: target neuron, delay in steps, weight.
@@ -45,7 +45,11 @@ pub struct IntegerLayer {
 
 impl IntegerLayer {
     fn from_dcls(layer: &DclsLayer, norm: Option<(Vec<f32>, Vec<f32>)>) -> Self {
-        let scale = 1.0 / (1.0 + NORM_EPS);
+        let scale = if layer.kind == KernelKind::Linear {
+            1.0
+        } else {
+            1.0 / (1.0 + NORM_EPS)
+        };
         let mut synapses = vec![Vec::new(); layer.c_in];
         for o in 0..layer.c_out {
             for (i, syn) in synapses.iter_mut().enumerate() {

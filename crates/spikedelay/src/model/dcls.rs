@@ -33,6 +33,9 @@ pub enum KernelKind {
     Triangle,
     /// One weight `W/(1+1e-7)` at the rounded position (§4.3); positions get no gradient.
     Integer,
+    /// One weight `W`, unnormalised, at the rounded position: the reference's plain `Linear`
+    /// layer of the no-delay ablation (with `D = 1`); positions get no gradient.
+    Linear,
 }
 
 /// A delay layer's parameters. Weight and position tensors have shape `(c_out, c_in, kc)`.
@@ -210,11 +213,15 @@ impl DclsLayer {
                 let z = z + NORM_EPS;
                 g.iter_mut().for_each(|gn| *gn /= z);
             }
-            KernelKind::Integer => {
+            KernelKind::Integer | KernelKind::Linear => {
                 g.iter_mut().for_each(|gn| *gn = 0.0);
                 let h = self.half() as f32;
                 let n = (p.round_ties_even().clamp(-h, h) + h) as usize;
-                g[n] = 1.0 / (1.0 + NORM_EPS);
+                g[n] = if self.kind == KernelKind::Linear {
+                    1.0
+                } else {
+                    1.0 / (1.0 + NORM_EPS)
+                };
             }
         }
     }
@@ -260,7 +267,7 @@ impl DclsLayer {
     ///
     /// gauss:    ∂L/∂W = Σ_n G_n ĝ_n,  ∂L/∂P = (W/s²) Σ_n G_n ĝ_n ((n−c) − A),  A = Σ_m ĝ_m (m−c)
     /// triangle: ∂L/∂W = Σ_n G_n ĥ_n,  ∂L/∂P = (W/Z) Σ_n G_n (δ_n − ĥ_n Σ_m δ_m),  δ_n = χ_n·sign(n−c)
-    /// integer:  ∂L/∂W = G_c/(1+1e-7), ∂L/∂P = 0
+    /// integer:  ∂L/∂W = G_c/(1+1e-7), ∂L/∂P = 0   (linear: ∂L/∂W = G_c)
     pub fn kernel_param_grads(&self, gk: &[f32], grads: &mut DclsGrads, learn_positions: bool) {
         let (c_in, c_out, taps, kc) = (self.c_in, self.c_out, self.taps, self.kernel_count);
         let row = c_in * kc;
@@ -331,7 +338,7 @@ impl DclsLayer {
                 }
                 sum / z
             }
-            KernelKind::Integer => 0.0,
+            KernelKind::Integer | KernelKind::Linear => 0.0,
         }
     }
 

@@ -166,7 +166,7 @@ impl Network {
             DelayMode::Learned => (config.taps, KernelKind::Gauss, config.sig_init),
             DelayMode::ConstantSigma => (config.taps, KernelKind::Gauss, SIG_FINAL),
             DelayMode::Fixed => (config.taps, KernelKind::Integer, 0.0),
-            DelayMode::None => (1, KernelKind::Integer, 0.0),
+            DelayMode::None => (1, KernelKind::Linear, 0.0),
         };
         let mut blocks = Vec::new();
         let mut c_in = config.inputs;
@@ -422,10 +422,11 @@ impl Network {
 
     /// The evaluation transform (method §15): a copy with positions rounded half-to-even and
     /// clamped, `SIG = 0` and the triangle kernel, so every synapse is one weight at one integer
-    /// delay. The original (unrounded) parameters are untouched.
+    /// delay. The original (unrounded) parameters are untouched. Layers without delays (the
+    /// `none` ablation's plain linear layers) stay as they are, as in the reference.
     pub fn rounded(&self) -> Network {
         let mut net = self.clone();
-        for layer in net.layers_mut() {
+        for layer in net.layers_mut().filter(|l| l.kind != KernelKind::Linear) {
             layer.round_positions();
             layer.sig = 0.0;
             layer.kind = KernelKind::Triangle;
