@@ -20,6 +20,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate a saved checkpoint with integer (rounded) delays.
     Eval(EvalArgs),
+    /// Time training steps and inference batches on the paper's SHD and SSC shapes.
+    Bench(BenchArgs),
 }
 
 /// Delay treatment, as on the command line.
@@ -65,6 +67,38 @@ pub struct TrainArgs {
     /// Continue the run saved in --out from its last completed epoch.
     #[arg(long)]
     pub resume: bool,
+    /// Threads.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+/// `spikedelay bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Workload: `shd` (140→256→256→20, D = 25, batch 256), `ssc` (140→3×512→35, D = 31,
+    /// batch 128), or `all`.
+    #[arg(long, default_value = "all", value_name = "NAME")]
+    pub config: String,
+    /// What to time: `train-early` (σ = D/2), `train-late` (σ = 0.5), `infer` (rounded model),
+    /// or `all`.
+    #[arg(long, default_value = "all", value_name = "PHASE")]
+    pub phase: String,
+    /// Timed runs per case (the median is reported).
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub runs: usize,
+    /// Untimed warm-up runs per case.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub warmup: usize,
+    /// Use this input (`input` (T, B, C) f32 and `labels` (B) i64 safetensors) instead of the
+    /// built-in synthetic one.
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+    /// Write the synthetic input of `--config` to FILE and exit.
+    #[arg(long, value_name = "FILE")]
+    pub write_input: Option<PathBuf>,
+    /// Print one JSON object per case instead of a table.
+    #[arg(long)]
+    pub json: bool,
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,

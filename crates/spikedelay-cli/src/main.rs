@@ -35,6 +35,10 @@ fn run(cli: Cli) -> Result<()> {
             init_threads(&a.threads)?;
             cmd::eval::run(&a)
         }
+        Command::Bench(a) => {
+            init_threads(&a.threads)?;
+            cmd::bench::run(&a)
+        }
     }
 }
 

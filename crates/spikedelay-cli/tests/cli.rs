@@ -245,3 +245,32 @@ fn unreadable_checkpoints_are_named() {
         stderr_of(spikedelay().args(["train", "--resume", "--out", dir.path().to_str().unwrap()]));
     assert!(err.contains("last.safetensors"), "{err}");
 }
+
+#[test]
+fn bench_writes_its_input_and_names_bad_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("shd.safetensors");
+    spikedelay()
+        .args([
+            "bench",
+            "--config",
+            "shd",
+            "--write-input",
+            p.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    assert!(p.is_file());
+    let err = stderr_of(spikedelay().args(["bench", "--config", "mnist"]));
+    assert!(err.contains("--config") && err.contains("mnist"), "{err}");
+    let err = stderr_of(spikedelay().args(["bench", "--phase", "warmup"]));
+    assert!(err.contains("--phase") && err.contains("warmup"), "{err}");
+    let err = stderr_of(spikedelay().args([
+        "bench",
+        "--config",
+        "all",
+        "--write-input",
+        p.to_str().unwrap(),
+    ]));
+    assert!(err.contains("--write-input"), "{err}");
+}

@@ -27,6 +27,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic_file;
+pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -1,0 +1,105 @@
+"""Times the reference network (refnet.RefNet, from dcls and spikingjelly) on the paper's SHD or
+SSC shape: one training step (zero_grad, forward, loss, backward, both Adam steps, reset, clamp) or
+one inference batch of the rounded model. Prints one JSON line per case with the median of the
+timed runs and this process's peak RSS. Denormals are flushed (as GPUs do), see
+shared/spec/crates.md. Usually run by bench_side_by_side.py, one case per process.
+
+    tools/reference/.venv/bin/python tools/reference/bench.py --config shd --phase train-early \
+        --threads 2 --input /tmp/shd_input.safetensors
+"""
+
+import argparse
+import json
+import resource
+import statistics
+import time
+
+import torch
+from safetensors.torch import load_file
+from spikingjelly.activation_based import functional
+
+from refnet import RefNet, round_for_eval, sum_softmax_ce
+
+SHAPES = {
+    # inputs, hidden, outputs, D, tau (steps), dropout, SIG init (D//2)
+    "shd": dict(inputs=140, hidden=[256, 256], outputs=20, taps=25, tau=(10.05 + 1e-9) / 10, dropout=0.4, sig=12.0),
+    "ssc": dict(inputs=140, hidden=[512, 512, 512], outputs=35, taps=31, tau=(15 + 1e-9) / 10, dropout=0.25, sig=15.0),
+}
+
+
+def build(cfg, sig):
+    torch.manual_seed(0)
+    net = RefNet(cfg["inputs"], cfg["hidden"], cfg["outputs"], cfg["taps"], "learned", cfg["tau"], cfg["dropout"], sig)
+    with torch.no_grad():
+        for conv in net.convs:
+            torch.nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
+            torch.nn.init.uniform_(conv.P, a=-cfg["taps"] // 2, b=cfg["taps"] // 2)
+            conv.clamp_parameters()
+    return net
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", choices=sorted(SHAPES), required=True)
+    ap.add_argument("--phase", choices=["train-early", "train-late", "infer"], required=True)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--input", required=True, help="safetensors with input (T, B, C) f32 and labels (B) i64")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)
+    cfg = SHAPES[args.config]
+    data = load_file(args.input)
+    x, y = data["input"], data["labels"]
+    sig = 0.23 if args.phase == "train-late" else cfg["sig"]
+    net = build(cfg, sig)
+    weights = [conv.weight for conv in net.convs]
+    bn = [p for b in net.bns for p in (b.weight, b.bias)]
+    opt1 = torch.optim.Adam([{"params": weights, "weight_decay": 1e-5}, {"params": bn, "weight_decay": 0.0}], lr=1e-3)
+    opt2 = torch.optim.Adam([conv.P for conv in net.convs], lr=0.1)
+    if args.phase == "infer":
+        round_for_eval(net)
+
+    times, rates = [], []
+    for i in range(args.warmup + args.runs):
+        start = time.perf_counter()
+        record = {}
+        if args.phase == "infer":
+            with torch.no_grad():
+                v = net(x, record)
+                sum_softmax_ce(v, y)
+            functional.reset_net(net)
+        else:
+            opt1.zero_grad()
+            opt2.zero_grad()
+            v = net(x, record)
+            loss = sum_softmax_ce(v, y)
+            loss.backward()
+            opt1.step()
+            opt2.step()
+            functional.reset_net(net)
+            for conv in net.convs:
+                conv.clamp_parameters()
+        elapsed = time.perf_counter() - start
+        if i >= args.warmup:
+            times.append(elapsed)
+        rates = [record[f"layer{l}.spikes"].float().mean().item() for l in range(len(cfg["hidden"]))]
+    print(json.dumps({
+        "impl": "reference",
+        "config": args.config,
+        "phase": args.phase,
+        "threads": torch.get_num_threads(),
+        "batch": x.shape[1],
+        "steps": x.shape[0],
+        "median_s": statistics.median(times),
+        "runs_s": times,
+        "spike_rates": rates,
+        "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "versions": {"torch": torch.__version__, "dcls": "0.1.1", "spikingjelly": "0.0.0.0.14"},
+    }))
+
+
+if __name__ == "__main__":
+    main()

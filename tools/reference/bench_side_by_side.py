@@ -1,0 +1,69 @@
+"""Side-by-side timing of the reference PyTorch stack and spikedelay, in one run, on the same
+machine, shapes, inputs and thread counts. Each case runs in its own process (so each peak RSS is
+that case's alone); reference and spikedelay alternate case by case so machine noise hits both.
+
+    cargo build --release
+    tools/reference/.venv/bin/python tools/reference/bench_side_by_side.py [--configs shd,ssc]
+        [--phases train-early,infer] [--threads 1,2] [--runs 3] [--warmup 1]
+
+Prints a Markdown table (paste it into BENCHMARKS.md) and writes the raw JSON lines next to it.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+SPIKEDELAY = ROOT / "target/release/spikedelay"
+
+
+def run_json(cmd):
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+    lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+    return json.loads(lines[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--configs", default="shd,ssc")
+    ap.add_argument("--phases", default="train-early,infer")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--out", default=str(ROOT / "target/bench_side_by_side.jsonl"))
+    args = ap.parse_args()
+    if not SPIKEDELAY.exists():
+        sys.exit(f"{SPIKEDELAY} not found: run `cargo build --release` first")
+
+    rows, raw = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for config in args.configs.split(","):
+            inp = Path(tmp) / f"{config}_input.safetensors"
+            subprocess.run([SPIKEDELAY, "bench", "--config", config, "--write-input", inp], check=True, capture_output=True)
+            for phase in args.phases.split(","):
+                for threads in args.threads.split(","):
+                    common = ["--config", config, "--phase", phase, "--threads", threads,
+                              "--runs", str(args.runs), "--warmup", str(args.warmup), "--input", str(inp)]
+                    ref = run_json([sys.executable, HERE / "bench.py", *common])
+                    ours = run_json([SPIKEDELAY, "bench", "--json", *common])
+                    raw += [ref, ours]
+                    rows.append((config, phase, threads, ref, ours))
+                    print(f"{config} {phase} {threads} threads: reference {ref['median_s']:.3f} s, "
+                          f"spikedelay {ours['median_s']:.3f} s", file=sys.stderr)
+    Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in raw))
+
+    mb = lambda r: r["peak_rss_bytes"] / 2**20
+    print("| workload | phase | threads | reference s | spikedelay s | speed-up | reference peak RSS | spikedelay peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for config, phase, threads, ref, ours in rows:
+        print(f"| {config} | {phase} | {threads} | {ref['median_s']:.3f} | {ours['median_s']:.3f} | "
+              f"{ref['median_s'] / ours['median_s']:.2f}× | {mb(ref):.0f} MB | {mb(ours):.0f} MB |")
+    print(f"\nmedians of {args.runs} runs after {args.warmup} warm-up; raw results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
