@@ -6,7 +6,7 @@ use spikedelay::Seq;
 use spikedelay::model::lif::{Charge, SpikeFn};
 use spikedelay::model::norm::NormGrads;
 use spikedelay::model::{
-    DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig, Readout,
+    ConvPath, DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig, Readout,
     TimeBatchNorm,
 };
 use spikedelay::train::sum_softmax_cross_entropy;
@@ -24,7 +24,20 @@ fn safe_positions(n: usize, half: f32, seed: u64) -> Vec<f32> {
         .collect()
 }
 
+/// Runs the check for both convolution paths.
 fn dcls_case(kind: KernelKind, sig: f32, kernel_count: usize, dense_input: bool) {
+    for path in [ConvPath::Events, ConvPath::Gemm] {
+        dcls_case_on(kind, sig, kernel_count, dense_input, path);
+    }
+}
+
+fn dcls_case_on(
+    kind: KernelKind,
+    sig: f32,
+    kernel_count: usize,
+    dense_input: bool,
+    path: ConvPath,
+) {
     let (c_in, c_out, taps, b, t) = (3, 4, 7, 2, 6);
     let mut r = rng(11);
     let mut layer = DclsLayer::new(c_in, c_out, taps, kernel_count, kind, sig, &mut r).unwrap();
@@ -36,16 +49,25 @@ fn dcls_case(kind: KernelKind, sig: f32, kernel_count: usize, dense_input: bool)
     };
     let t_out = t + layer.right_pad();
     let proj = uniform(b * t_out * c_out, -1.0, 1.0, &mut r);
-    let loss = |l: &DclsLayer, x: &Seq| project(&l.forward(x, &l.build_kernel()).unwrap(), &proj);
+    let loss =
+        |l: &DclsLayer, x: &Seq| project(&l.forward(x, &l.build_kernel(), path).unwrap(), &proj);
 
     let ga = Seq::from_vec(b, t_out, c_out, proj.clone()).unwrap();
     let mut grads = DclsGrads::zeros(&layer);
     let learn = !matches!(kind, KernelKind::Integer | KernelKind::Linear);
     let gx = layer
-        .backward(&x, &ga, &layer.build_kernel(), &mut grads, learn, true)
+        .backward(
+            &x,
+            &ga,
+            &layer.build_kernel(),
+            &mut grads,
+            learn,
+            true,
+            path,
+        )
         .unwrap();
 
-    let tag = format!("{kind:?} SIG={sig} KC={kernel_count}");
+    let tag = format!("{kind:?} SIG={sig} KC={kernel_count} {path:?}");
     check_gradient(
         &format!("{tag} weight"),
         &grads.weight,
@@ -140,7 +162,9 @@ fn dcls_no_delay_layer() {
     let mut r = rng(3);
     let layer = DclsLayer::new(5, 3, 1, 1, KernelKind::Linear, 0.0, &mut r).unwrap();
     let x = Seq::from_vec(2, 4, 5, uniform(40, -1.0, 1.0, &mut r)).unwrap();
-    let a = layer.forward(&x, &layer.build_kernel()).unwrap();
+    let a = layer
+        .forward(&x, &layer.build_kernel(), ConvPath::Auto)
+        .unwrap();
     assert_eq!(a.steps, 4);
     let w = 1.0f32;
     for (b, t, o) in [(0, 0, 0), (1, 3, 2), (0, 2, 1)] {

@@ -270,7 +270,7 @@ fn check_network(name: &str) {
     for (l, block) in probe.blocks.iter_mut().enumerate() {
         let a = block
             .conv
-            .forward(&cur, &block.conv.build_kernel())
+            .forward(&cur, &block.conv.build_kernel(), net.conv_path)
             .unwrap();
         assert_close(
             &format!("{name} layer {l} conv"),
@@ -301,7 +301,7 @@ fn check_network(name: &str) {
     }
     let a = probe
         .output
-        .forward(&cur, &probe.output.build_kernel())
+        .forward(&cur, &probe.output.build_kernel(), net.conv_path)
         .unwrap();
     assert_close(
         &format!("{name} output conv"),

@@ -2,7 +2,7 @@
 
 use spikedelay::Seq;
 use spikedelay::infer::IntegerDelayNetwork;
-use spikedelay::model::{DelayMode, Network, NetworkConfig};
+use spikedelay::model::{ConvPath, DelayMode, Network, NetworkConfig};
 
 use crate::common::{rng, spikes, uniform};
 
@@ -45,7 +45,9 @@ fn assert_exact(delays: DelayMode) {
     for seed in 0..3 {
         let net = trained_like(delays, seed);
         let x = spikes(4, 15, 10, 0.3, &mut rng(seed + 7));
-        let (v_dense, s_dense) = net.rounded().forward_eval(&x).unwrap();
+        let mut rounded = net.rounded();
+        rounded.conv_path = ConvPath::Events;
+        let (v_dense, s_dense) = rounded.forward_eval(&x).unwrap();
         let int = IntegerDelayNetwork::from_network(&net);
         let (v_int, s_int) = int.forward(&x).unwrap();
         assert_eq!(v_dense.shape(), (4, 15 + 3 * net.output.right_pad(), 5));
@@ -119,7 +121,9 @@ fn a_single_input_spike_arrives_at_its_delay() {
     let mut x = Seq::zeros(1, 10, 10);
     x.data[2 * 10 + 3] = 1.0;
     let layer = &rounded.blocks[0].conv;
-    let a = layer.forward(&x, &layer.build_kernel()).unwrap();
+    let a = layer
+        .forward(&x, &layer.build_kernel(), ConvPath::Events)
+        .unwrap();
     for o in 0..layer.c_out {
         let d = layer.delay_of(o * layer.c_in + 3);
         for t in 0..a.steps {
@@ -130,5 +134,22 @@ fn a_single_input_spike_arrives_at_its_delay() {
             };
             assert_eq!(a.at(0, t, o), want, "target {o}, step {t}, delay {d}");
         }
+    }
+}
+
+#[test]
+fn gemm_path_agrees_with_the_integer_network_within_rounding() {
+    // Summation order differs, so compare membranes with a tolerance and spikes exactly on cases
+    // away from the threshold (method §16).
+    let net = trained_like(DelayMode::Learned, 1);
+    let x = spikes(4, 15, 10, 0.3, &mut rng(9));
+    let (v_int, s_int) = IntegerDelayNetwork::from_network(&net).forward(&x).unwrap();
+    let mut rounded = net.rounded();
+    rounded.conv_path = ConvPath::Gemm;
+    let (v, s) = rounded.forward_eval(&x).unwrap();
+    assert_eq!(s, s_int);
+    let scale = v_int.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    for (a, b) in v.data.iter().zip(&v_int.data) {
+        assert!((a - b).abs() <= 1e-5 * scale, "{a} vs {b}");
     }
 }

@@ -3,4 +3,5 @@
 //! Layers (in [`crate::model`]) check shapes once and call these; kernels only `debug_assert!`.
 
 pub mod delay_conv;
+pub mod gemm_conv;
 pub mod vector;

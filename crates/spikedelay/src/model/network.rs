@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::dcls::{DclsGrads, DclsLayer, KernelKind};
+use super::dcls::{ConvPath, DclsGrads, DclsLayer, KernelKind};
 use super::dropout::SeqDropout;
 use super::lif::{Charge, Lif, SpikeFn};
 use super::norm::{NormCache, NormGrads, TimeBatchNorm};
@@ -151,6 +151,8 @@ pub struct Network {
     pub output: DclsLayer,
     /// Forward output function of the hidden LIFs ([`SpikeFn::Heaviside`] except in gradient checks).
     pub spike_fn: SpikeFn,
+    /// How the delay convolutions are computed.
+    pub conv_path: ConvPath,
 }
 
 impl Network {
@@ -192,6 +194,7 @@ impl Network {
             blocks,
             output,
             spike_fn: SpikeFn::Heaviside,
+            conv_path: ConvPath::Auto,
         };
         if config.delays == DelayMode::Fixed {
             net.layers_mut().for_each(DclsLayer::round_positions);
@@ -335,7 +338,7 @@ impl Network {
         let mut cur = x.clone();
         for (l, block) in self.blocks.iter_mut().enumerate() {
             let k = block.conv.build_kernel();
-            let a = block.conv.forward(&cur, &k)?;
+            let a = block.conv.forward(&cur, &k, self.conv_path)?;
             let (z, norm_cache) = block.norm.forward_train(&a)?;
             let (mut s, h) = lif.forward(&z, Charge::Train);
             cache.spike_rates.push(s.density());
@@ -348,7 +351,7 @@ impl Network {
             cache.masks.push(mask);
         }
         let k = self.output.build_kernel();
-        let a = self.output.forward(&cur, &k)?;
+        let a = self.output.forward(&cur, &k, self.conv_path)?;
         cache.inputs.push(cur);
         cache.kernels.push(k);
         Ok((self.readout().forward(&a, Charge::Train), cache))
@@ -381,6 +384,7 @@ impl Network {
             &mut grads.layers[l_count],
             learn,
             true,
+            self.conv_path,
         );
         for l in (0..l_count).rev() {
             let block = &self.blocks[l];
@@ -397,6 +401,7 @@ impl Network {
                 &mut grads.layers[l],
                 learn,
                 l > 0 || want_input,
+                self.conv_path,
             );
         }
         (grads, g_x)
@@ -411,12 +416,16 @@ impl Network {
         let mut spikes: Vec<Seq> = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
             let input = spikes.last().unwrap_or(x);
-            let a = block.conv.forward(input, &block.conv.build_kernel())?;
+            let a = block
+                .conv
+                .forward(input, &block.conv.build_kernel(), self.conv_path)?;
             let z = block.norm.forward_eval(&a)?;
             spikes.push(lif.forward(&z, Charge::Eval).0);
         }
         let input = spikes.last().unwrap_or(x);
-        let a = self.output.forward(input, &self.output.build_kernel())?;
+        let a = self
+            .output
+            .forward(input, &self.output.build_kernel(), self.conv_path)?;
         Ok((self.readout().forward(&a, Charge::Eval), spikes))
     }
 
