@@ -185,7 +185,7 @@ mod tests {
                 let h = (j as u32)
                     .wrapping_mul(2654435761)
                     .wrapping_add(seed.wrapping_mul(40503));
-                if zero_every > 0 && h % zero_every == 0 {
+                if zero_every > 0 && h.is_multiple_of(zero_every) {
                     0.0
                 } else {
                     ((h >> 9) % 2000) as f32 / 1000.0 - 1.0
