@@ -204,8 +204,11 @@ pub enum Phase {
     TrainEarly,
     /// One training step with SIG = 0.23 (σ_eff = 0.5, the last three quarters of training).
     TrainLate,
-    /// One inference batch of the rounded (integer-delay) model: forward and loss.
+    /// One inference batch of the rounded (integer-delay) model with the event-driven engine
+    /// ([`crate::infer::EventNetwork`], built once): forward and loss.
     Infer,
+    /// The same batch through the dense evaluation path (`Network::rounded().forward_eval`).
+    InferDense,
 }
 
 impl Phase {
@@ -215,9 +218,10 @@ impl Phase {
             "train-early" | "train" => Ok(Phase::TrainEarly),
             "train-late" => Ok(Phase::TrainLate),
             "infer" => Ok(Phase::Infer),
+            "infer-dense" => Ok(Phase::InferDense),
             other => Err(Error::config(
                 "bench --phase",
-                format!("must be train-early, train-late or infer; got `{other}`"),
+                format!("must be train-early, train-late, infer or infer-dense; got `{other}`"),
             )),
         }
     }
@@ -228,6 +232,7 @@ impl Phase {
             Phase::TrainEarly => "train-early",
             Phase::TrainLate => "train-late",
             Phase::Infer => "infer",
+            Phase::InferDense => "infer-dense",
         }
     }
 }
@@ -277,6 +282,7 @@ pub fn run(
     opt.weights.lr = 1e-3;
     opt.positions.lr = 0.1;
     let rounded = net.rounded();
+    let events = crate::infer::EventNetwork::from_network(&net);
     let mut seconds = Vec::with_capacity(runs);
     let mut spike_rates = Vec::new();
     for i in 0..warmup + runs {
@@ -295,6 +301,11 @@ pub fn run(
                 spike_rates = cache.spike_rates.clone();
             }
             Phase::Infer => {
+                let (v, spikes) = events.forward(x)?;
+                sum_softmax_cross_entropy(&v, labels, false)?;
+                spike_rates = spikes.iter().map(Seq::density).collect();
+            }
+            Phase::InferDense => {
                 let (v, spikes) = rounded.forward_eval(x)?;
                 sum_softmax_cross_entropy(&v, labels, false)?;
                 spike_rates = spikes.iter().map(Seq::density).collect();
@@ -344,7 +355,12 @@ mod tests {
         w.steps = 10;
         w.network.hidden = vec![16, 16];
         let (x, y) = w.synthetic_input(2);
-        for phase in [Phase::TrainEarly, Phase::TrainLate, Phase::Infer] {
+        for phase in [
+            Phase::TrainEarly,
+            Phase::TrainLate,
+            Phase::Infer,
+            Phase::InferDense,
+        ] {
             let t = run(&w, phase, &x, &y, 1, 3).unwrap();
             assert_eq!(t.seconds.len(), 3);
             assert!(t.median() > 0.0 && t.spike_rates.len() == 2);

@@ -1,7 +1,7 @@
 //! The evaluation transform (method §15) against an explicit integer-delay network (§16).
 
 use spikedelay::Seq;
-use spikedelay::infer::IntegerDelayNetwork;
+use spikedelay::infer::{EventNetwork, IntegerDelayNetwork};
 use spikedelay::model::{ConvPath, DelayMode, Network, NetworkConfig};
 
 use crate::common::{rng, spikes, uniform};
@@ -151,5 +151,61 @@ fn gemm_path_agrees_with_the_integer_network_within_rounding() {
     let scale = v_int.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     for (a, b) in v.data.iter().zip(&v_int.data) {
         assert!((a - b).abs() <= 1e-5 * scale, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn event_driven_engine_matches_the_dense_evaluation() {
+    for delays in [DelayMode::Learned, DelayMode::Fixed, DelayMode::None] {
+        for seed in 0..3 {
+            let net = trained_like(delays, seed);
+            let x = spikes(3, 17, 10, 0.3, &mut rng(seed + 20));
+            let (v_dense, s_dense) = net.rounded().forward_eval(&x).unwrap();
+            let (v_ev, s_ev) = EventNetwork::from_network(&net).forward(&x).unwrap();
+            assert_eq!(v_ev.shape(), v_dense.shape());
+            for (l, (a, b)) in s_ev.iter().zip(&s_dense).enumerate() {
+                assert_eq!(
+                    a, b,
+                    "{delays:?} seed {seed}: layer {l} spike trains differ"
+                );
+            }
+            let scale = v_dense.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            for (a, b) in v_ev.data.iter().zip(&v_dense.data) {
+                assert!(
+                    (a - b).abs() <= 1e-5 * scale,
+                    "{delays:?} seed {seed}: {a} vs {b}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn event_engine_applies_the_bias_every_step_up_to_each_layers_horizon() {
+    // Zero input: a hidden neuron whose folded BatchNorm bias exceeds the threshold fires at every
+    // step of its layer's horizon T + R (and the layer stops there), in both engines.
+    let mut net = trained_like(DelayMode::Learned, 0);
+    let norm = &mut net.blocks[0].norm;
+    norm.running_mean[0] = 0.0;
+    norm.beta[0] = 1.5;
+    for j in 1..norm.channels() {
+        norm.beta[j] = -5.0; // the others stay silent
+    }
+    let x = Seq::zeros(2, 6, 10);
+    let (v_ev, s_ev) = EventNetwork::from_network(&net).forward(&x).unwrap();
+    let (v_dense, s_dense) = net.rounded().forward_eval(&x).unwrap();
+    let r = net.output.right_pad();
+    assert_eq!(s_ev[0].steps, 6 + r);
+    for b in 0..2 {
+        for t in 0..6 + r {
+            assert_eq!(s_ev[0].at(b, t, 0), 1.0, "sample {b} step {t}");
+            assert!((1..s_ev[0].channels).all(|j| s_ev[0].at(b, t, j) == 0.0));
+        }
+    }
+    assert_eq!(s_ev, s_dense);
+    let scale = v_dense.data.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0, "the spikes must reach the readout");
+    for (a, b) in v_ev.data.iter().zip(&v_dense.data) {
+        assert!((a - b).abs() <= 1e-5 * scale);
     }
 }

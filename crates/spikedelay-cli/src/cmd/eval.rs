@@ -10,17 +10,16 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let ck = Checkpoint::load(&args.checkpoint)?;
     let splits = ck.config.delay_patterns.generate()?;
     let batch_size = args.batch_size.unwrap_or(ck.config.train.batch_size).max(1);
-    let rounded = ck.network.rounded();
     let epochs = ck.progress.as_ref().map_or(0, |p| p.epochs_done);
     println!(
-        "{}: {} delays, {} parameters, trained {} epochs; evaluating with integer delays",
+        "{}: {} delays, {} parameters, trained {} epochs; evaluating with integer delays (event-driven)",
         args.checkpoint.display(),
         ck.config.model.delays,
         ck.network.parameter_count(),
         epochs
     );
     for (name, data) in [("valid", &splits.valid), ("test", &splits.test)] {
-        let r = evaluate(&rounded, data.as_ref(), batch_size)?;
+        let r = evaluate(&ck.network, data.as_ref(), batch_size)?;
         let rates = r
             .spike_rates
             .iter()

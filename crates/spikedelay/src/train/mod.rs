@@ -12,4 +12,4 @@ pub use loss::{LossOutput, sum_softmax_cross_entropy};
 pub use metrics::{EpochMetrics, Summary};
 pub use optim::{Adam, AdamState, NetworkOptimizer};
 pub use schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
-pub use trainer::{EvalResult, TrainObserver, Trainer, evaluate};
+pub use trainer::{EvalResult, TrainObserver, Trainer, evaluate, evaluate_with};

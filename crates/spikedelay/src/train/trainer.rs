@@ -23,6 +23,7 @@ use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
 use crate::config::RunConfig;
 use crate::data::{Dataset, Splits, make_batch};
 use crate::error::{Error, Result};
+use crate::infer::EventNetwork;
 use crate::model::dcls::GAUSS_SIGMA_OFFSET;
 use crate::model::network::SIG_FINAL;
 use crate::model::{DelayMode, Network};
@@ -67,15 +68,26 @@ pub struct EvalResult {
     pub spike_rates: Vec<f64>,
 }
 
-/// Evaluates `net` as it is (call it on [`Network::rounded`] for the paper's protocol) in batches
-/// of `batch_size`, samples in dataset order.
+/// Evaluates `net` with the paper's protocol (method §15): the rounded model (integer delays),
+/// run by the event-driven engine, in batches of `batch_size`, samples in dataset order.
 pub fn evaluate(net: &Network, data: &dyn Dataset, batch_size: usize) -> Result<EvalResult> {
+    let engine = EventNetwork::from_network(net);
+    evaluate_with(data, batch_size, net.blocks.len(), |x| engine.forward(x))
+}
+
+/// Evaluates through `forward` (readout membranes and hidden spikes of a batch).
+pub fn evaluate_with(
+    data: &dyn Dataset,
+    batch_size: usize,
+    hidden_layers: usize,
+    forward: impl Fn(&crate::seq::Seq) -> Result<(crate::seq::Seq, Vec<crate::seq::Seq>)>,
+) -> Result<EvalResult> {
     let idx: Vec<usize> = (0..data.len()).collect();
     let (mut loss, mut acc, mut n) = (0.0, 0.0, 0usize);
-    let mut rates = vec![0.0; net.blocks.len()];
+    let mut rates = vec![0.0; hidden_layers];
     for chunk in idx.chunks(batch_size.max(1)) {
         let batch = make_batch(data, chunk);
-        let (v, spikes) = net.forward_eval(&batch.x)?;
+        let (v, spikes) = forward(&batch.x)?;
         let out = sum_softmax_cross_entropy(&v, &batch.labels, false)?;
         loss += out.loss;
         acc += out.correct(&batch.labels) as f64 / chunk.len() as f64;
@@ -272,9 +284,8 @@ impl Trainer {
         }
         observer.evaluating();
         let nb = batches.len().max(1) as f64;
-        let rounded = self.network.rounded();
-        let valid = evaluate(&rounded, splits.valid.as_ref(), batch_size)?;
-        let test = evaluate(&rounded, splits.test.as_ref(), batch_size)?;
+        let valid = evaluate(&self.network, splits.valid.as_ref(), batch_size)?;
+        let test = evaluate(&self.network, splits.test.as_ref(), batch_size)?;
         let sigma = match self.network.output.kind {
             crate::model::KernelKind::Gauss => (sig.abs() + GAUSS_SIGMA_OFFSET) as f64,
             _ => 0.0,
