@@ -199,21 +199,7 @@ pub fn backward_kernel_batch(x: &Seq, ga: &Seq, taps: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pseudo(n: usize, seed: u32, sparsity: u32) -> Vec<f32> {
-        (0..n)
-            .map(|j| {
-                let h = (j as u32)
-                    .wrapping_mul(2654435761)
-                    .wrapping_add(seed.wrapping_mul(97));
-                if sparsity > 0 && !h.is_multiple_of(sparsity) {
-                    0.0
-                } else {
-                    ((h >> 8) % 1000) as f32 / 500.0 - 1.0
-                }
-            })
-            .collect()
-    }
+    use crate::kernels::test_data::pseudo;
 
     #[test]
     fn forward_matches_formula() {

@@ -178,21 +178,7 @@ pub fn backward_kernel(x: &Seq, ga: &Seq, taps: usize) -> Vec<f32> {
 mod tests {
     use super::*;
     use crate::kernels::delay_conv;
-
-    fn pseudo(n: usize, seed: u32, zero_every: u32) -> Vec<f32> {
-        (0..n)
-            .map(|j| {
-                let h = (j as u32)
-                    .wrapping_mul(2654435761)
-                    .wrapping_add(seed.wrapping_mul(40503));
-                if zero_every > 0 && h.is_multiple_of(zero_every) {
-                    0.0
-                } else {
-                    ((h >> 9) % 2000) as f32 / 1000.0 - 1.0
-                }
-            })
-            .collect()
-    }
+    use crate::kernels::test_data::pseudo;
 
     fn close(a: &[f32], b: &[f32]) {
         assert_eq!(a.len(), b.len());

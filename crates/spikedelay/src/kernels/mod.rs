@@ -5,3 +5,24 @@
 pub mod delay_conv;
 pub mod gemm_conv;
 pub mod vector;
+
+/// Deterministic test data shared by the kernel tests.
+#[cfg(test)]
+pub(crate) mod test_data {
+    /// `n` values in [−1, 1) from a hash of the index and `seed`; with `keep_every > 0` only
+    /// every `keep_every`-th value (by hash) is non-zero.
+    pub fn pseudo(n: usize, seed: u32, keep_every: u32) -> Vec<f32> {
+        (0..n)
+            .map(|j| {
+                let h = (j as u32)
+                    .wrapping_mul(2654435761)
+                    .wrapping_add(seed.wrapping_mul(97));
+                if keep_every > 0 && !h.is_multiple_of(keep_every) {
+                    0.0
+                } else {
+                    ((h >> 8) % 1000) as f32 / 500.0 - 1.0
+                }
+            })
+            .collect()
+    }
+}
