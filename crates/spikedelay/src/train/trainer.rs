@@ -284,8 +284,14 @@ impl Trainer {
         }
         observer.evaluating();
         let nb = batches.len().max(1) as f64;
-        let valid = evaluate(&self.network, splits.valid.as_ref(), batch_size)?;
-        let test = evaluate(&self.network, splits.test.as_ref(), batch_size)?;
+        let engine = EventNetwork::from_network(&self.network);
+        let hidden = self.network.blocks.len();
+        let valid = evaluate_with(splits.valid.as_ref(), batch_size, hidden, |x| {
+            engine.forward(x)
+        })?;
+        let test = evaluate_with(splits.test.as_ref(), batch_size, hidden, |x| {
+            engine.forward(x)
+        })?;
         let sigma = match self.network.output.kind {
             crate::model::KernelKind::Gauss => (sig.abs() + GAUSS_SIGMA_OFFSET) as f64,
             _ => 0.0,
