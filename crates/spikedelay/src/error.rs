@@ -50,6 +50,22 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A data file or folder is unreadable or malformed.
+    #[error("{path}: {message}")]
+    Data {
+        /// The file or folder.
+        path: PathBuf,
+        /// What is wrong, naming the sample index and field.
+        message: String,
+    },
+    /// A download failed.
+    #[error("downloading {url}: {message}")]
+    Download {
+        /// The address.
+        url: String,
+        /// What went wrong and what to do.
+        message: String,
+    },
     /// A checkpoint is unreadable or does not hold what it must.
     #[error("checkpoint {path}: {message}")]
     Checkpoint {
@@ -72,6 +88,14 @@ impl Error {
     /// A checkpoint error for `path`.
     pub fn checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Checkpoint {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A data error for `path`.
+    pub fn data(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::Data {
             path: path.into(),
             message: message.into(),
         }

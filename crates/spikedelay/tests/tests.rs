@@ -4,7 +4,10 @@
 
 mod checkpoint;
 mod common;
+mod download;
 mod gradcheck;
+mod gsc;
 mod parity;
 mod rounded;
+mod spike_files;
 mod training;

@@ -1,13 +1,31 @@
-//! Data: datasets as frame sequences, batching, and the built-in `delay-patterns` task.
+//! Data: SHD/SSC spike files (read, write, bin, cache), GSC folders (WAV → log-mel, cache), the
+//! built-in `delay-patterns` task, splits and batching.
 //!
 //! A dataset yields, per sample, a `(T_i, C)` frame of counts (or features) and a label; batches
 //! zero-pad every sample at the end to the longest one (method §1.1, no masking anywhere).
 
 pub mod batch;
+pub mod binning;
+pub mod cache_file;
 pub mod delay_patterns;
+pub mod download;
+pub mod gsc;
+pub mod inspect;
+pub mod log_mel;
+pub mod resample;
+pub mod source;
+pub mod spike_file;
+pub mod spike_file_writer;
+pub mod spike_frames;
+pub mod subset;
+pub mod synthetic_gsc;
+pub mod synthetic_shd;
+pub mod wav;
 
 pub use batch::{Batch, make_batch};
 pub use delay_patterns::{DelayPatterns, DelayPatternsConfig};
+pub use source::load_splits;
+pub use spike_frames::LoadProgress;
 
 /// A labelled collection of frame sequences.
 pub trait Dataset: Sync {

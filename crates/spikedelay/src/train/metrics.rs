@@ -60,6 +60,9 @@ pub struct Summary {
     pub best_valid_accuracy: f64,
     /// How `best_epoch` was chosen.
     pub selection: String,
+    /// The input pipeline (dataset, binning or features).
+    #[serde(default)]
+    pub input: String,
     /// How accuracies are measured.
     pub evaluation: String,
     /// Training wall time, seconds (all sessions of a resumed run).

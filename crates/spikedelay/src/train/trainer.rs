@@ -267,21 +267,34 @@ impl Trainer {
         observer.epoch_started(epoch, self.config.train.epochs, batches.len());
         let (mut loss_sum, mut acc_sum) = (0.0, 0.0);
         let mut rates = vec![0.0; self.network.blocks.len()];
-        for idx in &batches {
-            let batch = make_batch(splits.train.as_ref(), idx);
-            let (v, cache) = self.network.forward_train(&batch.x, &mut dropout_rng)?;
-            let out = sum_softmax_cross_entropy(&v, &batch.labels, true)?;
-            let g_v = out.grad.as_ref().expect("gradient requested");
-            let (grads, _) = self.network.backward(&cache, g_v, false);
-            self.optimizer.step(&mut self.network, &grads, weight_decay);
-            loss_sum += out.loss;
-            acc_sum += out.correct(&batch.labels) as f64 / idx.len() as f64;
-            rates
-                .iter_mut()
-                .zip(&cache.spike_rates)
-                .for_each(|(a, b)| *a += b);
-            observer.batch_finished(out.loss);
-        }
+        // Batches are assembled one ahead on a loader thread while the current one trains.
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let (train, order) = (splits.train.as_ref(), &batches);
+            scope.spawn(move || {
+                for idx in order {
+                    if tx.send(make_batch(train, idx)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for idx in &batches {
+                let batch = rx.recv().expect("the loader thread sends every batch");
+                let (v, cache) = self.network.forward_train(&batch.x, &mut dropout_rng)?;
+                let out = sum_softmax_cross_entropy(&v, &batch.labels, true)?;
+                let g_v = out.grad.as_ref().expect("gradient requested");
+                let (grads, _) = self.network.backward(&cache, g_v, false);
+                self.optimizer.step(&mut self.network, &grads, weight_decay);
+                loss_sum += out.loss;
+                acc_sum += out.correct(&batch.labels) as f64 / idx.len() as f64;
+                rates
+                    .iter_mut()
+                    .zip(&cache.spike_rates)
+                    .for_each(|(a, b)| *a += b);
+                observer.batch_finished(out.loss);
+            }
+            Ok(())
+        })?;
         observer.evaluating();
         let nb = batches.len().max(1) as f64;
         let engine = EventNetwork::from_network(&self.network);
@@ -351,7 +364,11 @@ impl Trainer {
             last_epoch_test_accuracy: self.history.last().map_or(0.0, |m| m.test_accuracy),
             best_epoch: self.progress.best_epoch,
             best_valid_accuracy: self.progress.best_valid_accuracy.max(0.0),
-            selection: "best validation accuracy (held-out validation split)".into(),
+            selection: self.config.data.selection(),
+            input: self
+                .config
+                .data
+                .input_description(self.config.model.time_step_ms),
             evaluation:
                 "rounded integer delays (positions rounded half-to-even, SIG = 0, triangle kernel)"
                     .into(),
