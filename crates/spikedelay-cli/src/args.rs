@@ -22,6 +22,114 @@ pub enum Command {
     Eval(EvalArgs),
     /// Time training steps and inference batches on the paper's SHD and SSC shapes.
     Bench(BenchArgs),
+    /// Get, inspect or synthesise datasets (SHD, SSC, GSC).
+    #[command(subcommand)]
+    Data(DataCommand),
+}
+
+/// `spikedelay data ...`.
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download the official archives, verify their checksums, extract them (resumable).
+    Download(DownloadArgs),
+    /// Summarise an SHD/SSC file or a GSC folder and list anything malformed.
+    Inspect(InspectArgs),
+    /// Write a synthetic stand-in in the exact SHD file format or GSC folder layout.
+    MakeSynthetic(SyntheticArgs),
+}
+
+/// A dataset with downloadable files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DatasetArg {
+    /// Spiking Heidelberg Digits.
+    Shd,
+    /// Spiking Speech Commands.
+    Ssc,
+    /// Google Speech Commands v0.02.
+    Gsc,
+}
+
+impl DatasetArg {
+    /// The name used by the library.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetArg::Shd => "shd",
+            DatasetArg::Ssc => "ssc",
+            DatasetArg::Gsc => "gsc",
+        }
+    }
+}
+
+/// `spikedelay data download`.
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    /// Which dataset.
+    #[arg(value_enum)]
+    pub dataset: DatasetArg,
+    /// Folder to download and extract into.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Fetch `URL/<archive name>` instead of the official address (a local mirror).
+    #[arg(long, value_name = "URL")]
+    pub mirror: Option<String>,
+}
+
+/// `spikedelay data inspect`.
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// An SHD/SSC `.h5` file or a GSC folder.
+    #[arg(value_name = "PATH")]
+    pub path: PathBuf,
+}
+
+/// Synthetic data formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyntheticFormat {
+    /// `shd_train.h5` and `shd_test.h5` (700 channels, float16 times).
+    Shd,
+    /// A GSC-style folder of WAV files with split lists.
+    Gsc,
+}
+
+/// `spikedelay data make-synthetic`.
+#[derive(Debug, Args)]
+pub struct SyntheticArgs {
+    /// Which layout to write.
+    #[arg(long, value_enum)]
+    pub format: SyntheticFormat,
+    /// Output folder (created).
+    #[arg(value_name = "OUT")]
+    pub out: PathBuf,
+    /// SHD: training samples per class [default: 200].
+    #[arg(long, value_name = "N")]
+    pub train_per_class: Option<usize>,
+    /// SHD: test samples per class [default: 50].
+    #[arg(long, value_name = "N")]
+    pub test_per_class: Option<usize>,
+    /// GSC: speakers, each saying every word once [default: 40].
+    #[arg(long, value_name = "N")]
+    pub speakers: Option<usize>,
+    /// Seed.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+}
+
+/// Which split selects the reported epoch, as on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SelectOnArg {
+    /// The validation split (SHD: 10 % held out of the training file).
+    Valid,
+    /// The test set, as the reference does (optimistic).
+    Test,
+}
+
+/// SHD/SSC binning, as on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BinningArg {
+    /// Windows anchored at spikes (the paper's inputs).
+    EventAnchored,
+    /// Uniform frames from the first spike.
+    FixedGrid,
 }
 
 /// Delay treatment, as on the command line.
@@ -48,9 +156,25 @@ pub struct ThreadArgs {
 /// `spikedelay train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// TOML file with [data], [delay_patterns], [model] and [train] tables; flags override it.
+    /// The paper's configuration for a dataset: `shd`, `ssc` or `gsc` (method §18).
+    #[arg(long, value_name = "NAME")]
+    pub preset: Option<String>,
+    /// TOML file with [data], [delay_patterns], [model] and [train] tables; it overrides the
+    /// preset, and flags override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Folder with the dataset's files (SHD/SSC `.h5`, or the extracted GSC tree).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Which split selects the reported epoch [default: valid].
+    #[arg(long, value_enum)]
+    pub select_on: Option<SelectOnArg>,
+    /// SHD/SSC binning [default: event-anchored].
+    #[arg(long, value_enum)]
+    pub binning: Option<BinningArg>,
+    /// Batch size.
+    #[arg(long, value_name = "N")]
+    pub batch_size: Option<usize>,
     /// How delays are treated.
     #[arg(long, value_enum)]
     pub delays: Option<DelaysArg>,

@@ -39,6 +39,7 @@ fn run(cli: Cli) -> Result<()> {
             init_threads(&a.threads)?;
             cmd::bench::run(&a)
         }
+        Command::Data(c) => cmd::data::run(&c),
     }
 }
 

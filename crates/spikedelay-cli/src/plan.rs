@@ -1,13 +1,15 @@
-//! From what the user typed to what runs: the TOML file and flags merged into one validated
-//! [`RunConfig`], the output directory resolved, and whether to resume.
+//! From what the user typed to what runs: preset, TOML file and flags merged (in that order of
+//! precedence, lowest first) into one validated [`RunConfig`], the output directory resolved,
+//! and whether to resume.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use spikedelay::config::RunConfig;
+use spikedelay::config::{Preset, RunConfig, SelectOn};
+use spikedelay::data::binning::BinningMode;
 use spikedelay::model::DelayMode;
 
-use crate::args::{DelaysArg, TrainArgs};
+use crate::args::{BinningArg, DelaysArg, SelectOnArg, TrainArgs};
 
 /// A resolved training run.
 pub struct TrainPlan {
@@ -31,11 +33,15 @@ impl From<DelaysArg> for DelayMode {
 }
 
 impl TrainPlan {
-    /// Merges `--config` and the flags, validates, and picks the output directory.
+    /// Merges `--preset`, `--config` and the flags, validates, and picks the output directory.
     pub fn from_args(args: &TrainArgs) -> Result<Self> {
-        let mut config = match &args.config {
-            Some(path) => RunConfig::from_toml_file(path)?,
+        let base = match &args.preset {
+            Some(name) => Preset::from_name(name)?.config(),
             None => RunConfig::default(),
+        };
+        let mut config = match &args.config {
+            Some(path) => RunConfig::from_toml_file_over(&base, path)?,
+            None => base,
         };
         if let Some(d) = args.delays {
             config.model.delays = d.into();
@@ -46,8 +52,35 @@ impl TrainPlan {
             }
             config.train.epochs = e;
         }
+        if let Some(b) = args.batch_size {
+            if b == 0 {
+                bail!("--batch-size must be at least 1");
+            }
+            config.train.batch_size = b;
+        }
         if let Some(s) = args.seed {
             config.train.seed = s;
+        }
+        if let Some(dir) = &args.data_dir {
+            if config.data.dataset == spikedelay::config::DatasetKind::DelayPatterns {
+                bail!(
+                    "--data-dir needs a dataset: add --preset shd|ssc|gsc (or set [data] dataset \
+                     in --config); the built-in delay-patterns task is generated, not read"
+                );
+            }
+            config.data.dir = Some(dir.clone());
+        }
+        if let Some(s) = args.select_on {
+            config.data.select_on = match s {
+                SelectOnArg::Valid => SelectOn::Valid,
+                SelectOnArg::Test => SelectOn::Test,
+            };
+        }
+        if let Some(b) = args.binning {
+            config.data.binning = match b {
+                BinningArg::EventAnchored => BinningMode::EventAnchored,
+                BinningArg::FixedGrid => BinningMode::FixedGrid,
+            };
         }
         config.validate().context(match &args.config {
             Some(p) => format!("checking {}", p.display()),
@@ -61,16 +94,26 @@ impl TrainPlan {
                 config.train.seed
             ))
         });
-        if args.resume
-            && (args.config.is_some()
-                || args.delays.is_some()
-                || args.epochs.is_some()
-                || args.seed.is_some())
-        {
+        let given: Vec<&str> = [
+            ("--preset", args.preset.is_some()),
+            ("--config", args.config.is_some()),
+            ("--delays", args.delays.is_some()),
+            ("--epochs", args.epochs.is_some()),
+            ("--batch-size", args.batch_size.is_some()),
+            ("--seed", args.seed.is_some()),
+            ("--data-dir", args.data_dir.is_some()),
+            ("--select-on", args.select_on.is_some()),
+            ("--binning", args.binning.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, set)| set.then_some(flag))
+        .collect();
+        if args.resume && !given.is_empty() {
             bail!(
                 "--resume continues the run in {} with the configuration stored in its checkpoint; \
-                 drop --config, --delays, --epochs and --seed (or start a new run without --resume)",
-                out.display()
+                 drop {} (or start a new run without --resume)",
+                out.display(),
+                given.join(", ")
             );
         }
         Ok(TrainPlan {

@@ -1,8 +1,45 @@
-//! All progress display: a bar per epoch with ETA (hidden when stderr is not a terminal) and one
+//! All progress display: a bar for data preparation, a bar per epoch with ETA (hidden when stderr is not a terminal) and one
 //! line per epoch on stdout.
 
 use indicatif::{ProgressBar, ProgressStyle};
+use spikedelay::data::LoadProgress;
 use spikedelay::train::{EpochMetrics, TrainObserver};
+
+/// Draws data preparation (cache builds, feature extraction, downloads) as a bar on stderr.
+#[derive(Default)]
+pub struct DataProgress {
+    bar: Option<ProgressBar>,
+}
+
+impl LoadProgress for DataProgress {
+    fn start(&mut self, what: &str, total: usize) {
+        let bar = ProgressBar::new(total as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{msg} [{bar:30.cyan/blue}] {pos}/{len}  ETA {eta}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(what.to_string());
+        eprintln!("{what} …");
+        self.bar = Some(bar);
+    }
+
+    fn advance(&mut self, n: usize) {
+        if let Some(bar) = &self.bar {
+            bar.inc(n as u64);
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn note(&mut self, message: &str) {
+        eprintln!("note: {message}");
+    }
+}
 
 /// Draws training progress.
 pub struct TrainProgress {

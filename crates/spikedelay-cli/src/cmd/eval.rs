@@ -1,14 +1,17 @@
 //! `spikedelay eval`.
 
 use anyhow::Result;
+use spikedelay::data::load_splits;
 use spikedelay::train::{Checkpoint, evaluate};
+
+use crate::progress::DataProgress;
 
 use crate::args::EvalArgs;
 
 /// Evaluates a checkpoint's rounded (integer-delay) model on its task's splits.
 pub fn run(args: &EvalArgs) -> Result<()> {
     let ck = Checkpoint::load(&args.checkpoint)?;
-    let splits = ck.config.delay_patterns.generate()?;
+    let splits = load_splits(&ck.config, &mut DataProgress::default())?;
     let batch_size = args.batch_size.unwrap_or(ck.config.train.batch_size).max(1);
     let epochs = ck.progress.as_ref().map_or(0, |p| p.epochs_done);
     println!(

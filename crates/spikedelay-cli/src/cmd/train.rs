@@ -1,11 +1,12 @@
 //! `spikedelay train`.
 
 use anyhow::{Context, Result};
+use spikedelay::data::load_splits;
 use spikedelay::train::Trainer;
 
 use crate::args::TrainArgs;
 use crate::plan::TrainPlan;
-use crate::progress::TrainProgress;
+use crate::progress::{DataProgress, TrainProgress};
 
 /// Trains, writing into the plan's output directory, and prints the summary.
 pub fn run(args: &TrainArgs) -> Result<()> {
@@ -13,10 +14,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let (mut trainer, splits) = if plan.resume {
         let trainer = Trainer::resume(&plan.out)
             .with_context(|| format!("resuming the run in {}", plan.out.display()))?;
-        let splits = trainer.config().delay_patterns.generate()?;
+        let splits = load_splits(trainer.config(), &mut DataProgress::default())?;
         (trainer, splits)
     } else {
-        let splits = plan.config.delay_patterns.generate()?;
+        let splits = load_splits(&plan.config, &mut DataProgress::default())?;
         let trainer = Trainer::new(
             plan.config.clone(),
             splits.train.channels(),
@@ -27,15 +28,22 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     };
     let config = trainer.config().clone();
     let net = trainer.network();
+    let steps: Vec<usize> = (0..splits.train.len())
+        .map(|i| splits.train.steps(i))
+        .collect();
     println!(
-        "delay-patterns: {} train / {} valid / {} test samples, {} channels, {} classes, {} steps",
+        "{}: {} train / {} valid / {} test samples, {} channels, {} classes, {}..{} steps; {}",
+        config.data.dataset.name(),
         splits.train.len(),
         splits.valid.len(),
         splits.test.len(),
         splits.train.channels(),
         splits.train.classes(),
-        config.delay_patterns.steps
+        steps.iter().min().unwrap_or(&0),
+        steps.iter().max().unwrap_or(&0),
+        config.data.input_description(config.model.time_step_ms)
     );
+    println!("selection: {}", config.data.selection());
     println!(
         "network: {} → {} → {} ({} delays, D = {}, τ = {:.3} steps), {} trainable parameters; writing to {}",
         net.config.inputs,
@@ -58,7 +66,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut progress = TrainProgress::new(config.train.epochs);
     let summary = trainer.run(&splits, &mut progress)?;
     println!(
-        "test accuracy {:.2}% at epoch {} (selected on validation, {:.2}%); last epoch {:.2}%; {:.1}s",
+        "test accuracy {:.2}% at epoch {} (selected: {:.2}%); last epoch {:.2}%; {:.1}s",
         100.0 * summary.test_accuracy,
         summary.best_epoch + 1,
         100.0 * summary.best_valid_accuracy,

@@ -1,0 +1,185 @@
+//! `spikedelay data ...` and training on SHD- and GSC-format data end to end, with presets
+//! overridden by a TOML file so the runs stay small.
+
+use std::path::Path;
+
+use assert_cmd::Command;
+
+fn spikedelay() -> Command {
+    Command::cargo_bin("spikedelay").unwrap()
+}
+
+fn stdout_of(cmd: &mut Command) -> String {
+    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
+}
+
+fn stderr_of(cmd: &mut Command) -> String {
+    let out = cmd.assert().failure().code(2).get_output().clone();
+    String::from_utf8(out.stderr).unwrap()
+}
+
+/// Shrinks a preset: the TOML overrides only these keys.
+const SMALL: &str = "[model]\nhidden = [24]\n\n[train]\nbatch_size = 32\n";
+
+fn summary(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn synthetic_shd_trains_with_the_shd_preset_and_both_protocols() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shd");
+    let s = stdout_of(spikedelay().args([
+        "data",
+        "make-synthetic",
+        "--format",
+        "shd",
+        data.to_str().unwrap(),
+        "--train-per-class",
+        "10",
+        "--test-per-class",
+        "3",
+    ]));
+    assert!(s.contains("shd_train.h5 (200 samples)"), "{s}");
+    let report = stdout_of(spikedelay().args([
+        "data",
+        "inspect",
+        data.join("shd_test.h5").to_str().unwrap(),
+    ]));
+    assert!(report.contains("samples        60"), "{report}");
+    assert!(report.contains("speakers       4:30 5:30"), "{report}");
+    assert!(report.contains("problems       0"), "{report}");
+    let cfg = dir.path().join("small.toml");
+    std::fs::write(&cfg, SMALL).unwrap();
+    for (select, sizes) in [
+        ("valid", "180 train / 20 valid / 60 test samples"),
+        ("test", "200 train / 60 valid / 60 test samples"),
+    ] {
+        let out = dir.path().join(format!("run-{select}"));
+        let s = stdout_of(spikedelay().args([
+            "train",
+            "--preset",
+            "shd",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--select-on",
+            select,
+            "--epochs",
+            "1",
+            "--out",
+            out.to_str().unwrap(),
+        ]));
+        assert!(s.contains(sizes), "{s}");
+        assert!(s.contains("140 → 24 → 20"), "{s}");
+        assert!(s.contains("D = 25"), "{s}");
+        let sm = summary(&out);
+        assert_eq!(sm["dataset"], "shd");
+        let selection = sm["selection"].as_str().unwrap();
+        if select == "valid" {
+            assert!(selection.contains("held-out 10%"), "{selection}");
+        } else {
+            assert!(selection.contains("TEST"), "{selection}");
+        }
+        assert!(sm["input"].as_str().unwrap().contains("event-anchored"));
+        let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
+        assert!(config.contains("binning = \"event-anchored\""), "{config}");
+        assert!(config.contains("dropout = 0.4"), "{config}");
+    }
+    // The cache was built once, next to the data.
+    let cache = data.join(".spikedelay-cache");
+    assert_eq!(std::fs::read_dir(cache).unwrap().count(), 2);
+}
+
+#[test]
+fn synthetic_gsc_trains_with_the_gsc_preset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("gsc");
+    let s = stdout_of(spikedelay().args([
+        "data",
+        "make-synthetic",
+        "--format",
+        "gsc",
+        data.to_str().unwrap(),
+        "--speakers",
+        "4",
+    ]));
+    assert!(s.contains("140 clips"), "{s}");
+    let report = stdout_of(spikedelay().args(["data", "inspect", data.to_str().unwrap()]));
+    assert!(report.contains("training   70 clips"), "{report}");
+    assert!(
+        report.contains("22050 Hz, 1 channel(s), 16 bit: 35 clips"),
+        "{report}"
+    );
+    assert!(
+        report.contains("16000 Hz, 2 channel(s), 24 bit: 35 clips"),
+        "{report}"
+    );
+    let cfg = dir.path().join("small.toml");
+    std::fs::write(&cfg, SMALL).unwrap();
+    let out = dir.path().join("run");
+    let s = stdout_of(spikedelay().args([
+        "train",
+        "--preset",
+        "gsc",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--epochs",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        s.contains(
+            "70 train / 35 valid / 35 test samples, 140 channels, 35 classes, 101..101 steps"
+        ),
+        "{s}"
+    );
+    assert!(s.contains("D = 31"), "{s}");
+    assert_eq!(summary(&out)["dataset"], "gsc");
+}
+
+#[test]
+fn data_errors_are_clear() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    // Missing files name the file and how to get it.
+    let err = stderr_of(spikedelay().args(["train", "--preset", "shd", "--data-dir", d]));
+    assert!(
+        err.contains("shd_train.h5") && err.contains("data download shd"),
+        "{err}"
+    );
+    // A preset without a data folder.
+    let err = stderr_of(spikedelay().args(["train", "--preset", "ssc"]));
+    assert!(
+        err.contains("data.dir") && err.contains("--data-dir"),
+        "{err}"
+    );
+    let err = stderr_of(spikedelay().args(["train", "--preset", "timit", "--data-dir", d]));
+    assert!(err.contains("--preset") && err.contains("timit"), "{err}");
+    let err = stderr_of(spikedelay().args(["train", "--data-dir", d]));
+    assert!(err.contains("--preset"), "{err}");
+    // Inspecting garbage.
+    let junk = dir.path().join("junk.h5");
+    std::fs::write(&junk, b"junk").unwrap();
+    let err = stderr_of(spikedelay().args(["data", "inspect", junk.to_str().unwrap()]));
+    assert!(err.contains("junk.h5") && err.contains("HDF5"), "{err}");
+    // An unreachable mirror: a clear message, nothing left behind but the folder.
+    let target = dir.path().join("dl");
+    let err = stderr_of(spikedelay().args([
+        "data",
+        "download",
+        "shd",
+        "--data-dir",
+        target.to_str().unwrap(),
+        "--mirror",
+        "http://127.0.0.1:9",
+    ]));
+    assert!(
+        err.contains("cannot reach") && err.contains("shd_train.h5.zip"),
+        "{err}"
+    );
+}
