@@ -106,6 +106,10 @@ pub struct SyntheticArgs {
     /// SHD: test samples per class [default: 50].
     #[arg(long, value_name = "N")]
     pub test_per_class: Option<usize>,
+    /// SHD: every class uses the same channels, so that only spike timing tells classes apart
+    /// (a network without delays is then at chance).
+    #[arg(long)]
+    pub timing_only: bool,
     /// GSC: speakers, each saying every word once [default: 40].
     #[arg(long, value_name = "N")]
     pub speakers: Option<usize>,

@@ -58,6 +58,9 @@ fn run_synthetic(a: &SyntheticArgs) -> Result<()> {
             if let Some(n) = a.test_per_class {
                 g.test_per_class = n;
             }
+            if a.timing_only {
+                g.pool_factor = 1;
+            }
             if g.train_per_class == 0 || g.test_per_class == 0 {
                 bail!("--train-per-class and --test-per-class must be at least 1");
             }
@@ -69,8 +72,10 @@ fn run_synthetic(a: &SyntheticArgs) -> Result<()> {
             }
         }
         SyntheticFormat::Gsc => {
-            if a.train_per_class.is_some() || a.test_per_class.is_some() {
-                bail!("--train-per-class and --test-per-class apply to --format shd only");
+            if a.train_per_class.is_some() || a.test_per_class.is_some() || a.timing_only {
+                bail!(
+                    "--train-per-class, --test-per-class and --timing-only apply to --format shd only"
+                );
             }
             let mut g = SyntheticGsc {
                 seed: a.seed,

@@ -3,13 +3,17 @@
 //! training) runs offline. Accuracy on it says nothing about SHD.
 //!
 //! Every class is a motif, like a word's formant tracks: `bands` channel groups (5 adjacent
-//! units, one pooled input) drawn from a shared pool of `pool_factor · bands` groups each fire one segment
-//! of Poisson spikes at `segment_hz` for 40–120 ms, starting at class-specific offsets at least
-//! 20 ms apart inside `motif_span_ms`. By default (`pool_factor` 1) all classes use the same groups, so
-//! only relative timing tells them apart. A sample places its
-//! motif at a random onset, stretches it by its speaker's tempo (±3 %), moves a segment by up to
-//! ±10 ms with probability 0.2, drops one with probability 0.05, and adds Poisson background
-//! spikes on all 700 units. Times are float16
+//! units, one pooled input) drawn from a shared pool of `pool_factor · bands` groups each fire one
+//! segment of Poisson spikes at `segment_hz` for `segment_ms`, at class-specific offsets that keep
+//! segments apart, inside `motif_span_ms`. With the default `pool_factor` 3, classes draw their
+//! groups from 21 shared ones, so which channels fire says something about the class and the
+//! relative timing the rest. With `pool_factor` 1 all classes use the same groups with the same
+//! segment length: every channel carries the same expected count in every class and the segments
+//! of a motif never overlap, so only relative timing tells classes apart (the `delay-patterns`
+//! idea; a network without delays is then at chance).
+//! A sample places its motif at a random onset, stretches it by its speaker's tempo (±3 %), moves
+//! a segment by up to ±10 ms with probability 0.2, drops one with probability 0.05, and adds
+//! Poisson background spikes on all 700 units. Times are float16
 //! seconds up to about 1 s. Speakers 4 and 5 form the test set, as in SHD; labels and keys follow
 //! SHD's (`10·is_german + digit`).
 
@@ -38,9 +42,12 @@ pub struct SyntheticShd {
     pub bands: usize,
     /// Motif offsets lie in `0..motif_span_ms`.
     pub motif_span_ms: f64,
-    /// Groups in the shared pool, as a multiple of `bands`: 1 makes every class use the same
-    /// channels, so that only timing tells classes apart (the `delay-patterns` idea).
+    /// Groups in the shared pool, as a multiple of `bands` (default 3); 1 makes every class use
+    /// the same channels, so that only timing tells classes apart.
     pub pool_factor: usize,
+    /// Length of every segment, ms; segments of one motif start `segment_ms + 5` ms apart or
+    /// more, so they never overlap and no single time step says anything about the class.
+    pub segment_ms: f64,
     /// Spike rate of a segment over its 5 units, Hz.
     pub segment_hz: f64,
     /// Background spikes per second over all 700 units.
@@ -54,9 +61,10 @@ impl Default for SyntheticShd {
         SyntheticShd {
             train_per_class: 200,
             test_per_class: 50,
-            bands: 9,
+            bands: 7,
             motif_span_ms: 240.0,
-            pool_factor: 1,
+            pool_factor: 3,
+            segment_ms: 30.0,
             segment_hz: 300.0,
             background_hz: 800.0,
             seed: 0,
@@ -87,7 +95,7 @@ impl SyntheticShd {
             .collect();
         // Sorted uniform points in [0, span − (bands−1)·gap], spread by k·gap, then shuffled
         // over the bands: offsets at least `gap` apart, uniformly placed.
-        let gap = 20.0;
+        let gap = self.segment_ms + 5.0;
         let room = self.motif_span_ms - (self.bands - 1) as f64 * gap;
         let offsets = (0..SHD_KEYS.len())
             .map(|_| {
@@ -98,7 +106,7 @@ impl SyntheticShd {
                 let mut o: Vec<Segment> = o
                     .iter()
                     .enumerate()
-                    .map(|(k, &x)| (x + k as f64 * gap, rng.random_range(40.0..120.0)))
+                    .map(|(k, &x)| (x + k as f64 * gap, self.segment_ms))
                     .collect();
                 o.shuffle(rng);
                 o
