@@ -353,3 +353,42 @@ fn bad_files_give_errors_naming_file_sample_and_field() {
     let err = load_error(&p("absent.h5"));
     assert!(err.contains("absent.h5"), "{err}");
 }
+
+#[test]
+fn damaged_files_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.h5");
+    write_spike_file(&good, &special_contents(), SpikeFileTypes::PUBLISHED).unwrap();
+    let full = std::fs::read(&good).unwrap();
+    let bad = dir.path().join("bad.h5");
+    let read_all = |p: &Path| {
+        SpikeFile::open(p).and_then(|f| (0..f.len()).try_for_each(|i| f.sample(i).map(|_| ())))
+    };
+    let mut failures = 0;
+    // Every truncation, and single corrupted bytes all over the file.
+    let cuts = (0..full.len()).step_by(7);
+    let flips = (0..full.len()).step_by(5).map(|i| (i, 0xA5u8));
+    for (i, case) in cuts
+        .map(|c| (c, None))
+        .chain(flips.map(|(i, x)| (i, Some(x))))
+        .enumerate()
+    {
+        let bytes = match case {
+            (cut, None) => full[..cut].to_vec(),
+            (at, Some(x)) => {
+                let mut b = full.clone();
+                b[at] ^= x;
+                b
+            }
+        };
+        std::fs::write(&bad, &bytes).unwrap();
+        match read_all(&bad) {
+            Ok(()) => {}
+            Err(e) => {
+                failures += 1;
+                assert!(e.to_string().contains("bad.h5"), "case {i}: {e}");
+            }
+        }
+    }
+    assert!(failures > 100, "{failures}");
+}

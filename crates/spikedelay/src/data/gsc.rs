@@ -10,7 +10,7 @@ use safetensors::tensor::Dtype;
 use sha2::{Digest, Sha256};
 
 use super::Dataset;
-use super::cache_file::{Array, CacheFile, f32s, le_bytes, u32s, write_cache};
+use super::cache_file::{Array, CacheFile, f32s, le_bytes, write_cache};
 use super::log_mel::{FRAMES, LogMel, MELS};
 use super::resample::SincResampler;
 use super::spike_frames::LoadProgress;
@@ -25,7 +25,7 @@ pub const GSC_WORDS: [&str; 35] = [
 ];
 
 const BACKGROUND: &str = "_background_noise_";
-const FORMAT: &str = "spikedelay-gsc-logmel-v1";
+const FORMAT: &str = "spikedelay-gsc-logmel-v2";
 
 /// One split: clip paths relative to the root, and their classes.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -187,11 +187,11 @@ pub fn clip_features(path: &Path, log_mel: &LogMel) -> Result<Vec<f32>> {
     Ok(log_mel.features(&samples))
 }
 
-/// A digest of the split's files (paths, sizes, modification times) and settings.
-fn stamp(root: &Path, split: &GscSplit, f_max: f64) -> String {
+/// A digest of clip files (paths, sizes, modification times) and settings.
+fn stamp(root: &Path, files: &[String], f_max: f64) -> String {
     let mut h = Sha256::new();
     h.update(format!("{FORMAT}\nf_max={f_max}\n"));
-    for f in &split.files {
+    for f in files {
         let md = std::fs::metadata(root.join(f)).ok();
         let len = md.as_ref().map_or(0, |m| m.len());
         let mtime = md
@@ -203,8 +203,23 @@ fn stamp(root: &Path, split: &GscSplit, f_max: f64) -> String {
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The features of `split` (named `name` in caches and progress): from the cache in `cache_dir`
-/// when it matches the files and `f_max`, else computed in parallel and cached atomically.
+/// Clips per cache shard (about 116 MB of features): memory stays near the split's own size,
+/// and an interrupted extraction resumes at the first missing shard.
+pub const SHARD_CLIPS: usize = 2048;
+
+/// Reads one cached shard if it matches `digest` and holds `n` clips.
+fn read_shard(path: &Path, digest: &str, n: usize) -> Option<Vec<f32>> {
+    let cache = CacheFile::read(path)?;
+    if cache.meta.get("stamp").map(String::as_str) != Some(digest) {
+        return None;
+    }
+    let (shape, bytes) = cache.array("features", Dtype::F32).ok()?;
+    (shape == [n, FRAMES, MELS]).then(|| f32s(bytes))
+}
+
+/// The features of `split` (named `name` in caches and progress): shard by shard from the
+/// cache in `cache_dir` where it matches the clips and `f_max`, else computed in parallel and
+/// cached atomically.
 pub fn load_gsc_split(
     layout: &GscLayout,
     split: &GscSplit,
@@ -213,60 +228,53 @@ pub fn load_gsc_split(
     f_max: f64,
     progress: &mut dyn LoadProgress,
 ) -> Result<GscFeatures> {
-    let digest = stamp(&layout.root, split, f_max);
-    let path = cache_dir.join(format!("gsc-{name}-fmax{f_max}.safetensors"));
-    if let Some(cache) = CacheFile::read(&path)
-        && cache.meta.get("stamp") == Some(&digest)
-        && let (Ok((fs, fb)), Ok((_, lb))) = (
-            cache.array("features", Dtype::F32),
-            cache.array("labels", Dtype::U32),
-        )
-        && fs == [split.files.len(), FRAMES, MELS]
-    {
-        return Ok(GscFeatures {
-            features: f32s(fb),
-            labels: u32s(lb),
-        });
-    }
-    let log_mel = LogMel::new(f_max);
     let per = FRAMES * MELS;
     let mut features = Vec::with_capacity(split.files.len() * per);
-    progress.start(
-        &format!("log-mel features of the {name} split"),
-        split.files.len(),
-    );
-    for chunk in split.files.chunks(256) {
-        let part = chunk
-            .par_iter()
-            .map(|f| clip_features(&layout.root.join(f), &log_mel))
-            .collect::<Result<Vec<_>>>()?;
-        part.iter().for_each(|p| features.extend_from_slice(p));
-        progress.advance(chunk.len());
-    }
-    progress.finish();
-    let out = GscFeatures {
-        features,
-        labels: split.labels.clone(),
-    };
-    let arrays = [
-        Array {
+    let mut log_mel = None;
+    let mut started = false;
+    for (k, files) in split.files.chunks(SHARD_CLIPS).enumerate() {
+        let digest = stamp(&layout.root, files, f_max);
+        let path = cache_dir.join(format!("gsc-{name}-fmax{f_max}-{k:04}.safetensors"));
+        if let Some(cached) = read_shard(&path, &digest, files.len()) {
+            features.extend_from_slice(&cached);
+            continue;
+        }
+        if !started {
+            progress.start(
+                &format!("log-mel features of the {name} split"),
+                split.files.len(),
+            );
+            progress.advance(k * SHARD_CLIPS);
+            started = true;
+        }
+        let lm = log_mel.get_or_insert_with(|| LogMel::new(f_max));
+        let start = features.len();
+        for chunk in files.chunks(256) {
+            let part = chunk
+                .par_iter()
+                .map(|f| clip_features(&layout.root.join(f), lm))
+                .collect::<Result<Vec<_>>>()?;
+            part.iter().for_each(|p| features.extend_from_slice(p));
+            progress.advance(chunk.len());
+        }
+        let arrays = [Array {
             name: "features",
             dtype: Dtype::F32,
-            shape: vec![split.files.len(), FRAMES, MELS],
-            bytes: le_bytes(&out.features, f32::to_le_bytes),
-        },
-        Array {
-            name: "labels",
-            dtype: Dtype::U32,
-            shape: vec![split.files.len()],
-            bytes: le_bytes(&out.labels, u32::to_le_bytes),
-        },
-    ];
-    let meta = HashMap::from([
-        ("format".to_string(), FORMAT.to_string()),
-        ("stamp".to_string(), digest),
-        ("f_max".to_string(), f_max.to_string()),
-    ]);
-    write_cache(&path, &arrays, meta)?;
-    Ok(out)
+            shape: vec![files.len(), FRAMES, MELS],
+            bytes: le_bytes(&features[start..], f32::to_le_bytes),
+        }];
+        let meta = HashMap::from([
+            ("format".to_string(), FORMAT.to_string()),
+            ("stamp".to_string(), digest),
+            ("f_max".to_string(), f_max.to_string()),
+        ]);
+        write_cache(&path, &arrays, meta)?;
+    }
+    if started {
+        progress.finish();
+    }
+    Ok(GscFeatures {
+        features,
+        labels: split.labels.clone(),
+    })
 }

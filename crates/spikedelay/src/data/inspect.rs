@@ -114,7 +114,8 @@ pub fn inspect_spike_file(path: &Path) -> Result<SpikeFileReport> {
     {
         problems.push(e.to_string());
     }
-    let mut counts = vec![0usize; classes_n];
+    let most = file.labels.iter().max().map_or(0, |&m| m as usize + 1);
+    let mut counts = vec![0usize; classes_n.max(most)];
     file.labels.iter().for_each(|&l| counts[l as usize] += 1);
     let classes = counts
         .iter()
