@@ -9,6 +9,7 @@ use spikedelay::train::{EpochMetrics, TrainObserver};
 #[derive(Default)]
 pub struct DataProgress {
     bar: Option<ProgressBar>,
+    stage: Option<(String, usize, std::time::Instant)>,
 }
 
 impl LoadProgress for DataProgress {
@@ -22,6 +23,7 @@ impl LoadProgress for DataProgress {
         bar.set_message(what.to_string());
         eprintln!("{what} …");
         self.bar = Some(bar);
+        self.stage = Some((what.to_string(), total, std::time::Instant::now()));
     }
 
     fn advance(&mut self, n: usize) {
@@ -33,6 +35,12 @@ impl LoadProgress for DataProgress {
     fn finish(&mut self) {
         if let Some(bar) = self.bar.take() {
             bar.finish_and_clear();
+        }
+        if let Some((what, total, start)) = self.stage.take() {
+            eprintln!(
+                "{what}: {total} done in {:.2} s",
+                start.elapsed().as_secs_f64()
+            );
         }
     }
 

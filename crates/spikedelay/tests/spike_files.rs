@@ -321,6 +321,25 @@ fn bad_files_give_errors_naming_file_sample_and_field() {
             "{name} left a cache"
         );
     }
+    // Times in ms by mistake: 700 "s" is 70,000 fixed-grid frames.
+    raw_file(
+        &p("ms.h5"),
+        vec![times(&[0.0, 700.0]), times(&[0.3])],
+        ok_u(),
+        &[0, 1],
+        false,
+    );
+    let grid = Binning {
+        mode: BinningMode::FixedGrid,
+        ..Binning::default()
+    };
+    let err = load_spike_frames(&p("ms.h5"), &dir.path().join("cache"), &grid, &mut ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("ms.h5") && err.contains("sample 0") && err.contains("seconds"),
+        "{err}"
+    );
     // Wrong dtype: integer times.
     let bytes = Hdf5Builder::new()
         .dataset(vlen("spikes/times", u16_type(), vec![units(&[1])]))

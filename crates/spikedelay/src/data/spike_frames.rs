@@ -14,7 +14,7 @@ use super::cache_file::{Array, CacheFile, le_bytes, u16s, u32s, u64s, write_cach
 use super::spike_file::SpikeFile;
 use crate::error::{Error, Result};
 
-const FORMAT: &str = "spikedelay-spike-frames-v1";
+const FORMAT: &str = "spikedelay-spike-frames-v2";
 
 /// Reports progress of long data preparation (cache builds, feature extraction).
 pub trait LoadProgress {
@@ -30,14 +30,17 @@ pub trait LoadProgress {
 
 impl LoadProgress for () {}
 
-/// A binned split: counts per `(frame, pooled channel)`, sparse.
+/// Most frames one sample may have (frame indices are stored as `u16`): 655 s at 10 ms.
+pub const MAX_FRAMES: usize = u16::MAX as usize;
+
+/// A binned split: counts per `(frame, pooled channel)`, sparse (6 bytes per non-zero count).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpikeFrames {
     channels: usize,
     classes: usize,
     steps: Vec<u32>,
     offsets: Vec<u64>,
-    frame: Vec<u32>,
+    frame: Vec<u16>,
     channel: Vec<u16>,
     count: Vec<u16>,
     labels: Vec<u32>,
@@ -72,7 +75,7 @@ impl SpikeFrames {
             out.steps.push(b.steps as u32);
             out.empty_samples += b.entries.is_empty() as usize;
             for (f, c, n) in b.entries {
-                out.frame.push(f);
+                out.frame.push(f as u16);
                 out.channel.push(c);
                 out.count.push(n);
             }
@@ -129,9 +132,9 @@ impl SpikeFrames {
             },
             Array {
                 name: "frame",
-                dtype: Dtype::U32,
+                dtype: Dtype::U16,
                 shape: vec![e],
-                bytes: le_bytes(&self.frame, u32::to_le_bytes),
+                bytes: le_bytes(&self.frame, u16::to_le_bytes),
             },
             Array {
                 name: "channel",
@@ -162,7 +165,7 @@ impl SpikeFrames {
             steps: u32s(cache.array("steps", Dtype::U32)?.1),
             labels: u32s(cache.array("labels", Dtype::U32)?.1),
             offsets: u64s(cache.array("offsets", Dtype::U64)?.1),
-            frame: u32s(cache.array("frame", Dtype::U32)?.1),
+            frame: u16s(cache.array("frame", Dtype::U16)?.1),
             channel: u16s(cache.array("channel", Dtype::U16)?.1),
             count: u16s(cache.array("count", Dtype::U16)?.1),
             keys,
@@ -181,7 +184,7 @@ impl SpikeFrames {
             && self.channel.iter().all(|&c| (c as usize) < self.channels)
             && (0..n).all(|i| {
                 let r = self.offsets[i] as usize..self.offsets[i + 1] as usize;
-                self.frame[r].iter().all(|&f| f < self.steps[i])
+                self.frame[r].iter().all(|&f| (f as u32) < self.steps[i])
             })
     }
 }
@@ -260,7 +263,20 @@ pub fn bin_file(
     for chunk in idx.chunks(256) {
         let part = chunk
             .par_iter()
-            .map(|&i| Ok(binning.bin(&file.sample(i)?, file.time_width)))
+            .map(|&i| {
+                let b = binning.bin(&file.sample(i)?, file.time_width);
+                if b.steps > MAX_FRAMES {
+                    return Err(Error::data(
+                        file.path(),
+                        format!(
+                            "sample {i}: `spikes/times` spans {} frames of {} ms; at most \
+                             {MAX_FRAMES} are supported (are the times in seconds?)",
+                            b.steps, binning.duration_ms
+                        ),
+                    ));
+                }
+                Ok(b)
+            })
             .collect::<Result<Vec<_>>>()?;
         binned.extend(part);
         progress.advance(chunk.len());
