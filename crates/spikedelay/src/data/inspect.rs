@@ -73,33 +73,45 @@ pub struct SpikeFileReport {
 /// not fatal (an unreadable file still is).
 pub fn inspect_spike_file(path: &Path) -> Result<SpikeFileReport> {
     let file = SpikeFile::open(path)?;
-    let results: Vec<_> = (0..file.len())
-        .into_par_iter()
-        .map(|i| file.sample(i))
-        .collect();
     let mut problems = Vec::new();
     let (mut spikes, mut duration) = (Vec::new(), Vec::new());
     let (mut t_min, mut t_max) = (f64::INFINITY, f64::NEG_INFINITY);
     let (mut u_min, mut u_max) = (u32::MAX, 0);
     let (mut total, mut empty) = (0u64, 0usize);
-    for r in results {
-        match r {
-            Ok(s) => {
-                spikes.push(s.times.len() as f64);
-                total += s.times.len() as u64;
-                if let (Some(&a), Some(&b)) = (s.times.first(), s.times.last()) {
-                    t_min = t_min.min(a);
-                    t_max = t_max.max(b);
-                    duration.push(b);
-                } else {
-                    empty += 1;
+    let idx: Vec<usize> = (0..file.len()).collect();
+    // In chunks, keeping only per-sample statistics (SSC's spikes do not fit in memory as f64).
+    for chunk in idx.chunks(1024) {
+        let stats: Vec<_> = chunk
+            .par_iter()
+            .map(|&i| {
+                file.sample(i).map(|s| {
+                    let first_last = s.times.first().zip(s.times.last());
+                    let units = s.units.iter().copied();
+                    let range = units.clone().min().zip(units.max());
+                    (s.times.len(), first_last.map(|(a, b)| (*a, *b)), range)
+                })
+            })
+            .collect();
+        for r in stats {
+            match r {
+                Ok((n, first_last, range)) => {
+                    spikes.push(n as f64);
+                    total += n as u64;
+                    match first_last {
+                        Some((a, b)) => {
+                            t_min = t_min.min(a);
+                            t_max = t_max.max(b);
+                            duration.push(b);
+                        }
+                        None => empty += 1,
+                    }
+                    if let Some((lo, hi)) = range {
+                        u_min = u_min.min(lo);
+                        u_max = u_max.max(hi);
+                    }
                 }
-                for &u in &s.units {
-                    u_min = u_min.min(u);
-                    u_max = u_max.max(u);
-                }
+                Err(e) => problems.push(e.to_string()),
             }
-            Err(e) => problems.push(e.to_string()),
         }
     }
     let classes_n = file.classes();

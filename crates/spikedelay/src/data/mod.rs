@@ -47,6 +47,28 @@ pub trait Dataset: Sync {
     fn write_frames(&self, i: usize, out: &mut [f32]);
 }
 
+/// A shared dataset is a dataset (SHD's held-out split and its training part view one file).
+impl<T: Dataset + ?Sized + Send> Dataset for std::sync::Arc<T> {
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn channels(&self) -> usize {
+        (**self).channels()
+    }
+    fn classes(&self) -> usize {
+        (**self).classes()
+    }
+    fn label(&self, i: usize) -> usize {
+        (**self).label(i)
+    }
+    fn steps(&self, i: usize) -> usize {
+        (**self).steps(i)
+    }
+    fn write_frames(&self, i: usize, out: &mut [f32]) {
+        (**self).write_frames(i, out)
+    }
+}
+
 /// Train, validation and test sets of one task.
 pub struct Splits {
     /// Training set.

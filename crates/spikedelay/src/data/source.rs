@@ -125,32 +125,8 @@ pub fn load_splits(config: &RunConfig, progress: &mut dyn LoadProgress) -> Resul
         }
     }
     Ok(Splits {
-        train: Box::new(Shared(train)),
-        valid: Box::new(Shared(valid)),
-        test: Box::new(Shared(test)),
+        train: Box::new(train),
+        valid: Box::new(valid),
+        test: Box::new(test),
     })
-}
-
-/// A dataset shared between splits (SHD's held-out split views its training file).
-struct Shared(Arc<dyn Dataset + Send>);
-
-impl Dataset for Shared {
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-    fn channels(&self) -> usize {
-        self.0.channels()
-    }
-    fn classes(&self) -> usize {
-        self.0.classes()
-    }
-    fn label(&self, i: usize) -> usize {
-        self.0.label(i)
-    }
-    fn steps(&self, i: usize) -> usize {
-        self.0.steps(i)
-    }
-    fn write_frames(&self, i: usize, out: &mut [f32]) {
-        self.0.write_frames(i, out)
-    }
 }
