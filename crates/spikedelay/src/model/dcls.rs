@@ -39,7 +39,7 @@ pub enum KernelKind {
 }
 
 /// Below this fraction of non-zero inputs, [`ConvPath::Auto`] iterates over input events;
-/// above it, a GEMM per tap is faster (measured on AVX-512: the event path runs at about a sixth
+/// above it, the GEMM path is faster (measured on AVX-512: the event path runs at about a sixth
 /// of GEMM speed per multiply-add, and the GEMM pays ~20 % for padding).
 pub const EVENT_DENSITY_LIMIT: f64 = 0.2;
 
@@ -54,7 +54,7 @@ pub enum ConvPath {
     /// Always iterate over input events ([`delay_conv`]); sums in the same order as the
     /// integer-delay network, so its outputs are bitwise identical.
     Events,
-    /// Always one GEMM per tap ([`gemm_conv`]).
+    /// Always the dense GEMM path ([`gemm_conv`]).
     Gemm,
 }
 
