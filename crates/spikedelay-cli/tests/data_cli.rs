@@ -83,6 +83,16 @@ fn synthetic_shd_trains_with_the_shd_preset_and_both_protocols() {
             assert!(selection.contains("TEST"), "{selection}");
         }
         assert!(sm["input"].as_str().unwrap().contains("event-anchored"));
+        // The checkpoint knows its data: eval reloads the splits (from the cache).
+        let ev = stdout_of(spikedelay().args([
+            "eval",
+            "--checkpoint",
+            out.join("best.safetensors").to_str().unwrap(),
+        ]));
+        assert!(
+            ev.contains("test: accuracy") && ev.contains("(60 samples)"),
+            "{ev}"
+        );
         let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
         assert!(config.contains("binning = \"event-anchored\""), "{config}");
         assert!(config.contains("dropout = 0.4"), "{config}");
