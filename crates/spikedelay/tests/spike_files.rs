@@ -159,7 +159,7 @@ fn frames_are_cached_and_rebuilt_when_the_source_changes() {
     let mut x = vec![0.0; 2 * 140];
     first.write_frames(0, &mut x);
     assert_eq!((x[0], x[140 + 139], x[140]), (2.0, 1.0, 1.0));
-    assert_eq!(first.empty_samples, 1);
+    assert_eq!(first.empty_samples(), 1);
     assert_eq!(first.steps(1), 1);
     assert_eq!(first.spikes(2), 3);
     // A second load reads the cache (a corrupt source would fail otherwise).

@@ -46,8 +46,6 @@ pub struct SpikeFrames {
     labels: Vec<u32>,
     /// Word per class id (from the file's `extra/keys`).
     pub keys: Vec<String>,
-    /// Samples that had no spikes (each became one zero frame).
-    pub empty_samples: usize,
 }
 
 impl SpikeFrames {
@@ -69,11 +67,9 @@ impl SpikeFrames {
             count: Vec::new(),
             labels,
             keys,
-            empty_samples: 0,
         };
         for b in binned {
             out.steps.push(b.steps as u32);
-            out.empty_samples += b.entries.is_empty() as usize;
             for (f, c, n) in b.entries {
                 out.frame.push(f as u16);
                 out.channel.push(c);
@@ -82,6 +78,11 @@ impl SpikeFrames {
             out.offsets.push(out.frame.len() as u64);
         }
         out
+    }
+
+    /// Samples that had no spikes (each became one zero frame).
+    pub fn empty_samples(&self) -> usize {
+        self.offsets.windows(2).filter(|w| w[0] == w[1]).count()
     }
 
     /// Total spikes (sum of counts) of sample `i`.
@@ -108,7 +109,6 @@ impl SpikeFrames {
         );
         meta.insert("channels".into(), self.channels.to_string());
         meta.insert("classes".into(), self.classes.to_string());
-        meta.insert("empty_samples".into(), self.empty_samples.to_string());
         let n = self.steps.len();
         let e = self.frame.len();
         let arrays = [
@@ -169,7 +169,6 @@ impl SpikeFrames {
             channel: u16s(cache.array("channel", Dtype::U16)?.1),
             count: u16s(cache.array("count", Dtype::U16)?.1),
             keys,
-            empty_samples: num("empty_samples").unwrap_or(0),
         };
         Ok(out)
     }
@@ -316,11 +315,12 @@ pub fn load_spike_frames(
             frames
         }
     };
-    if frames.empty_samples > 0 {
+    let empty = frames.empty_samples();
+    if empty > 0 {
         progress.note(&format!(
             "{}: {} sample(s) without spikes, each binned as one zero frame",
             source.display(),
-            frames.empty_samples
+            empty
         ));
     }
     Ok(frames)
