@@ -17,7 +17,7 @@ use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
 use super::gsc::GSC_WORDS;
-use super::wav::write_wav_i16;
+use super::wav::{write_wav, write_wav_i16};
 use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
@@ -64,32 +64,13 @@ struct Speaker {
     pitch: f64,
 }
 
-fn write_wav(path: &Path, x: &[f64], rate: u32, channels: u16, bits: u16) -> Result<()> {
-    if channels == 1 && bits == 16 {
-        let v: Vec<f32> = x.iter().map(|&s| s as f32).collect();
-        return write_wav_i16(path, &v, rate);
-    }
-    let spec = hound::WavSpec {
-        channels,
-        sample_rate: rate,
-        bits_per_sample: bits,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut bytes = std::io::Cursor::new(Vec::new());
-    let e = |e: hound::Error| Error::data(path, format!("encoding WAV: {e}"));
-    {
-        let mut w = hound::WavWriter::new(&mut bytes, spec).map_err(e)?;
-        let full = (1i64 << (bits - 1)) as f64 - 1.0;
-        for &s in x {
-            for c in 0..channels {
-                let v = s * (1.0 - 0.2 * c as f64);
-                w.write_sample((v.clamp(-1.0, 1.0) * full).round() as i32)
-                    .map_err(e)?;
-            }
-        }
-        w.finalize().map_err(e)?;
-    }
-    write_atomic(path, &bytes.into_inner())
+/// `x` on `channels` channels, channel `c` scaled by `1 − 0.2·c`.
+fn write_clip(path: &Path, x: &[f64], rate: u32, channels: u16, bits: u16) -> Result<()> {
+    let interleaved: Vec<f32> = x
+        .iter()
+        .flat_map(|&s| (0..channels).map(move |c| (s * (1.0 - 0.2 * c as f64)) as f32))
+        .collect();
+    write_wav(path, &interleaved, channels, rate, bits)
 }
 
 impl SyntheticGsc {
@@ -168,7 +149,7 @@ impl SyntheticGsc {
                 };
                 let x = self.clip(w, sp, &mut rng, rate as f64);
                 let rel = format!("{word}/{}_nohash_0.wav", sp.id);
-                write_wav(&root.join(&rel), &x, rate, channels, bits)?;
+                write_clip(&root.join(&rel), &x, rate, channels, bits)?;
                 if valid.contains(&sp.id.as_str()) {
                     valid_list.push_str(&rel);
                     valid_list.push('\n');

@@ -67,23 +67,34 @@ pub fn read_wav(path: &Path) -> Result<Audio> {
 
 /// Writes mono 16-bit PCM (`round(x · 32767)`, clipped), atomically.
 pub fn write_wav_i16(path: &Path, samples: &[f32], sample_rate: u32) -> Result<()> {
+    write_wav(path, samples, 1, sample_rate, 16)
+}
+
+/// Writes interleaved integer PCM of `bits` bits (`round(x · (2^(bits−1) − 1))`, clipped),
+/// atomically.
+pub fn write_wav(
+    path: &Path,
+    interleaved: &[f32],
+    channels: u16,
+    sample_rate: u32,
+    bits: u16,
+) -> Result<()> {
     let spec = hound::WavSpec {
-        channels: 1,
+        channels,
         sample_rate,
-        bits_per_sample: 16,
+        bits_per_sample: bits,
         sample_format: hound::SampleFormat::Int,
     };
+    let e = |e: hound::Error| Error::data(path, format!("encoding WAV: {e}"));
+    let full = ((1i64 << (bits - 1)) - 1) as f32;
     let mut bytes = std::io::Cursor::new(Vec::new());
     {
-        let mut w = hound::WavWriter::new(&mut bytes, spec)
-            .map_err(|e| Error::data(path, format!("encoding WAV: {e}")))?;
-        for &s in samples {
-            let v = (s.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-            w.write_sample(v)
-                .map_err(|e| Error::data(path, format!("encoding WAV: {e}")))?;
+        let mut w = hound::WavWriter::new(&mut bytes, spec).map_err(e)?;
+        for &s in interleaved {
+            w.write_sample((s.clamp(-1.0, 1.0) * full).round() as i32)
+                .map_err(e)?;
         }
-        w.finalize()
-            .map_err(|e| Error::data(path, format!("encoding WAV: {e}")))?;
+        w.finalize().map_err(e)?;
     }
     crate::atomic_file::write_atomic(path, &bytes.into_inner())
 }
