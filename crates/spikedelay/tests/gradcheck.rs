@@ -24,9 +24,9 @@ fn safe_positions(n: usize, half: f32, seed: u64) -> Vec<f32> {
         .collect()
 }
 
-/// Runs the check for both convolution paths.
+/// Runs the check for every convolution path.
 fn dcls_case(kind: KernelKind, sig: f32, kernel_count: usize, dense_input: bool) {
-    for path in [ConvPath::Events, ConvPath::Gemm] {
+    for path in [ConvPath::Events, ConvPath::Gemm, ConvPath::Narrow] {
         dcls_case_on(kind, sig, kernel_count, dense_input, path);
     }
 }

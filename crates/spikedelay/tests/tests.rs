@@ -8,6 +8,7 @@ mod download;
 mod gradcheck;
 mod gsc;
 mod parity;
+mod paths;
 mod rounded;
 mod spike_files;
 mod training;

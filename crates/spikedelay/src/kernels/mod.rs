@@ -4,6 +4,8 @@
 
 pub mod delay_conv;
 pub mod gemm_conv;
+pub mod narrow_conv;
+pub mod simd;
 pub mod vector;
 
 /// Deterministic test data shared by the kernel tests.

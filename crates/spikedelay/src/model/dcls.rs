@@ -9,6 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kernels::narrow_conv::{self, MAX_NARROW_WIDTH, NarrowKernel};
 use crate::kernels::{delay_conv, gemm_conv};
 use crate::seq::Seq;
 
@@ -38,17 +39,23 @@ pub enum KernelKind {
     Linear,
 }
 
-/// Below this fraction of non-zero inputs, [`ConvPath::Auto`] iterates over input events;
-/// above it, the GEMM path is faster (measured on AVX-512: the event path runs at about a sixth
-/// of GEMM speed per multiply-add, and the GEMM pays ~20 % for padding).
-pub const EVENT_DENSITY_LIMIT: f64 = 0.2;
+/// Cost per multiply-add of the event path relative to the GEMM path (measured on AVX-512:
+/// scattered `axpy`s against the `gemm` crate's micro-kernel). The event path is chosen for
+/// inputs with fewer than `1/EVENT_COST` = 20 % non-zero entries.
+pub const EVENT_COST: f64 = 5.0;
+
+/// Cost per multiply-add of the narrow path relative to the GEMM path (measured on AVX-512 at
+/// SHD's layer 2, σ = 0.5: 63–84 against GEMM's ~77 GFMA/s on 2 threads; the narrow kernel
+/// gradient is the slowest of its three products).
+pub const NARROW_COST: f64 = 1.2;
 
 /// Which implementation computes a delay layer's convolutions. All give the same results up to
-/// float summation order.
+/// float summation order (and, for the narrow path, taps below `1e-6` of their synapse's peak).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConvPath {
-    /// Events for sparse inputs, GEMM for dense ones and for the input gradient.
+    /// The cheapest of the three by a cost model: `D` taps at GEMM speed, `ρ·D` at the event
+    /// path's speed for input density `ρ`, or `W` taps at the narrow path's speed.
     #[default]
     Auto,
     /// Always iterate over input events ([`delay_conv`]); sums in the same order as the
@@ -56,15 +63,45 @@ pub enum ConvPath {
     Events,
     /// Always the dense GEMM path ([`gemm_conv`]).
     Gemm,
+    /// Each synapse's window of significant taps ([`narrow_conv`]) wherever the window is at
+    /// most [`MAX_NARROW_WIDTH`] taps; GEMM otherwise.
+    Narrow,
+}
+
+/// How one layer's convolutions are computed for one input.
+enum Plan {
+    Events,
+    Gemm,
+    Narrow(NarrowKernel),
 }
 
 impl ConvPath {
-    /// Whether the forward pass and kernel gradient for input `x` iterate over events.
-    pub fn events_for(self, x: &Seq) -> bool {
+    /// The implementation for the forward pass and kernel gradient of input `x` with the dense
+    /// kernel `k` (`(c_in, D, c_out)`); the input gradient uses the same unless it is `Events`,
+    /// where `Auto` takes the GEMM path (the gradient is dense).
+    fn plan(self, x: &Seq, k: &[f32], taps: usize, c_out: usize) -> Plan {
+        let c_in = x.channels;
+        let narrow = || {
+            let w = NarrowKernel::width_of(k, c_in, taps, c_out);
+            (w <= MAX_NARROW_WIDTH).then(|| NarrowKernel::from_dense(k, c_in, taps, c_out, w))
+        };
         match self {
-            ConvPath::Events => true,
-            ConvPath::Gemm => false,
-            ConvPath::Auto => x.density() < EVENT_DENSITY_LIMIT,
+            ConvPath::Events => Plan::Events,
+            ConvPath::Gemm => Plan::Gemm,
+            ConvPath::Narrow => narrow().map_or(Plan::Gemm, Plan::Narrow),
+            ConvPath::Auto => {
+                let d = taps as f64;
+                let events = x.density() * d * EVENT_COST;
+                let w = NarrowKernel::width_of(k, c_in, taps, c_out);
+                let narrow_cost = w as f64 * NARROW_COST;
+                if w <= MAX_NARROW_WIDTH && narrow_cost < d.min(events) {
+                    Plan::Narrow(NarrowKernel::from_dense(k, c_in, taps, c_out, w))
+                } else if events < d {
+                    Plan::Events
+                } else {
+                    Plan::Gemm
+                }
+            }
         }
     }
 }
@@ -268,10 +305,10 @@ impl DclsLayer {
             ));
         }
         let t_out = x.steps + self.right_pad();
-        Ok(if path.events_for(x) {
-            delay_conv::forward_batch(x, kernel, self.taps, self.c_out, t_out)
-        } else {
-            gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out)
+        Ok(match path.plan(x, kernel, self.taps, self.c_out) {
+            Plan::Events => delay_conv::forward_batch(x, kernel, self.taps, self.c_out, t_out),
+            Plan::Gemm => gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out),
+            Plan::Narrow(nk) => narrow_conv::forward(x, &nk, t_out),
         })
     }
 
@@ -288,19 +325,20 @@ impl DclsLayer {
         want_input: bool,
         path: ConvPath,
     ) -> Option<Seq> {
-        let gk = if path.events_for(x) {
-            delay_conv::backward_kernel_batch(x, ga, self.taps)
-        } else {
-            gemm_conv::backward_kernel(x, ga, self.taps)
+        let taps = self.taps;
+        let plan = path.plan(x, kernel, taps, self.c_out);
+        let gk = match &plan {
+            Plan::Events => delay_conv::backward_kernel_batch(x, ga, taps),
+            Plan::Gemm => gemm_conv::backward_kernel(x, ga, taps),
+            Plan::Narrow(nk) => narrow_conv::backward_kernel(x, ga, nk),
         };
         self.kernel_param_grads(&gk, grads, learn_positions);
-        want_input.then(|| match path {
-            ConvPath::Events => {
-                delay_conv::backward_input_batch(ga, kernel, self.taps, self.c_in, x.steps)
+        want_input.then(|| match (&plan, path) {
+            (Plan::Narrow(nk), _) => narrow_conv::backward_input(ga, nk, x.steps),
+            (_, ConvPath::Events) => {
+                delay_conv::backward_input_batch(ga, kernel, taps, self.c_in, x.steps)
             }
-            ConvPath::Auto | ConvPath::Gemm => {
-                gemm_conv::backward_input(ga, kernel, self.taps, self.c_in, x.steps)
-            }
+            _ => gemm_conv::backward_input(ga, kernel, taps, self.c_in, x.steps),
         })
     }
 

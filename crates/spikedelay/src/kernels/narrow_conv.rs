@@ -1,0 +1,511 @@
+//! The delay convolution over each synapse's narrow window of taps (late training: σ small).
+//!
+//! Once σ has shrunk, synapse `(o, i)`'s kernel matters only on a window of `W` consecutive
+//! delays `d0(o,i) .. d0(o,i)+W` (method §4.1: at σ = 0.5 the taps 3 away from the centre are
+//! below 1e-7 of the peak). [`NarrowKernel`] keeps just those taps, `W` the same for every synapse
+//! of a layer, and this module computes with them:
+//!
+//! ```text
+//! forward:        a[t, o]    = Σ_i Σ_w kw[o,i,w] · x[t − d0 − w, i]
+//! input gradient: gx[t', i]  = Σ_o Σ_w kw[o,i,w] · ga[t' + d0 + w, o]
+//! kernel grad.:   G[o,i,w]   = Σ_t  x[t − d0 − w, i] · ga[t, o]
+//! ```
+//!
+//! That is `W/D` of the dense work (6 of 25 taps at σ = 0.5). The per-synapse shift `d0` rules
+//! out a GEMM; instead the batch is **interleaved**: 16 samples side by side in one vector
+//! register, so a shift in time moves whole (aligned) rows. For one output channel and a block
+//! of 8 output steps, the 8 accumulators stay in registers while each input channel's
+//! `8 + W − 1` rows are loaded once and each feeds up to `W` multiply-adds, close to GEMM's
+//! register reuse. It costs `W·B·T·C_in·C_out` multiply-adds whatever the spike density.
+
+use rayon::prelude::*;
+
+use super::simd::F32x16;
+use crate::seq::Seq;
+
+/// Taps smaller than this fraction of their synapse's largest tap are left out of the window.
+/// A Gaussian tap at this level is 5.3 σ from the centre; dropping it changes outputs far less
+/// than float32 summation does.
+pub const NARROW_REL_CUT: f32 = 1e-6;
+
+/// Widest window this module computes (its kernel-gradient accumulators must fit in registers).
+pub const MAX_NARROW_WIDTH: usize = 12;
+
+/// Samples side by side in one vector register.
+const LANES: usize = 16;
+
+/// Output steps per register block (eight accumulators).
+const ROWS: usize = 8;
+
+/// A layer's kernel restricted to `width` consecutive delays per synapse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NarrowKernel {
+    /// Input channels `C_in`.
+    pub c_in: usize,
+    /// Output channels `C_out`.
+    pub c_out: usize,
+    /// Taps `D` of the dense kernel.
+    pub taps: usize,
+    /// Window width `W` (the same for every synapse).
+    pub width: usize,
+    /// First delay `d0` of synapse `(o, i)`'s window, at `o·C_in + i`.
+    pub start: Vec<u32>,
+    /// `k[i, d0 + w, o]` at `(o·C_in + i)·W + w`.
+    pub values: Vec<f32>,
+}
+
+impl NarrowKernel {
+    /// Window width needed by the dense kernel `k` (`(c_in, D, c_out)`, indexed by delay): the
+    /// widest span of taps at or above [`NARROW_REL_CUT`] of their synapse's largest tap.
+    pub fn width_of(k: &[f32], c_in: usize, taps: usize, c_out: usize) -> usize {
+        (0..c_in)
+            .into_par_iter()
+            .map(|i| {
+                let k_i = &k[i * taps * c_out..(i + 1) * taps * c_out];
+                (0..c_out)
+                    .map(|o| {
+                        let (lo, hi) = span(k_i, taps, c_out, o);
+                        hi + 1 - lo
+                    })
+                    .max()
+                    .unwrap_or(1)
+            })
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// Restricts the dense kernel `k` (`(c_in, D, c_out)`) to a window of `width` taps per
+    /// synapse covering its significant taps (see [`Self::width_of`]). With `width < D` taps
+    /// below the cut are dropped; with `width = D` the result is exact.
+    pub fn from_dense(k: &[f32], c_in: usize, taps: usize, c_out: usize, width: usize) -> Self {
+        assert!((1..=taps).contains(&width), "window {width} of {taps} taps");
+        let mut start = vec![0u32; c_out * c_in];
+        let mut values = vec![0.0f32; c_out * c_in * width];
+        start
+            .par_chunks_mut(c_in)
+            .zip(values.par_chunks_mut(c_in * width))
+            .enumerate()
+            .for_each(|(o, (start_o, values_o))| {
+                for i in 0..c_in {
+                    let k_i = &k[i * taps * c_out..(i + 1) * taps * c_out];
+                    let (lo, hi) = span(k_i, taps, c_out, o);
+                    // Centre the window on the span, kept inside 0..D.
+                    let slack = width.saturating_sub(hi + 1 - lo);
+                    let d0 = lo.saturating_sub(slack / 2).min(taps - width);
+                    start_o[i] = d0 as u32;
+                    for w in 0..width {
+                        values_o[i * width + w] = k_i[(d0 + w) * c_out + o];
+                    }
+                }
+            });
+        NarrowKernel {
+            c_in,
+            c_out,
+            taps,
+            width,
+            start,
+            values,
+        }
+    }
+
+    /// Scatters a window gradient `G` (`(c_out, c_in, W)`) into the dense layout
+    /// `(c_in, D, c_out)`, zero outside the windows.
+    pub fn to_dense(&self, g: &[f32]) -> Vec<f32> {
+        let (c_in, c_out, taps, width) = (self.c_in, self.c_out, self.taps, self.width);
+        let mut dense = vec![0.0f32; c_in * taps * c_out];
+        dense
+            .par_chunks_mut(taps * c_out)
+            .enumerate()
+            .for_each(|(i, d_i)| {
+                for o in 0..c_out {
+                    let j = o * c_in + i;
+                    let d0 = self.start[j] as usize;
+                    for w in 0..width {
+                        d_i[(d0 + w) * c_out + o] = g[j * width + w];
+                    }
+                }
+            });
+        dense
+    }
+}
+
+/// First and last delay of synapse `o` in `k_i` (`(D, c_out)`) at or above the cut.
+fn span(k_i: &[f32], taps: usize, c_out: usize, o: usize) -> (usize, usize) {
+    let peak = (0..taps)
+        .map(|d| k_i[d * c_out + o].abs())
+        .fold(0.0, f32::max);
+    let keep = |d: &usize| peak > 0.0 && k_i[d * c_out + o].abs() >= NARROW_REL_CUT * peak;
+    match ((0..taps).find(keep), (0..taps).rev().find(keep)) {
+        (Some(lo), Some(hi)) => (lo, hi),
+        _ => (0, 0),
+    }
+}
+
+/// `x` (B, T, C) interleaved by sample: `[blk][c][row][lane]` holds `x[16·blk + lane, row − front, c]`
+/// for `front ≤ row < front + T`, zero elsewhere (and in lanes past the batch), `rows` rows per
+/// channel. A vector load at one row is one time step of 16 samples: shifting in time moves
+/// whole rows, so every load is aligned and the same row serves several taps.
+fn interleave(x: &Seq, front: usize, rows: usize) -> Vec<f32> {
+    let (batch, steps, c) = x.shape();
+    let blocks = batch.div_ceil(LANES);
+    let mut out = vec![0.0f32; blocks * c * rows * LANES];
+    out.par_chunks_mut(c * rows * LANES)
+        .enumerate()
+        .for_each(|(blk, dst)| {
+            for lane in 0..LANES.min(batch - blk * LANES) {
+                let sample = x.sample(blk * LANES + lane);
+                for t in 0..steps {
+                    for (ch, &v) in sample[t * c..(t + 1) * c].iter().enumerate() {
+                        dst[(ch * rows + front + t) * LANES + lane] = v;
+                    }
+                }
+            }
+        });
+    out
+}
+
+/// A block-major result `[blk][tb][j][τ][lane]` (step `tb·ROWS + τ`) as `(B, steps, C)`.
+fn deinterleave(buf: &[f32], batch: usize, steps: usize, c: usize) -> Seq {
+    let t_blocks = steps.div_ceil(ROWS);
+    let mut out = Seq::zeros(batch, steps, c);
+    out.data
+        .par_chunks_mut(steps * c)
+        .enumerate()
+        .for_each(|(b, dst)| {
+            let (blk, lane) = (b / LANES, b % LANES);
+            for t in 0..steps {
+                let base = ((blk * t_blocks + t / ROWS) * c * ROWS + t % ROWS) * LANES + lane;
+                for (j, v) in dst[t * c..(t + 1) * c].iter_mut().enumerate() {
+                    *v = buf[base + j * ROWS * LANES];
+                }
+            }
+        });
+    out
+}
+
+/// Register-blocked shifted sums over interleaved rows:
+/// `out[blk][tb][j][τ] = Σ_m Σ_u wts[(j·n_in + m)·W + u] · inp[blk][m][offs[j·n_in + m] + tb·ROWS + τ + u]`
+/// for `t_blocks` blocks of [`ROWS`] steps. Per `(j, m)` the `ROWS + W − 1` input rows are
+/// loaded once and each feeds up to `W` multiply-adds.
+fn shifted_sums<const W: usize>(
+    inp: &[f32],
+    rows_in: usize,
+    wts: &[f32],
+    offs: &[usize],
+    n_out: usize,
+    t_blocks: usize,
+) -> Vec<f32> {
+    let n_in = offs.len() / n_out;
+    let per_block = n_in * rows_in * LANES;
+    let blocks = inp.len() / per_block;
+    let item = n_out * ROWS * LANES;
+    let mut out = vec![0.0f32; blocks * t_blocks * item];
+    out.par_chunks_mut(item)
+        .enumerate()
+        .for_each(|(it, out_it)| {
+            let (blk, tb) = (it / t_blocks, it % t_blocks);
+            let inp_b = &inp[blk * per_block..(blk + 1) * per_block];
+            for (j, out_j) in out_it.chunks_exact_mut(ROWS * LANES).enumerate() {
+                let mut acc = [F32x16::zero(); ROWS];
+                for m in 0..n_in {
+                    let s = j * n_in + m;
+                    let r0 = m * rows_in + offs[s] + tb * ROWS;
+                    let win = &inp_b[r0 * LANES..(r0 + ROWS + W - 1) * LANES];
+                    let mut xs = [F32x16::zero(); ROWS + MAX_NARROW_WIDTH - 1];
+                    for (r, x) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
+                        *x = F32x16::load(&win[r * LANES..]);
+                    }
+                    let k: &[f32; W] = wts[s * W..(s + 1) * W].try_into().unwrap();
+                    for (u, &kv) in k.iter().enumerate() {
+                        let kv = F32x16::splat(kv);
+                        for (tau, a) in acc.iter_mut().enumerate() {
+                            *a = kv.mul_add(xs[tau + u], *a);
+                        }
+                    }
+                }
+                for (tau, a) in acc.iter().enumerate() {
+                    a.store(&mut out_j[tau * LANES..]);
+                }
+            }
+        });
+    out
+}
+
+/// Output channels per work item of [`shifted_dots`] (their rows share each input row).
+const DOT_GROUP: usize = 8;
+
+/// `g[j][m][u] = Σ_blk Σ_t ga[blk][j][t] · x[blk][m][offs[j·n_in + m] + t + u]` summed over
+/// lanes, for `t < t_rows` (a multiple of [`ROWS`]). Each `j` is summed by one thread in a fixed
+/// order: the result does not depend on the thread count.
+fn shifted_dots<const W: usize>(
+    x: &[f32],
+    rows_x: usize,
+    ga: &[f32],
+    rows_ga: usize,
+    offs: &[usize],
+    n_out: usize,
+    t_rows: usize,
+) -> Vec<f32> {
+    let n_in = offs.len() / n_out;
+    let (x_block, ga_block) = (n_in * rows_x * LANES, n_out * rows_ga * LANES);
+    let blocks = ga.len() / ga_block;
+    let mut g = vec![0.0f32; n_out * n_in * W];
+    g.par_chunks_mut(DOT_GROUP * n_in * W)
+        .enumerate()
+        .for_each(|(grp, g_grp)| {
+            let j0 = grp * DOT_GROUP;
+            for blk in 0..blocks {
+                let x_b = &x[blk * x_block..(blk + 1) * x_block];
+                let ga_b = &ga[blk * ga_block..(blk + 1) * ga_block];
+                for m in 0..n_in {
+                    for (jj, g_j) in g_grp.chunks_exact_mut(n_in * W).enumerate() {
+                        let j = j0 + jj;
+                        let ga_j = &ga_b[j * rows_ga * LANES..(j * rows_ga + t_rows) * LANES];
+                        let r0 = m * rows_x + offs[j * n_in + m];
+                        let x_m = &x_b[r0 * LANES..(r0 + t_rows + W - 1) * LANES];
+                        let mut acc = [F32x16::zero(); W];
+                        for tb in 0..t_rows / ROWS {
+                            let t0 = tb * ROWS;
+                            let mut xs = [F32x16::zero(); ROWS + MAX_NARROW_WIDTH - 1];
+                            for (r, xv) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
+                                *xv = F32x16::load(&x_m[(t0 + r) * LANES..]);
+                            }
+                            for tau in 0..ROWS {
+                                let gv = F32x16::load(&ga_j[(t0 + tau) * LANES..]);
+                                for (u, a) in acc.iter_mut().enumerate() {
+                                    *a = gv.mul_add(xs[tau + u], *a);
+                                }
+                            }
+                        }
+                        for (u, a) in acc.iter().enumerate() {
+                            g_j[m * W + u] += a.sum();
+                        }
+                    }
+                }
+            }
+        });
+    g
+}
+
+/// Calls `$f::<W>` for the runtime width `$w` (1 ..= [`MAX_NARROW_WIDTH`]).
+macro_rules! by_width {
+    ($w:expr, $f:ident ( $($arg:expr),* )) => {
+        match $w {
+            1 => $f::<1>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            6 => $f::<6>($($arg),*),
+            7 => $f::<7>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            9 => $f::<9>($($arg),*),
+            10 => $f::<10>($($arg),*),
+            11 => $f::<11>($($arg),*),
+            12 => $f::<12>($($arg),*),
+            w => panic!("narrow window of {w} taps (at most {MAX_NARROW_WIDTH})"),
+        }
+    };
+}
+
+/// Rows before the first step of a forward input: the largest delay `D − 1`.
+fn front_pad(taps: usize) -> usize {
+    taps - 1
+}
+
+/// Read offsets and tap-reversed windows for reading `x[t − d0 − w]` as row `off + t + u`
+/// with `u = W − 1 − w`: `off = front − (d0 + W − 1)`.
+fn backward_shifts(nk: &NarrowKernel, front: usize) -> (Vec<usize>, Vec<f32>) {
+    let w = nk.width;
+    let offs = nk
+        .start
+        .iter()
+        .map(|&d0| front - (d0 as usize + w - 1))
+        .collect();
+    let mut rev = nk.values.clone();
+    rev.chunks_exact_mut(w).for_each(|c| c.reverse());
+    (offs, rev)
+}
+
+/// `steps` rounded up to whole register blocks.
+fn padded(steps: usize) -> usize {
+    steps.next_multiple_of(ROWS)
+}
+
+/// Forward pass over a batch: `a` (B, t_out, c_out) for `x` (B, T_in, c_in).
+pub fn forward(x: &Seq, nk: &NarrowKernel, t_out: usize) -> Seq {
+    debug_assert_eq!(x.channels, nk.c_in);
+    let front = front_pad(nk.taps);
+    let rows = front + padded(t_out).max(x.steps);
+    let xi = interleave(x, front, rows);
+    let (offs, wts) = backward_shifts(nk, front);
+    let t_blocks = padded(t_out) / ROWS;
+    let out = by_width!(
+        nk.width,
+        shifted_sums(&xi, rows, &wts, &offs, nk.c_out, t_blocks)
+    );
+    deinterleave(&out, x.batch, t_out, nk.c_out)
+}
+
+/// Input gradient over a batch: `gx` (B, t_in, c_in) from `ga` (B, T_out, c_out).
+pub fn backward_input(ga: &Seq, nk: &NarrowKernel, t_in: usize) -> Seq {
+    let (c_in, c_out, w) = (nk.c_in, nk.c_out, nk.width);
+    let rows = (padded(t_in) + nk.taps - 1).max(ga.steps);
+    let gi = interleave(ga, 0, rows);
+    // Transpose to (i, o): the output channel of this sum is the layer's input channel.
+    let mut offs = vec![0usize; c_in * c_out];
+    let mut wts = vec![0.0f32; c_in * c_out * w];
+    for o in 0..c_out {
+        for i in 0..c_in {
+            offs[i * c_out + o] = nk.start[o * c_in + i] as usize;
+            let src = &nk.values[(o * c_in + i) * w..(o * c_in + i + 1) * w];
+            wts[(i * c_out + o) * w..(i * c_out + o + 1) * w].copy_from_slice(src);
+        }
+    }
+    let t_blocks = padded(t_in) / ROWS;
+    let out = by_width!(w, shifted_sums(&gi, rows, &wts, &offs, c_in, t_blocks));
+    deinterleave(&out, ga.batch, t_in, c_in)
+}
+
+/// Kernel gradient over a batch, in the dense layout `(c_in, D, c_out)` (zero outside the
+/// windows), summed over samples.
+pub fn backward_kernel(x: &Seq, ga: &Seq, nk: &NarrowKernel) -> Vec<f32> {
+    let front = front_pad(nk.taps);
+    let t_rows = padded(ga.steps);
+    let rows_x = front + t_rows.max(x.steps);
+    let xi = interleave(x, front, rows_x);
+    let gai = interleave(ga, 0, t_rows);
+    let (offs, _) = backward_shifts(nk, front);
+    let mut g = by_width!(
+        nk.width,
+        shifted_dots(&xi, rows_x, &gai, t_rows, &offs, nk.c_out, t_rows)
+    );
+    // Undo the tap reversal of the shifts: u = W − 1 − w.
+    g.chunks_exact_mut(nk.width).for_each(|c| c.reverse());
+    nk.to_dense(&g)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels::{delay_conv, test_data::pseudo};
+
+    /// A dense kernel whose synapse `(o, i)` has non-zero taps only on `width` delays.
+    fn banded_kernel(c_in: usize, taps: usize, c_out: usize, width: usize, seed: u32) -> Vec<f32> {
+        let vals = pseudo(c_in * taps * c_out, seed, 0);
+        let mut k = vec![0.0f32; c_in * taps * c_out];
+        for i in 0..c_in {
+            for o in 0..c_out {
+                let d0 = (i * 7 + o * 3) % (taps - width + 1);
+                for d in d0..d0 + width {
+                    let j = (i * taps + d) * c_out + o;
+                    k[j] = vals[j] + if vals[j] >= 0.0 { 0.1 } else { -0.1 };
+                }
+            }
+        }
+        k
+    }
+
+    fn close(a: &[f32], b: &[f32], tol: f32) {
+        assert_eq!(a.len(), b.len());
+        for (n, (p, q)) in a.iter().zip(b).enumerate() {
+            assert!((p - q).abs() <= tol * (1.0 + q.abs()), "[{n}] {p} vs {q}");
+        }
+    }
+
+    #[test]
+    fn window_covers_the_significant_taps() {
+        let (c_in, taps, c_out) = (3, 9, 4);
+        let k = banded_kernel(c_in, taps, c_out, 3, 1);
+        assert_eq!(NarrowKernel::width_of(&k, c_in, taps, c_out), 3);
+        let nk = NarrowKernel::from_dense(&k, c_in, taps, c_out, 3);
+        // Scattering the window values back gives the dense kernel exactly.
+        assert_eq!(nk.to_dense(&nk.values), k);
+        // A wider window keeps everything too, and stays inside 0..D.
+        let wide = NarrowKernel::from_dense(&k, c_in, taps, c_out, 5);
+        assert_eq!(wide.to_dense(&wide.values), k);
+        assert!(wide.start.iter().all(|&d0| d0 as usize + 5 <= taps));
+    }
+
+    #[test]
+    fn tiny_taps_fall_outside_the_window() {
+        let (c_in, taps, c_out) = (1, 7, 1);
+        let mut k = vec![0.0f32; taps];
+        k[2] = 1e-8;
+        k[3] = 0.5;
+        k[4] = 0.25;
+        assert_eq!(NarrowKernel::width_of(&k, c_in, taps, c_out), 2);
+        let nk = NarrowKernel::from_dense(&k, c_in, taps, c_out, 2);
+        assert_eq!((nk.start[0], nk.values.clone()), (3, vec![0.5, 0.25]));
+    }
+
+    /// Forward, input gradient and kernel gradient equal the event path's on random inputs,
+    /// with partial sample blocks (B not a multiple of 16) and partial step blocks.
+    #[test]
+    fn narrow_path_matches_event_path() {
+        for (batch, t_in, c_in, c_out, taps, width) in [
+            (5, 37, 6, 5, 9, 3),
+            (3, 50, 4, 7, 25, 6),
+            (2, 20, 3, 2, 7, 7),
+            (19, 13, 3, 20, 9, 4),
+        ] {
+            let t_out = t_in + (taps - 1) / 2;
+            let x = Seq::from_vec(batch, t_in, c_in, pseudo(batch * t_in * c_in, 3, 3)).unwrap();
+            let ga =
+                Seq::from_vec(batch, t_out, c_out, pseudo(batch * t_out * c_out, 4, 0)).unwrap();
+            let k = banded_kernel(c_in, taps, c_out, width, 2);
+            let w = NarrowKernel::width_of(&k, c_in, taps, c_out);
+            assert_eq!(w, width);
+            let nk = NarrowKernel::from_dense(&k, c_in, taps, c_out, w);
+
+            let a = forward(&x, &nk, t_out);
+            let a_ref = delay_conv::forward_batch(&x, &k, taps, c_out, t_out);
+            close(&a.data, &a_ref.data, 1e-5);
+
+            let gx = backward_input(&ga, &nk, t_in);
+            let gx_ref = delay_conv::backward_input_batch(&ga, &k, taps, c_in, t_in);
+            close(&gx.data, &gx_ref.data, 1e-5);
+
+            let gk = backward_kernel(&x, &ga, &nk);
+            let gk_ref = delay_conv::backward_kernel_batch(&x, &ga, taps);
+            // Only the window taps are computed; elsewhere the narrow gradient is zero.
+            let inside = nk.to_dense(&vec![1.0; nk.values.len()]);
+            for ((&g, &r), &m) in gk.iter().zip(&gk_ref).zip(&inside) {
+                let want = if m == 1.0 { r } else { 0.0 };
+                assert!(
+                    (g - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "{g} vs {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn kernel_gradient_is_thread_count_independent() {
+        let (batch, t_in, c_in, c_out, taps) = (21, 30, 5, 19, 7);
+        let x = Seq::from_vec(batch, t_in, c_in, pseudo(batch * t_in * c_in, 5, 2)).unwrap();
+        let ga = Seq::from_vec(
+            batch,
+            t_in + 3,
+            c_out,
+            pseudo(batch * (t_in + 3) * c_out, 6, 0),
+        )
+        .unwrap();
+        let nk = NarrowKernel::from_dense(
+            &banded_kernel(c_in, taps, c_out, 2, 7),
+            c_in,
+            taps,
+            c_out,
+            2,
+        );
+        let pool = |n| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .unwrap()
+        };
+        let g1 = pool(1).install(|| backward_kernel(&x, &ga, &nk));
+        let g3 = pool(3).install(|| backward_kernel(&x, &ga, &nk));
+        assert_eq!(g1, g3);
+    }
+}

@@ -1,0 +1,103 @@
+//! The convolution paths (events, GEMM, narrow windows, and the automatic choice) give the same
+//! forward pass and gradients, within 1e-5, on random spike inputs at the kernel widths where
+//! each is used.
+
+use spikedelay::Seq;
+use spikedelay::model::{ConvPath, DclsGrads, DclsLayer, KernelKind};
+
+use crate::common::{rng, spikes, uniform};
+
+const PATHS: [ConvPath; 4] = [
+    ConvPath::Events,
+    ConvPath::Gemm,
+    ConvPath::Narrow,
+    ConvPath::Auto,
+];
+
+/// Forward output, weight and position gradients and input gradient of `layer` on `x` by `path`.
+fn run(layer: &DclsLayer, x: &Seq, ga: &Seq, path: ConvPath) -> [Vec<f32>; 4] {
+    let k = layer.build_kernel();
+    let a = layer.forward(x, &k, path).unwrap();
+    let mut g = DclsGrads::zeros(layer);
+    let learn = layer.kind != KernelKind::Integer;
+    let gx = layer
+        .backward(x, ga, &k, &mut g, learn, true, path)
+        .unwrap();
+    [a.data, g.weight, g.position, gx.data]
+}
+
+/// `|p − q| ≤ 1e-5 · max(1, max |q|)` elementwise: the agreement the speed issue asks for,
+/// relative to the tensor's scale.
+fn assert_agree(what: &str, p: &[f32], q: &[f32]) {
+    assert_eq!(p.len(), q.len(), "{what}");
+    let scale = q.iter().fold(1.0f32, |m, v| m.max(v.abs()));
+    for (n, (a, b)) in p.iter().zip(q).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-5 * scale,
+            "{what}[{n}]: {a} vs {b} (scale {scale})"
+        );
+    }
+}
+
+fn case(kind: KernelKind, sig: f32, density: f64, seed: u64) {
+    let (c_in, c_out, taps, b, t) = (40, 24, 25, 20, 30);
+    let mut r = rng(seed);
+    let mut layer = DclsLayer::new(c_in, c_out, taps, 1, kind, sig, &mut r).unwrap();
+    if kind == KernelKind::Integer {
+        layer.round_positions();
+    }
+    let x = spikes(b, t, c_in, density, &mut r);
+    let t_out = t + layer.right_pad();
+    let ga = Seq::from_vec(
+        b,
+        t_out,
+        c_out,
+        uniform(b * t_out * c_out, -1.0, 1.0, &mut r),
+    )
+    .unwrap();
+    let reference = run(&layer, &x, &ga, ConvPath::Events);
+    for path in PATHS {
+        let got = run(&layer, &x, &ga, path);
+        for (name, (p, q)) in ["output", "∂W", "∂P", "∂x"]
+            .iter()
+            .zip(got.iter().zip(&reference))
+        {
+            assert_agree(
+                &format!("{kind:?} SIG={sig} ρ={density} {path:?} {name}"),
+                p,
+                q,
+            );
+        }
+    }
+}
+
+#[test]
+fn paths_agree_in_the_late_phase() {
+    // σ = 0.5: windows of 5–6 taps; sparse and dense inputs.
+    case(KernelKind::Gauss, 0.23, 0.15, 1);
+    case(KernelKind::Gauss, 0.23, 0.6, 2);
+}
+
+#[test]
+fn paths_agree_in_the_middle_and_early_phases() {
+    // σ = 1.27: windows of 12–13 taps (narrow at the limit or GEMM); σ = D/2: every tap.
+    case(KernelKind::Gauss, 1.0, 0.15, 3);
+    case(KernelKind::Gauss, 12.0, 0.3, 4);
+}
+
+#[test]
+fn paths_agree_on_the_rounded_kernels() {
+    // Triangle at SIG = 0 with rounded positions and the integer kernel: one tap per synapse.
+    let mut r = rng(5);
+    let mut layer = DclsLayer::new(30, 16, 25, 1, KernelKind::Triangle, 0.0, &mut r).unwrap();
+    layer.round_positions();
+    let x = spikes(12, 25, 30, 0.2, &mut r);
+    let ga = Seq::from_vec(12, 37, 16, uniform(12 * 37 * 16, -1.0, 1.0, &mut r)).unwrap();
+    let reference = run(&layer, &x, &ga, ConvPath::Events);
+    for path in PATHS {
+        let got = run(&layer, &x, &ga, path);
+        assert_agree(&format!("triangle {path:?} output"), &got[0], &reference[0]);
+        assert_agree(&format!("triangle {path:?} ∂x"), &got[3], &reference[3]);
+    }
+    case(KernelKind::Integer, 0.0, 0.2, 6);
+}
