@@ -54,31 +54,56 @@ pub struct NarrowKernel {
     pub values: Vec<f32>,
 }
 
-impl NarrowKernel {
-    /// Window width needed by the dense kernel `k` (`(c_in, D, c_out)`, indexed by delay): the
-    /// widest span of taps at or above [`NARROW_REL_CUT`] of their synapse's largest tap.
-    pub fn width_of(k: &[f32], c_in: usize, taps: usize, c_out: usize) -> usize {
-        (0..c_in)
-            .into_par_iter()
-            .map(|i| {
-                let k_i = &k[i * taps * c_out..(i + 1) * taps * c_out];
-                (0..c_out)
-                    .map(|o| {
-                        let (lo, hi) = span(k_i, taps, c_out, o);
-                        hi + 1 - lo
-                    })
-                    .max()
-                    .unwrap_or(1)
-            })
-            .max()
-            .unwrap_or(1)
-    }
+/// Each synapse's span of significant taps in a dense kernel, and the widest span: what a
+/// [`NarrowKernel`] needs, found in one pass.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TapSpans {
+    /// `(first, last)` significant delay of synapse `(o, i)`, at `o·C_in + i`.
+    spans: Vec<(u16, u16)>,
+    /// The widest span `max(last + 1 − first)` (at least 1).
+    pub width: usize,
+}
 
-    /// Restricts the dense kernel `k` (`(c_in, D, c_out)`) to a window of `width` taps per
-    /// synapse covering its significant taps (see [`Self::width_of`]). With `width < D` taps
-    /// below the cut are dropped; with `width = D` the result is exact.
-    pub fn from_dense(k: &[f32], c_in: usize, taps: usize, c_out: usize, width: usize) -> Self {
-        assert!((1..=taps).contains(&width), "window {width} of {taps} taps");
+impl TapSpans {
+    /// Spans of the dense kernel `k` (`(c_in, D, c_out)`, indexed by delay): per synapse, the
+    /// taps at or above [`NARROW_REL_CUT`] of its largest tap.
+    pub fn of(k: &[f32], c_in: usize, taps: usize, c_out: usize) -> Self {
+        assert!(taps <= u16::MAX as usize, "{taps} taps");
+        let mut spans = vec![(0u16, 0u16); c_out * c_in];
+        spans
+            .par_chunks_mut(c_in)
+            .enumerate()
+            .for_each(|(o, spans_o)| {
+                for (i, sp) in spans_o.iter_mut().enumerate() {
+                    *sp = span(&k[i * taps * c_out..(i + 1) * taps * c_out], taps, c_out, o);
+                }
+            });
+        let width = spans
+            .iter()
+            .map(|&(lo, hi)| (hi + 1 - lo) as usize)
+            .max()
+            .unwrap_or(1);
+        TapSpans { spans, width }
+    }
+}
+
+impl NarrowKernel {
+    /// Restricts the dense kernel `k` (`(c_in, D, c_out)`) to a window of `width ≥
+    /// spans.width` taps per synapse covering its span. Taps outside the spans (below the cut)
+    /// are dropped; with `width = D` the result is exact.
+    pub fn new(
+        k: &[f32],
+        spans: &TapSpans,
+        c_in: usize,
+        taps: usize,
+        c_out: usize,
+        width: usize,
+    ) -> Self {
+        assert!(
+            (spans.width..=taps).contains(&width),
+            "window {width} for spans of {} within {taps} taps",
+            spans.width
+        );
         let mut start = vec![0u32; c_out * c_in];
         let mut values = vec![0.0f32; c_out * c_in * width];
         start
@@ -88,9 +113,10 @@ impl NarrowKernel {
             .for_each(|(o, (start_o, values_o))| {
                 for i in 0..c_in {
                     let k_i = &k[i * taps * c_out..(i + 1) * taps * c_out];
-                    let (lo, hi) = span(k_i, taps, c_out, o);
+                    let (lo, hi) = spans.spans[o * c_in + i];
+                    let (lo, hi) = (lo as usize, hi as usize);
                     // Centre the window on the span, kept inside 0..D.
-                    let slack = width.saturating_sub(hi + 1 - lo);
+                    let slack = width - (hi + 1 - lo);
                     let d0 = lo.saturating_sub(slack / 2).min(taps - width);
                     start_o[i] = d0 as u32;
                     for w in 0..width {
@@ -106,6 +132,18 @@ impl NarrowKernel {
             start,
             values,
         }
+    }
+
+    /// The narrow kernel of `k` with the tightest window, if that is at most `max_width` taps.
+    pub fn fit(
+        k: &[f32],
+        c_in: usize,
+        taps: usize,
+        c_out: usize,
+        max_width: usize,
+    ) -> Option<Self> {
+        let spans = TapSpans::of(k, c_in, taps, c_out);
+        (spans.width <= max_width).then(|| Self::new(k, &spans, c_in, taps, c_out, spans.width))
     }
 
     /// Scatters a window gradient `G` (`(c_out, c_in, W)`) into the dense layout
@@ -130,13 +168,13 @@ impl NarrowKernel {
 }
 
 /// First and last delay of synapse `o` in `k_i` (`(D, c_out)`) at or above the cut.
-fn span(k_i: &[f32], taps: usize, c_out: usize, o: usize) -> (usize, usize) {
+fn span(k_i: &[f32], taps: usize, c_out: usize, o: usize) -> (u16, u16) {
     let peak = (0..taps)
         .map(|d| k_i[d * c_out + o].abs())
         .fold(0.0, f32::max);
     let keep = |d: &usize| peak > 0.0 && k_i[d * c_out + o].abs() >= NARROW_REL_CUT * peak;
     match ((0..taps).find(keep), (0..taps).rev().find(keep)) {
-        (Some(lo), Some(hi)) => (lo, hi),
+        (Some(lo), Some(hi)) => (lo as u16, hi as u16),
         _ => (0, 0),
     }
 }
@@ -152,10 +190,12 @@ fn interleave(x: &Seq, front: usize, rows: usize) -> Vec<f32> {
     out.par_chunks_mut(c * rows * LANES)
         .enumerate()
         .for_each(|(blk, dst)| {
-            for lane in 0..LANES.min(batch - blk * LANES) {
-                let sample = x.sample(blk * LANES + lane);
-                for t in 0..steps {
-                    for (ch, &v) in sample[t * c..(t + 1) * c].iter().enumerate() {
+            let lanes = LANES.min(batch - blk * LANES);
+            // Step by step, so the C destination lines of one step fill up while in cache.
+            for t in 0..steps {
+                for lane in 0..lanes {
+                    let src = &x.sample(blk * LANES + lane)[t * c..(t + 1) * c];
+                    for (ch, &v) in src.iter().enumerate() {
                         dst[(ch * rows + front + t) * LANES + lane] = v;
                     }
                 }
@@ -169,14 +209,17 @@ fn deinterleave(buf: &[f32], batch: usize, steps: usize, c: usize) -> Seq {
     let t_blocks = steps.div_ceil(ROWS);
     let mut out = Seq::zeros(batch, steps, c);
     out.data
-        .par_chunks_mut(steps * c)
+        .par_chunks_mut(LANES * steps * c)
         .enumerate()
-        .for_each(|(b, dst)| {
-            let (blk, lane) = (b / LANES, b % LANES);
+        .for_each(|(blk, dst)| {
+            let lanes = dst.len() / (steps * c);
             for t in 0..steps {
-                let base = ((blk * t_blocks + t / ROWS) * c * ROWS + t % ROWS) * LANES + lane;
-                for (j, v) in dst[t * c..(t + 1) * c].iter_mut().enumerate() {
-                    *v = buf[base + j * ROWS * LANES];
+                let src = &buf[((blk * t_blocks + t / ROWS) * c * ROWS + t % ROWS) * LANES..];
+                for lane in 0..lanes {
+                    let row = &mut dst[(lane * steps + t) * c..(lane * steps + t + 1) * c];
+                    for (j, v) in row.iter_mut().enumerate() {
+                        *v = src[j * ROWS * LANES + lane];
+                    }
                 }
             }
         });
@@ -205,33 +248,46 @@ fn shifted_sums<const W: usize>(
         .for_each(|(it, out_it)| {
             let (blk, tb) = (it / t_blocks, it % t_blocks);
             let inp_b = &inp[blk * per_block..(blk + 1) * per_block];
-            for (j, out_j) in out_it.chunks_exact_mut(ROWS * LANES).enumerate() {
-                let mut acc = [F32x16::zero(); ROWS];
-                for m in 0..n_in {
-                    let s = j * n_in + m;
-                    let r0 = m * rows_in + offs[s] + tb * ROWS;
-                    let win = &inp_b[r0 * LANES..(r0 + ROWS + W - 1) * LANES];
-                    let mut xs = [F32x16::zero(); ROWS + MAX_NARROW_WIDTH - 1];
-                    for (r, x) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
-                        *x = F32x16::load(&win[r * LANES..]);
-                    }
-                    let k: &[f32; W] = wts[s * W..(s + 1) * W].try_into().unwrap();
-                    for (u, &kv) in k.iter().enumerate() {
-                        let kv = F32x16::splat(kv);
+            // A few input channels at a time, so their rows stay in L1 across all outputs.
+            for m0 in (0..n_in).step_by(SUM_CHUNK) {
+                let m1 = (m0 + SUM_CHUNK).min(n_in);
+                for (j, out_j) in out_it.chunks_exact_mut(ROWS * LANES).enumerate() {
+                    let mut acc = [F32x16::zero(); ROWS];
+                    if m0 > 0 {
                         for (tau, a) in acc.iter_mut().enumerate() {
-                            *a = kv.mul_add(xs[tau + u], *a);
+                            *a = F32x16::load(&out_j[tau * LANES..]);
                         }
                     }
-                }
-                for (tau, a) in acc.iter().enumerate() {
-                    a.store(&mut out_j[tau * LANES..]);
+                    for m in m0..m1 {
+                        let s = j * n_in + m;
+                        let r0 = m * rows_in + offs[s] + tb * ROWS;
+                        let win = &inp_b[r0 * LANES..(r0 + ROWS + W - 1) * LANES];
+                        let mut xs = [F32x16::zero(); ROWS + MAX_NARROW_WIDTH - 1];
+                        for (r, x) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
+                            *x = F32x16::load(&win[r * LANES..]);
+                        }
+                        let k: &[f32; W] = wts[s * W..(s + 1) * W].try_into().unwrap();
+                        for (u, &kv) in k.iter().enumerate() {
+                            let kv = F32x16::splat(kv);
+                            for (tau, a) in acc.iter_mut().enumerate() {
+                                *a = kv.mul_add(xs[tau + u], *a);
+                            }
+                        }
+                    }
+                    for (tau, a) in acc.iter().enumerate() {
+                        a.store(&mut out_j[tau * LANES..]);
+                    }
                 }
             }
         });
     out
 }
 
-/// Output channels per work item of [`shifted_dots`] (their rows share each input row).
+/// Input channels per pass of [`shifted_sums`]: their rows around one step block (~`D + 8`
+/// rows of 64 bytes each) fit in L1 together.
+const SUM_CHUNK: usize = 8;
+
+/// Most output channels per work item of [`shifted_dots`] (their rows share each input row).
 const DOT_GROUP: usize = 8;
 
 /// `g[j][m][u] = Σ_blk Σ_t ga[blk][j][t] · x[blk][m][offs[j·n_in + m] + t + u]` summed over
@@ -250,10 +306,12 @@ fn shifted_dots<const W: usize>(
     let (x_block, ga_block) = (n_in * rows_x * LANES, n_out * rows_ga * LANES);
     let blocks = ga.len() / ga_block;
     let mut g = vec![0.0f32; n_out * n_in * W];
-    g.par_chunks_mut(DOT_GROUP * n_in * W)
+    // Smaller groups when there are few output channels, so every thread gets work.
+    let group = (n_out / (4 * rayon::current_num_threads())).clamp(1, DOT_GROUP);
+    g.par_chunks_mut(group * n_in * W)
         .enumerate()
         .for_each(|(grp, g_grp)| {
-            let j0 = grp * DOT_GROUP;
+            let j0 = grp * group;
             for blk in 0..blocks {
                 let x_b = &x[blk * x_block..(blk + 1) * x_block];
                 let ga_b = &ga[blk * ga_block..(blk + 1) * ga_block];
@@ -347,42 +405,46 @@ pub fn forward(x: &Seq, nk: &NarrowKernel, t_out: usize) -> Seq {
     deinterleave(&out, x.batch, t_out, nk.c_out)
 }
 
-/// Input gradient over a batch: `gx` (B, t_in, c_in) from `ga` (B, T_out, c_out).
-pub fn backward_input(ga: &Seq, nk: &NarrowKernel, t_in: usize) -> Seq {
+/// Backward pass over a batch: the kernel gradient in the dense layout `(c_in, D, c_out)` (zero
+/// outside the windows, summed over samples) for input `x` (B, T_in, c_in) and output gradient
+/// `ga` (B, T_out, c_out), and the input gradient `gx` (B, T_in, c_in) when `want_input`.
+pub fn backward(x: &Seq, ga: &Seq, nk: &NarrowKernel, want_input: bool) -> (Vec<f32>, Option<Seq>) {
     let (c_in, c_out, w) = (nk.c_in, nk.c_out, nk.width);
-    let rows = (padded(t_in) + nk.taps - 1).max(ga.steps);
-    let gi = interleave(ga, 0, rows);
-    // Transpose to (i, o): the output channel of this sum is the layer's input channel.
-    let mut offs = vec![0usize; c_in * c_out];
-    let mut wts = vec![0.0f32; c_in * c_out * w];
-    for o in 0..c_out {
-        for i in 0..c_in {
-            offs[i * c_out + o] = nk.start[o * c_in + i] as usize;
-            let src = &nk.values[(o * c_in + i) * w..(o * c_in + i + 1) * w];
-            wts[(i * c_out + o) * w..(i * c_out + o + 1) * w].copy_from_slice(src);
-        }
-    }
-    let t_blocks = padded(t_in) / ROWS;
-    let out = by_width!(w, shifted_sums(&gi, rows, &wts, &offs, c_in, t_blocks));
-    deinterleave(&out, ga.batch, t_in, c_in)
-}
-
-/// Kernel gradient over a batch, in the dense layout `(c_in, D, c_out)` (zero outside the
-/// windows), summed over samples.
-pub fn backward_kernel(x: &Seq, ga: &Seq, nk: &NarrowKernel) -> Vec<f32> {
-    let front = front_pad(nk.taps);
+    let t_in = x.steps;
+    // One interleaved copy of `ga` serves both products.
     let t_rows = padded(ga.steps);
-    let rows_x = front + t_rows.max(x.steps);
+    let rows_ga = t_rows.max(padded(t_in) + nk.taps - 1);
+    let gai = interleave(ga, 0, rows_ga);
+
+    let front = front_pad(nk.taps);
+    let rows_x = front + t_rows.max(t_in);
     let xi = interleave(x, front, rows_x);
-    let gai = interleave(ga, 0, t_rows);
     let (offs, _) = backward_shifts(nk, front);
     let mut g = by_width!(
-        nk.width,
-        shifted_dots(&xi, rows_x, &gai, t_rows, &offs, nk.c_out, t_rows)
+        w,
+        shifted_dots(&xi, rows_x, &gai, rows_ga, &offs, c_out, t_rows)
     );
+    drop(xi);
     // Undo the tap reversal of the shifts: u = W − 1 − w.
-    g.chunks_exact_mut(nk.width).for_each(|c| c.reverse());
-    nk.to_dense(&g)
+    g.chunks_exact_mut(w).for_each(|c| c.reverse());
+    let gk = nk.to_dense(&g);
+
+    let gx = want_input.then(|| {
+        // Transpose to (i, o): the output channel of this sum is the layer's input channel.
+        let mut offs = vec![0usize; c_in * c_out];
+        let mut wts = vec![0.0f32; c_in * c_out * w];
+        for o in 0..c_out {
+            for i in 0..c_in {
+                offs[i * c_out + o] = nk.start[o * c_in + i] as usize;
+                let src = &nk.values[(o * c_in + i) * w..(o * c_in + i + 1) * w];
+                wts[(i * c_out + o) * w..(i * c_out + o + 1) * w].copy_from_slice(src);
+            }
+        }
+        let t_blocks = padded(t_in) / ROWS;
+        let out = by_width!(w, shifted_sums(&gai, rows_ga, &wts, &offs, c_in, t_blocks));
+        deinterleave(&out, ga.batch, t_in, c_in)
+    });
+    (gk, gx)
 }
 
 #[cfg(test)]
@@ -417,12 +479,15 @@ mod tests {
     fn window_covers_the_significant_taps() {
         let (c_in, taps, c_out) = (3, 9, 4);
         let k = banded_kernel(c_in, taps, c_out, 3, 1);
-        assert_eq!(NarrowKernel::width_of(&k, c_in, taps, c_out), 3);
-        let nk = NarrowKernel::from_dense(&k, c_in, taps, c_out, 3);
+        let spans = TapSpans::of(&k, c_in, taps, c_out);
+        assert_eq!(spans.width, 3);
+        let nk = NarrowKernel::new(&k, &spans, c_in, taps, c_out, 3);
         // Scattering the window values back gives the dense kernel exactly.
         assert_eq!(nk.to_dense(&nk.values), k);
+        assert_eq!(NarrowKernel::fit(&k, c_in, taps, c_out, 3), Some(nk));
+        assert_eq!(NarrowKernel::fit(&k, c_in, taps, c_out, 2), None);
         // A wider window keeps everything too, and stays inside 0..D.
-        let wide = NarrowKernel::from_dense(&k, c_in, taps, c_out, 5);
+        let wide = NarrowKernel::new(&k, &spans, c_in, taps, c_out, 5);
         assert_eq!(wide.to_dense(&wide.values), k);
         assert!(wide.start.iter().all(|&d0| d0 as usize + 5 <= taps));
     }
@@ -434,8 +499,8 @@ mod tests {
         k[2] = 1e-8;
         k[3] = 0.5;
         k[4] = 0.25;
-        assert_eq!(NarrowKernel::width_of(&k, c_in, taps, c_out), 2);
-        let nk = NarrowKernel::from_dense(&k, c_in, taps, c_out, 2);
+        let nk = NarrowKernel::fit(&k, c_in, taps, c_out, MAX_NARROW_WIDTH).unwrap();
+        assert_eq!(nk.width, 2);
         assert_eq!((nk.start[0], nk.values.clone()), (3, vec![0.5, 0.25]));
     }
 
@@ -454,19 +519,18 @@ mod tests {
             let ga =
                 Seq::from_vec(batch, t_out, c_out, pseudo(batch * t_out * c_out, 4, 0)).unwrap();
             let k = banded_kernel(c_in, taps, c_out, width, 2);
-            let w = NarrowKernel::width_of(&k, c_in, taps, c_out);
-            assert_eq!(w, width);
-            let nk = NarrowKernel::from_dense(&k, c_in, taps, c_out, w);
+            let nk = NarrowKernel::fit(&k, c_in, taps, c_out, MAX_NARROW_WIDTH).unwrap();
+            assert_eq!(nk.width, width);
 
             let a = forward(&x, &nk, t_out);
             let a_ref = delay_conv::forward_batch(&x, &k, taps, c_out, t_out);
             close(&a.data, &a_ref.data, 1e-5);
 
-            let gx = backward_input(&ga, &nk, t_in);
+            let (gk, gx) = backward(&x, &ga, &nk, true);
+            let gx = gx.unwrap();
             let gx_ref = delay_conv::backward_input_batch(&ga, &k, taps, c_in, t_in);
             close(&gx.data, &gx_ref.data, 1e-5);
 
-            let gk = backward_kernel(&x, &ga, &nk);
             let gk_ref = delay_conv::backward_kernel_batch(&x, &ga, taps);
             // Only the window taps are computed; elsewhere the narrow gradient is zero.
             let inside = nk.to_dense(&vec![1.0; nk.values.len()]);
@@ -491,21 +555,16 @@ mod tests {
             pseudo(batch * (t_in + 3) * c_out, 6, 0),
         )
         .unwrap();
-        let nk = NarrowKernel::from_dense(
-            &banded_kernel(c_in, taps, c_out, 2, 7),
-            c_in,
-            taps,
-            c_out,
-            2,
-        );
+        let k = banded_kernel(c_in, taps, c_out, 2, 7);
+        let nk = NarrowKernel::fit(&k, c_in, taps, c_out, 2).unwrap();
         let pool = |n| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(n)
                 .build()
                 .unwrap()
         };
-        let g1 = pool(1).install(|| backward_kernel(&x, &ga, &nk));
-        let g3 = pool(3).install(|| backward_kernel(&x, &ga, &nk));
+        let g1 = pool(1).install(|| backward(&x, &ga, &nk, false).0);
+        let g3 = pool(3).install(|| backward(&x, &ga, &nk, false).0);
         assert_eq!(g1, g3);
     }
 }

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::kernels::narrow_conv::{self, MAX_NARROW_WIDTH, NarrowKernel};
+use crate::kernels::narrow_conv::{self, MAX_NARROW_WIDTH, NarrowKernel, TapSpans};
 use crate::kernels::{delay_conv, gemm_conv};
 use crate::seq::Seq;
 
@@ -68,38 +68,48 @@ pub enum ConvPath {
     Narrow,
 }
 
-/// How one layer's convolutions are computed for one input.
-enum Plan {
-    Events,
+/// How one layer's convolutions are computed for one input and kernel: chosen once per batch by
+/// [`DclsLayer::plan`] and used by both the forward and the backward pass.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ConvPlan {
+    /// Forward and kernel gradient over input events; the input gradient by direct dot
+    /// products (`direct_input_grad`, bitwise-reproducible order) or by GEMM.
+    Events {
+        /// Whether the input gradient uses [`delay_conv`] rather than [`gemm_conv`].
+        direct_input_grad: bool,
+    },
+    /// Everything by GEMM.
     Gemm,
+    /// Everything over each synapse's window of significant taps.
     Narrow(NarrowKernel),
 }
 
 impl ConvPath {
-    /// The implementation for the forward pass and kernel gradient of input `x` with the dense
-    /// kernel `k` (`(c_in, D, c_out)`); the input gradient uses the same unless it is `Events`,
-    /// where `Auto` takes the GEMM path (the gradient is dense).
-    fn plan(self, x: &Seq, k: &[f32], taps: usize, c_out: usize) -> Plan {
+    /// The implementation for input `x` (`(B, T, c_in)`) and the dense kernel `k`
+    /// (`(c_in, D, c_out)`).
+    fn plan(self, x: &Seq, k: &[f32], taps: usize, c_out: usize) -> ConvPlan {
         let c_in = x.channels;
-        let narrow = || {
-            let w = NarrowKernel::width_of(k, c_in, taps, c_out);
-            (w <= MAX_NARROW_WIDTH).then(|| NarrowKernel::from_dense(k, c_in, taps, c_out, w))
-        };
         match self {
-            ConvPath::Events => Plan::Events,
-            ConvPath::Gemm => Plan::Gemm,
-            ConvPath::Narrow => narrow().map_or(Plan::Gemm, Plan::Narrow),
+            ConvPath::Events => ConvPlan::Events {
+                direct_input_grad: true,
+            },
+            ConvPath::Gemm => ConvPlan::Gemm,
+            ConvPath::Narrow => NarrowKernel::fit(k, c_in, taps, c_out, MAX_NARROW_WIDTH)
+                .map_or(ConvPlan::Gemm, ConvPlan::Narrow),
             ConvPath::Auto => {
                 let d = taps as f64;
                 let events = x.density() * d * EVENT_COST;
-                let w = NarrowKernel::width_of(k, c_in, taps, c_out);
-                let narrow_cost = w as f64 * NARROW_COST;
-                if w <= MAX_NARROW_WIDTH && narrow_cost < d.min(events) {
-                    Plan::Narrow(NarrowKernel::from_dense(k, c_in, taps, c_out, w))
+                let spans = TapSpans::of(k, c_in, taps, c_out);
+                let narrow = spans.width as f64 * NARROW_COST;
+                if spans.width <= MAX_NARROW_WIDTH && narrow < d.min(events) {
+                    let nk = NarrowKernel::new(k, &spans, c_in, taps, c_out, spans.width);
+                    ConvPlan::Narrow(nk)
                 } else if events < d {
-                    Plan::Events
+                    ConvPlan::Events {
+                        direct_input_grad: false,
+                    }
                 } else {
-                    Plan::Gemm
+                    ConvPlan::Gemm
                 }
             }
         }
@@ -294,9 +304,34 @@ impl DclsLayer {
         }
     }
 
+    /// How this layer's convolutions will be computed for input `x` with kernel `kernel` (from
+    /// [`Self::build_kernel`]) by `path`; pass it to [`Self::forward_with`] and
+    /// [`Self::backward_with`].
+    pub fn plan(&self, x: &Seq, kernel: &[f32], path: ConvPath) -> ConvPlan {
+        path.plan(x, kernel, self.taps, self.c_out)
+    }
+
     /// Forward pass (method §2–§3). `x` is `(B, T, c_in)`; returns `(B, T + R, c_out)`.
     /// `kernel` comes from [`Self::build_kernel`].
     pub fn forward(&self, x: &Seq, kernel: &[f32], path: ConvPath) -> Result<Seq> {
+        self.check_input(x)?;
+        self.forward_with(x, kernel, &self.plan(x, kernel, path))
+    }
+
+    /// [`Self::forward`] with a plan made by [`Self::plan`] for this input and kernel.
+    pub fn forward_with(&self, x: &Seq, kernel: &[f32], plan: &ConvPlan) -> Result<Seq> {
+        self.check_input(x)?;
+        let t_out = x.steps + self.right_pad();
+        Ok(match plan {
+            ConvPlan::Events { .. } => {
+                delay_conv::forward_batch(x, kernel, self.taps, self.c_out, t_out)
+            }
+            ConvPlan::Gemm => gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out),
+            ConvPlan::Narrow(nk) => narrow_conv::forward(x, nk, t_out),
+        })
+    }
+
+    fn check_input(&self, x: &Seq) -> Result<()> {
         if x.channels != self.c_in {
             return Err(Error::shape(
                 "delay layer input channels",
@@ -304,12 +339,7 @@ impl DclsLayer {
                 x.channels,
             ));
         }
-        let t_out = x.steps + self.right_pad();
-        Ok(match path.plan(x, kernel, self.taps, self.c_out) {
-            Plan::Events => delay_conv::forward_batch(x, kernel, self.taps, self.c_out, t_out),
-            Plan::Gemm => gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out),
-            Plan::Narrow(nk) => narrow_conv::forward(x, &nk, t_out),
-        })
+        Ok(())
     }
 
     /// Backward pass. Adds `∂L/∂W` (and `∂L/∂P` when `learn_positions`) into `grads` and returns
@@ -325,21 +355,42 @@ impl DclsLayer {
         want_input: bool,
         path: ConvPath,
     ) -> Option<Seq> {
+        let plan = self.plan(x, kernel, path);
+        self.backward_with(x, ga, kernel, &plan, grads, learn_positions, want_input)
+    }
+
+    /// [`Self::backward`] with the plan the forward pass used.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_with(
+        &self,
+        x: &Seq,
+        ga: &Seq,
+        kernel: &[f32],
+        plan: &ConvPlan,
+        grads: &mut DclsGrads,
+        learn_positions: bool,
+        want_input: bool,
+    ) -> Option<Seq> {
         let taps = self.taps;
-        let plan = path.plan(x, kernel, taps, self.c_out);
-        let gk = match &plan {
-            Plan::Events => delay_conv::backward_kernel_batch(x, ga, taps),
-            Plan::Gemm => gemm_conv::backward_kernel(x, ga, taps),
-            Plan::Narrow(nk) => narrow_conv::backward_kernel(x, ga, nk),
+        let (gk, gx) = match plan {
+            ConvPlan::Narrow(nk) => narrow_conv::backward(x, ga, nk, want_input),
+            ConvPlan::Events { direct_input_grad } => (
+                delay_conv::backward_kernel_batch(x, ga, taps),
+                want_input.then(|| {
+                    if *direct_input_grad {
+                        delay_conv::backward_input_batch(ga, kernel, taps, self.c_in, x.steps)
+                    } else {
+                        gemm_conv::backward_input(ga, kernel, taps, self.c_in, x.steps)
+                    }
+                }),
+            ),
+            ConvPlan::Gemm => (
+                gemm_conv::backward_kernel(x, ga, taps),
+                want_input.then(|| gemm_conv::backward_input(ga, kernel, taps, self.c_in, x.steps)),
+            ),
         };
         self.kernel_param_grads(&gk, grads, learn_positions);
-        want_input.then(|| match (&plan, path) {
-            (Plan::Narrow(nk), _) => narrow_conv::backward_input(ga, nk, x.steps),
-            (_, ConvPath::Events) => {
-                delay_conv::backward_input_batch(ga, kernel, taps, self.c_in, x.steps)
-            }
-            _ => gemm_conv::backward_input(ga, kernel, taps, self.c_in, x.steps),
-        })
+        gx
     }
 
     /// Chain rule from the dense-kernel gradient `G` (`(c_in, D, c_out)`) to `W` and `P`

@@ -8,7 +8,7 @@ pub mod network;
 pub mod norm;
 pub mod readout;
 
-pub use dcls::{ConvPath, DclsGrads, DclsLayer, KernelKind};
+pub use dcls::{ConvPath, ConvPlan, DclsGrads, DclsLayer, KernelKind};
 pub use dropout::SeqDropout;
 pub use lif::{Charge, Lif, SpikeFn};
 pub use network::{DelayMode, HiddenBlock, Network, NetworkConfig, NetworkGrads};

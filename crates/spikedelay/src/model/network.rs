@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::dcls::{ConvPath, DclsGrads, DclsLayer, KernelKind};
+use super::dcls::{ConvPath, ConvPlan, DclsGrads, DclsLayer, KernelKind};
 use super::dropout::SeqDropout;
 use super::lif::{Charge, Lif, SpikeFn};
 use super::norm::{NormCache, NormGrads, TimeBatchNorm};
@@ -117,6 +117,7 @@ pub struct HiddenBlock {
 pub struct ForwardCache {
     inputs: Vec<Seq>,
     kernels: Vec<Vec<f32>>,
+    plans: Vec<ConvPlan>,
     norms: Vec<NormCache>,
     membranes: Vec<Seq>,
     masks: Vec<Vec<f32>>,
@@ -330,6 +331,7 @@ impl Network {
         let mut cache = ForwardCache {
             inputs: Vec::with_capacity(l_count + 1),
             kernels: Vec::with_capacity(l_count + 1),
+            plans: Vec::with_capacity(l_count + 1),
             norms: Vec::with_capacity(l_count),
             membranes: Vec::with_capacity(l_count),
             masks: Vec::with_capacity(l_count),
@@ -338,7 +340,8 @@ impl Network {
         let mut cur = x.clone();
         for (l, block) in self.blocks.iter_mut().enumerate() {
             let k = block.conv.build_kernel();
-            let a = block.conv.forward(&cur, &k, self.conv_path)?;
+            let plan = block.conv.plan(&cur, &k, self.conv_path);
+            let a = block.conv.forward_with(&cur, &k, &plan)?;
             let (z, norm_cache) = block.norm.forward_train(&a)?;
             let (mut s, h) = lif.forward(&z, Charge::Train);
             cache.spike_rates.push(s.density());
@@ -346,14 +349,17 @@ impl Network {
             SeqDropout::apply(&mut s, &mask);
             cache.inputs.push(std::mem::replace(&mut cur, s));
             cache.kernels.push(k);
+            cache.plans.push(plan);
             cache.norms.push(norm_cache);
             cache.membranes.push(h);
             cache.masks.push(mask);
         }
         let k = self.output.build_kernel();
-        let a = self.output.forward(&cur, &k, self.conv_path)?;
+        let plan = self.output.plan(&cur, &k, self.conv_path);
+        let a = self.output.forward_with(&cur, &k, &plan)?;
         cache.inputs.push(cur);
         cache.kernels.push(k);
+        cache.plans.push(plan);
         Ok((self.readout().forward(&a, Charge::Train), cache))
     }
 
@@ -377,14 +383,14 @@ impl Network {
                 .collect(),
         };
         let g_a = self.readout().backward(g_v);
-        let mut g_x = self.output.backward(
+        let mut g_x = self.output.backward_with(
             &cache.inputs[l_count],
             &g_a,
             &cache.kernels[l_count],
+            &cache.plans[l_count],
             &mut grads.layers[l_count],
             learn,
             true,
-            self.conv_path,
         );
         for l in (0..l_count).rev() {
             let block = &self.blocks[l];
@@ -394,14 +400,14 @@ impl Network {
             let g_a = block
                 .norm
                 .backward(&g_z, &cache.norms[l], &mut grads.norms[l]);
-            g_x = block.conv.backward(
+            g_x = block.conv.backward_with(
                 &cache.inputs[l],
                 &g_a,
                 &cache.kernels[l],
+                &cache.plans[l],
                 &mut grads.layers[l],
                 learn,
                 l > 0 || want_input,
-                self.conv_path,
             );
         }
         (grads, g_x)
