@@ -41,12 +41,15 @@ def build(cfg, sig):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", choices=sorted(SHAPES), required=True)
-    ap.add_argument("--phase", choices=["train-early", "train-late", "infer"], required=True)
+    ap.add_argument("--phase", choices=["train-early", "train-late", "infer", "infer-dense"], required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--input", required=True, help="safetensors with input (T, B, C) f32 and labels (B) i64")
     args = ap.parse_args()
+    # The reference has one inference path; spikedelay's two (`infer`: event-driven engine,
+    # `infer-dense`: batched dense evaluation) are both compared with it.
+    infer = args.phase in ("infer", "infer-dense")
 
     torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)
@@ -59,14 +62,14 @@ def main():
     bn = [p for b in net.bns for p in (b.weight, b.bias)]
     opt1 = torch.optim.Adam([{"params": weights, "weight_decay": 1e-5}, {"params": bn, "weight_decay": 0.0}], lr=1e-3)
     opt2 = torch.optim.Adam([conv.P for conv in net.convs], lr=0.1)
-    if args.phase == "infer":
+    if infer:
         round_for_eval(net)
 
     times, rates = [], []
     for i in range(args.warmup + args.runs):
         start = time.perf_counter()
         record = {}
-        if args.phase == "infer":
+        if infer:
             with torch.no_grad():
                 v = net(x, record)
                 sum_softmax_ce(v, y)

@@ -195,17 +195,19 @@ impl EventNetwork {
                 } else {
                     let (alpha, shift) =
                         layer.norm.as_ref().expect("hidden layers carry BatchNorm");
+                    // Charge every neuron first (a branch-free loop that vectorises), then fire
+                    // and reset: the same arithmetic per neuron as a single loop.
+                    for ((v, &i_o), (&a, &b)) in
+                        st.v.iter_mut().zip(&current).zip(alpha.iter().zip(shift))
+                    {
+                        *v = *v - *v / tau + (i_o * a + b);
+                    }
                     st.fired.clear();
-                    for (o, &i_o) in current.iter().enumerate() {
-                        let z = i_o * alpha[o] + shift[o];
-                        let v = &mut st.v[o];
-                        let hm = *v - *v / tau + z;
-                        if hm - self.v_threshold >= 0.0 {
+                    for (o, v) in st.v.iter_mut().enumerate() {
+                        if *v - self.v_threshold >= 0.0 {
                             *v = 0.0;
                             st.fired.push(o as u32);
                             spikes[l][t * layer.c_out + o] = 1.0;
-                        } else {
-                            *v = hm;
                         }
                     }
                 }

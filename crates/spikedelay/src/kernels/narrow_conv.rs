@@ -409,42 +409,53 @@ pub fn forward(x: &Seq, nk: &NarrowKernel, t_out: usize) -> Seq {
 /// outside the windows, summed over samples) for input `x` (B, T_in, c_in) and output gradient
 /// `ga` (B, T_out, c_out), and the input gradient `gx` (B, T_in, c_in) when `want_input`.
 pub fn backward(x: &Seq, ga: &Seq, nk: &NarrowKernel, want_input: bool) -> (Vec<f32>, Option<Seq>) {
-    let (c_in, c_out, w) = (nk.c_in, nk.c_out, nk.width);
     let t_in = x.steps;
     // One interleaved copy of `ga` serves both products.
+    let (gai, rows_ga) = interleave_output_grad(ga, nk, t_in);
     let t_rows = padded(ga.steps);
-    let rows_ga = t_rows.max(padded(t_in) + nk.taps - 1);
-    let gai = interleave(ga, 0, rows_ga);
-
     let front = front_pad(nk.taps);
     let rows_x = front + t_rows.max(t_in);
     let xi = interleave(x, front, rows_x);
     let (offs, _) = backward_shifts(nk, front);
     let mut g = by_width!(
-        w,
-        shifted_dots(&xi, rows_x, &gai, rows_ga, &offs, c_out, t_rows)
+        nk.width,
+        shifted_dots(&xi, rows_x, &gai, rows_ga, &offs, nk.c_out, t_rows)
     );
     drop(xi);
     // Undo the tap reversal of the shifts: u = W − 1 − w.
-    g.chunks_exact_mut(w).for_each(|c| c.reverse());
+    g.chunks_exact_mut(nk.width).for_each(|c| c.reverse());
     let gk = nk.to_dense(&g);
-
-    let gx = want_input.then(|| {
-        // Transpose to (i, o): the output channel of this sum is the layer's input channel.
-        let mut offs = vec![0usize; c_in * c_out];
-        let mut wts = vec![0.0f32; c_in * c_out * w];
-        for o in 0..c_out {
-            for i in 0..c_in {
-                offs[i * c_out + o] = nk.start[o * c_in + i] as usize;
-                let src = &nk.values[(o * c_in + i) * w..(o * c_in + i + 1) * w];
-                wts[(i * c_out + o) * w..(i * c_out + o + 1) * w].copy_from_slice(src);
-            }
-        }
-        let t_blocks = padded(t_in) / ROWS;
-        let out = by_width!(w, shifted_sums(&gai, rows_ga, &wts, &offs, c_in, t_blocks));
-        deinterleave(&out, ga.batch, t_in, c_in)
-    });
+    let gx = want_input.then(|| input_grad(&gai, rows_ga, nk, ga.batch, t_in));
     (gk, gx)
+}
+
+/// Input gradient over a batch: `gx` (B, t_in, c_in) from `ga` (B, T_out, c_out).
+pub fn backward_input(ga: &Seq, nk: &NarrowKernel, t_in: usize) -> Seq {
+    let (gai, rows_ga) = interleave_output_grad(ga, nk, t_in);
+    input_grad(&gai, rows_ga, nk, ga.batch, t_in)
+}
+
+/// `ga` interleaved with enough rows for both the kernel and the input gradient.
+fn interleave_output_grad(ga: &Seq, nk: &NarrowKernel, t_in: usize) -> (Vec<f32>, usize) {
+    let rows = padded(ga.steps).max(padded(t_in) + nk.taps - 1);
+    (interleave(ga, 0, rows), rows)
+}
+
+fn input_grad(gai: &[f32], rows_ga: usize, nk: &NarrowKernel, batch: usize, t_in: usize) -> Seq {
+    let (c_in, c_out, w) = (nk.c_in, nk.c_out, nk.width);
+    // Transpose to (i, o): the output channel of this sum is the layer's input channel.
+    let mut offs = vec![0usize; c_in * c_out];
+    let mut wts = vec![0.0f32; c_in * c_out * w];
+    for o in 0..c_out {
+        for i in 0..c_in {
+            offs[i * c_out + o] = nk.start[o * c_in + i] as usize;
+            let src = &nk.values[(o * c_in + i) * w..(o * c_in + i + 1) * w];
+            wts[(i * c_out + o) * w..(i * c_out + o + 1) * w].copy_from_slice(src);
+        }
+    }
+    let t_blocks = padded(t_in) / ROWS;
+    let out = by_width!(w, shifted_sums(gai, rows_ga, &wts, &offs, c_in, t_blocks));
+    deinterleave(&out, batch, t_in, c_in)
 }
 
 #[cfg(test)]
@@ -528,6 +539,7 @@ mod tests {
 
             let (gk, gx) = backward(&x, &ga, &nk, true);
             let gx = gx.unwrap();
+            assert_eq!(backward_input(&ga, &nk, t_in), gx);
             let gx_ref = delay_conv::backward_input_batch(&ga, &k, taps, c_in, t_in);
             close(&gx.data, &gx_ref.data, 1e-5);
 
