@@ -12,33 +12,26 @@ use clap::Parser;
 
 use args::{Cli, Command, ThreadArgs};
 
-fn init_threads(t: &ThreadArgs) -> Result<()> {
+/// Runs `f` on a worker of a pool of `--threads` threads (rayon's default count without the
+/// flag). Running the command itself on a worker lets every parallel loop inside it start
+/// without a cross-thread hand-off from the main thread.
+fn in_pool<R: Send>(t: &ThreadArgs, f: impl FnOnce() -> Result<R> + Send) -> Result<R> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = t.threads {
         if n == 0 {
             anyhow::bail!("--threads must be at least 1");
         }
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build_global()
-            .context("starting the thread pool")?;
+        builder = builder.num_threads(n);
     }
-    Ok(())
+    let pool = builder.build().context("starting the thread pool")?;
+    pool.install(f)
 }
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Train(a) => {
-            init_threads(&a.threads)?;
-            cmd::train::run(&a)
-        }
-        Command::Eval(a) => {
-            init_threads(&a.threads)?;
-            cmd::eval::run(&a)
-        }
-        Command::Bench(a) => {
-            init_threads(&a.threads)?;
-            cmd::bench::run(&a)
-        }
+        Command::Train(a) => in_pool(&a.threads, || cmd::train::run(&a)),
+        Command::Eval(a) => in_pool(&a.threads, || cmd::eval::run(&a)),
+        Command::Bench(a) => in_pool(&a.threads, || cmd::bench::run(&a)),
         Command::Data(c) => cmd::data::run(&c),
     }
 }
