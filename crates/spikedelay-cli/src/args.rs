@@ -149,6 +149,30 @@ pub enum DelaysArg {
     ConstantSigma,
 }
 
+/// How delay convolutions are computed, as on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConvPathArg {
+    /// Per layer and batch, the cheapest path by a cost model.
+    Auto,
+    /// Over input events (sums in the integer-delay network's order).
+    Events,
+    /// Dense matrix products.
+    Gemm,
+    /// Each synapse's window of significant taps (GEMM where the window is wide).
+    Narrow,
+}
+
+impl From<ConvPathArg> for spikedelay::model::ConvPath {
+    fn from(p: ConvPathArg) -> Self {
+        match p {
+            ConvPathArg::Auto => Self::Auto,
+            ConvPathArg::Events => Self::Events,
+            ConvPathArg::Gemm => Self::Gemm,
+            ConvPathArg::Narrow => Self::Narrow,
+        }
+    }
+}
+
 /// Options shared by commands that compute.
 #[derive(Debug, Args)]
 pub struct ThreadArgs {
@@ -182,6 +206,9 @@ pub struct TrainArgs {
     /// How delays are treated.
     #[arg(long, value_enum)]
     pub delays: Option<DelaysArg>,
+    /// How delay convolutions are computed [default: auto].
+    #[arg(long, value_enum)]
+    pub conv_path: Option<ConvPathArg>,
     /// Number of epochs.
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
@@ -207,10 +234,13 @@ pub struct BenchArgs {
     /// batch 128), or `all`.
     #[arg(long, default_value = "all", value_name = "NAME")]
     pub config: String,
-    /// What to time: `train-early` (σ = D/2), `train-late` (σ = 0.5), `infer` (rounded model),
-    /// or `all`.
+    /// What to time: `train-early` (σ = D/2), `train-late` (σ = 0.5), `infer` (rounded model,
+    /// event-driven engine), `infer-dense` (rounded model, batched), or `all`.
     #[arg(long, default_value = "all", value_name = "PHASE")]
     pub phase: String,
+    /// How delay convolutions are computed.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub conv_path: ConvPathArg,
     /// Timed runs per case (the median is reported).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub runs: usize,

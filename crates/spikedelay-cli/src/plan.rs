@@ -46,6 +46,9 @@ impl TrainPlan {
         if let Some(d) = args.delays {
             config.model.delays = d.into();
         }
+        if let Some(p) = args.conv_path {
+            config.model.conv_path = p.into();
+        }
         if let Some(e) = args.epochs {
             if e == 0 {
                 bail!("--epochs must be at least 1");
@@ -98,6 +101,7 @@ impl TrainPlan {
             ("--preset", args.preset.is_some()),
             ("--config", args.config.is_some()),
             ("--delays", args.delays.is_some()),
+            ("--conv-path", args.conv_path.is_some()),
             ("--epochs", args.epochs.is_some()),
             ("--batch-size", args.batch_size.is_some()),
             ("--seed", args.seed.is_some()),

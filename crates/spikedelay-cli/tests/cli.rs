@@ -156,6 +156,15 @@ fn train_writes_checkpoints_metrics_and_summary_then_eval_and_resume_work() {
         err.contains("--resume") && err.contains("--epochs"),
         "{err}"
     );
+    let err = stderr_of(spikedelay().args([
+        "train",
+        "--resume",
+        "--conv-path",
+        "gemm",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(err.contains("--conv-path"), "{err}");
 }
 
 #[test]
@@ -265,6 +274,11 @@ fn bench_writes_its_input_and_names_bad_options() {
     assert!(err.contains("--config") && err.contains("mnist"), "{err}");
     let err = stderr_of(spikedelay().args(["bench", "--phase", "warmup"]));
     assert!(err.contains("--phase") && err.contains("warmup"), "{err}");
+    let err = stderr_of(spikedelay().args(["bench", "--conv-path", "sparse"]));
+    assert!(
+        err.contains("--conv-path") && err.contains("narrow"),
+        "{err}"
+    );
     let err = stderr_of(spikedelay().args([
         "bench",
         "--config",

@@ -11,7 +11,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
 use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
-use crate::model::{DelayMode, Network, NetworkConfig};
+use crate::model::{ConvPath, DelayMode, Network, NetworkConfig};
 use crate::seq::Seq;
 use crate::train::{NetworkOptimizer, sum_softmax_cross_entropy};
 
@@ -262,10 +262,13 @@ impl Timing {
     }
 }
 
-/// Times `runs` repetitions of `phase` on `workload` after `warmup` untimed ones.
+/// Times `runs` repetitions of `phase` on `workload` after `warmup` untimed ones, with the delay
+/// convolutions computed by `path`.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     workload: &Workload,
     phase: Phase,
+    path: ConvPath,
     x: &Seq,
     labels: &[usize],
     warmup: usize,
@@ -273,6 +276,7 @@ pub fn run(
 ) -> Result<Timing> {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut net = Network::new(&workload.network, &mut rng)?;
+    net.conv_path = path;
     let sig = match phase {
         Phase::TrainLate => crate::model::network::SIG_FINAL,
         _ => workload.network.sig_init,
@@ -361,7 +365,7 @@ mod tests {
             Phase::Infer,
             Phase::InferDense,
         ] {
-            let t = run(&w, phase, &x, &y, 1, 3).unwrap();
+            let t = run(&w, phase, ConvPath::Auto, &x, &y, 1, 3).unwrap();
             assert_eq!(t.seconds.len(), 3);
             assert!(t.median() > 0.0 && t.spike_rates.len() == 2);
         }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use spikedelay::model::DelayMode;
+use spikedelay::model::{ConvPath, DelayMode};
 use spikedelay::train::{Checkpoint, Trainer};
 
 use crate::training::small_config;
@@ -31,6 +31,26 @@ fn checkpoint_round_trip_is_exact() {
         let best = Checkpoint::load(&dir.path().join("best.safetensors")).unwrap();
         assert!(best.optimizer.is_none());
     }
+}
+
+#[test]
+fn the_configured_convolution_path_is_used_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = small_config(DelayMode::Learned, 1);
+    config.model.conv_path = ConvPath::Events;
+    let splits = config.delay_patterns.generate().unwrap();
+    let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes())
+        .unwrap()
+        .with_output(dir.path())
+        .unwrap();
+    assert_eq!(t.network().conv_path, ConvPath::Events);
+    t.run(&splits, &mut ()).unwrap();
+    let back = Checkpoint::load(&dir.path().join("last.safetensors")).unwrap();
+    assert_eq!(back.network.conv_path, ConvPath::Events);
+    assert_eq!(
+        Trainer::resume(dir.path()).unwrap().network().conv_path,
+        ConvPath::Events
+    );
 }
 
 #[test]

@@ -26,7 +26,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let workloads = list(&args.config, &["shd", "ssc"], Workload::by_name)?;
     let phases = list(
         &args.phase,
-        &["train-early", "train-late", "infer"],
+        &["train-early", "train-late", "infer", "infer-dense"],
         Phase::by_name,
     )?;
     if args.runs == 0 {
@@ -73,7 +73,15 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         w.batch = x.batch;
         w.steps = x.steps;
         for &phase in &phases {
-            let t = bench::run(&w, phase, &x, &y, args.warmup, args.runs)?;
+            let t = bench::run(
+                &w,
+                phase,
+                args.conv_path.into(),
+                &x,
+                &y,
+                args.warmup,
+                args.runs,
+            )?;
             let rates = t
                 .spike_rates
                 .iter()
@@ -84,6 +92,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     "impl": "spikedelay",
                     "config": w.name,
                     "phase": phase.name(),
+                    "conv_path": spikedelay::model::ConvPath::from(args.conv_path),
                     "threads": threads,
                     "batch": w.batch,
                     "steps": w.steps,

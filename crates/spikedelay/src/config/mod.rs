@@ -10,7 +10,7 @@ use crate::data::DelayPatternsConfig;
 use crate::data::binning::BinningMode;
 use crate::data::log_mel::REFERENCE_F_MAX;
 use crate::error::{Error, Result};
-use crate::model::{DelayMode, NetworkConfig};
+use crate::model::{ConvPath, DelayMode, NetworkConfig};
 
 mod preset;
 pub use preset::Preset;
@@ -165,6 +165,10 @@ pub struct ModelConfig {
     pub kernel_count: usize,
     /// Delay treatment: `learned`, `fixed`, `none` or `constant-sigma`. Default: `learned`.
     pub delays: DelayMode,
+    /// How delay convolutions are computed in training: `auto` (per layer and batch, by a cost
+    /// model), `events`, `gemm` or `narrow`. All agree within 1e-5; `events` sums in the
+    /// integer-delay network's order. Default: `auto`.
+    pub conv_path: ConvPath,
 }
 
 impl Default for ModelConfig {
@@ -178,6 +182,7 @@ impl Default for ModelConfig {
             dropout: 0.25,
             kernel_count: 1,
             delays: DelayMode::Learned,
+            conv_path: ConvPath::Auto,
         }
     }
 }
@@ -483,12 +488,17 @@ mod tests {
             err.contains("sometimes") && err.contains("learned"),
             "{err}"
         );
+        let err = RunConfig::from_toml_str("[model]\nconv_path = \"fast\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("fast") && err.contains("narrow"), "{err}");
     }
 
     #[test]
     fn toml_round_trip() {
         let mut c = RunConfig::default();
         c.model.delays = DelayMode::ConstantSigma;
+        c.model.conv_path = ConvPath::Narrow;
         c.train.epochs = 7;
         assert_eq!(RunConfig::from_toml_str(&c.to_toml()).unwrap(), c);
     }

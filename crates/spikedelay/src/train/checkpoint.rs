@@ -222,6 +222,7 @@ impl Checkpoint {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let mut network = Network::new(&net_config, &mut rng)
             .map_err(|e| err(format!("metadata `network`: {e}")))?;
+        network.conv_path = config.model.conv_path;
         if layer_meta.len() != network.blocks.len() + 1 {
             return Err(err(format!(
                 "metadata `layers` lists {} layers, the network has {}",

@@ -132,7 +132,8 @@ impl Trainer {
     pub fn new(config: RunConfig, inputs: usize, classes: usize) -> Result<Self> {
         config.validate()?;
         let mut rng = stream(config.train.seed, PURPOSE_INIT, 0);
-        let network = Network::new(&config.network_config(inputs, classes), &mut rng)?;
+        let mut network = Network::new(&config.network_config(inputs, classes), &mut rng)?;
+        network.conv_path = config.model.conv_path;
         let optimizer = NetworkOptimizer::new(&network);
         let progress = Progress {
             epochs_done: 0,
