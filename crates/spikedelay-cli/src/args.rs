@@ -160,6 +160,8 @@ pub enum ConvPathArg {
     Gemm,
     /// Each synapse's window of significant taps (GEMM where the window is wide).
     Narrow,
+    /// A few tap profiles that hold every kernel (wide σ; GEMM where they do not).
+    LowRank,
 }
 
 impl From<ConvPathArg> for spikedelay::model::ConvPath {
@@ -169,6 +171,7 @@ impl From<ConvPathArg> for spikedelay::model::ConvPath {
             ConvPathArg::Events => Self::Events,
             ConvPathArg::Gemm => Self::Gemm,
             ConvPathArg::Narrow => Self::Narrow,
+            ConvPathArg::LowRank => Self::LowRank,
         }
     }
 }
@@ -231,7 +234,8 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Workload: `shd` (140→256→256→20, D = 25, batch 256), `ssc` (140→3×512→35, D = 31,
-    /// batch 128), or `all`.
+    /// batch 128), `main` (the main job's 20→48→48→20, D = 25, batch 64, T = 50; not in
+    /// `all`), or `all`.
     #[arg(long, default_value = "all", value_name = "NAME")]
     pub config: String,
     /// What to time: `train-early` (σ = D/2), `train-late` (σ = 0.5), `infer` (rounded model,

@@ -75,14 +75,37 @@ impl Workload {
         }
     }
 
+    /// The main job's network (built-in `delay-patterns` task, default configuration):
+    /// 20 → 48 → 48 → 20, D = 25, τ = 1.005, dropout 0.25, batch 64, T = 50.
+    pub fn main_job() -> Self {
+        Workload {
+            name: "main",
+            network: NetworkConfig {
+                inputs: 20,
+                hidden: vec![48, 48],
+                outputs: 20,
+                taps: 25,
+                kernel_count: 1,
+                tau: (10.05 + 1e-9) / 10.0,
+                v_threshold: 1.0,
+                dropout: 0.25,
+                delays: DelayMode::Learned,
+                sig_init: 12.0,
+            },
+            batch: 64,
+            steps: 50,
+        }
+    }
+
     /// The workload called `name`.
     pub fn by_name(name: &str) -> Result<Self> {
         match name {
             "shd" => Ok(Self::shd()),
             "ssc" => Ok(Self::ssc()),
+            "main" => Ok(Self::main_job()),
             other => Err(Error::config(
                 "bench --config",
-                format!("must be `shd` or `ssc`, got `{other}`"),
+                format!("must be `shd`, `ssc` or `main`, got `{other}`"),
             )),
         }
     }

@@ -6,8 +6,8 @@ use spikedelay::Seq;
 use spikedelay::model::lif::{Charge, SpikeFn};
 use spikedelay::model::norm::NormGrads;
 use spikedelay::model::{
-    ConvPath, DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig, Readout,
-    TimeBatchNorm,
+    ConvPath, ConvPlan, DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig,
+    Readout, TimeBatchNorm,
 };
 use spikedelay::train::sum_softmax_cross_entropy;
 
@@ -26,8 +26,13 @@ fn safe_positions(n: usize, half: f32, seed: u64) -> Vec<f32> {
 
 /// Runs the check for every convolution path.
 fn dcls_case(kind: KernelKind, sig: f32, kernel_count: usize, dense_input: bool) {
-    for path in [ConvPath::Events, ConvPath::Gemm, ConvPath::Narrow] {
-        dcls_case_on(kind, sig, kernel_count, dense_input, path);
+    for path in [
+        ConvPath::Events,
+        ConvPath::Gemm,
+        ConvPath::Narrow,
+        ConvPath::LowRank,
+    ] {
+        dcls_case_on(kind, sig, kernel_count, dense_input, path, 7);
     }
 }
 
@@ -37,11 +42,12 @@ fn dcls_case_on(
     kernel_count: usize,
     dense_input: bool,
     path: ConvPath,
+    taps: usize,
 ) {
-    let (c_in, c_out, taps, b, t) = (3, 4, 7, 2, 6);
+    let (c_in, c_out, b, t) = (3, 4, 2, 6);
     let mut r = rng(11);
     let mut layer = DclsLayer::new(c_in, c_out, taps, kernel_count, kind, sig, &mut r).unwrap();
-    layer.position = safe_positions(layer.position.len(), 3.0, 12);
+    layer.position = safe_positions(layer.position.len(), (taps / 2) as f32, 12);
     let x = if dense_input {
         Seq::from_vec(b, t, c_in, uniform(b * t * c_in, -1.0, 1.0, &mut r)).unwrap()
     } else {
@@ -67,7 +73,11 @@ fn dcls_case_on(
         )
         .unwrap();
 
-    let tag = format!("{kind:?} SIG={sig} KC={kernel_count} {path:?}");
+    let tag = format!("{kind:?} SIG={sig} KC={kernel_count} D={taps} {path:?}");
+    if path == ConvPath::LowRank && kind == KernelKind::Gauss && sig >= 6.0 {
+        let plan = layer.plan(&x, &layer.build_kernel(), path);
+        assert!(matches!(plan, ConvPlan::LowRank(_)), "{tag}: {plan:?}");
+    }
     check_gradient(
         &format!("{tag} weight"),
         &grads.weight,
@@ -134,6 +144,15 @@ fn dcls_gauss_wide() {
 #[test]
 fn dcls_gauss_two_elements_per_synapse() {
     dcls_case(KernelKind::Gauss, 1.0, 2, false);
+}
+
+#[test]
+fn dcls_gauss_wide_through_tap_profiles() {
+    // D = 13 at σ ≈ 6.3 and 8.3: 7 and 6 of 13 profiles (the low-rank path proper).
+    for (sig, kc) in [(6.0, 1), (8.0, 2)] {
+        dcls_case_on(KernelKind::Gauss, sig, kc, true, ConvPath::LowRank, 13);
+        dcls_case_on(KernelKind::Gauss, sig, kc, false, ConvPath::LowRank, 13);
+    }
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The convolution paths (events, GEMM, narrow windows, and the automatic choice) give the same
+//! The convolution paths (events, GEMM, narrow windows, tap profiles, and the automatic choice) give the same
 //! forward pass and gradients, within 1e-5, on random spike inputs at the kernel widths where
 //! each is used.
 
@@ -7,10 +7,11 @@ use spikedelay::model::{ConvPath, DclsGrads, DclsLayer, KernelKind};
 
 use crate::common::{rng, spikes, uniform};
 
-const PATHS: [ConvPath; 4] = [
+const PATHS: [ConvPath; 5] = [
     ConvPath::Events,
     ConvPath::Gemm,
     ConvPath::Narrow,
+    ConvPath::LowRank,
     ConvPath::Auto,
 ];
 
@@ -80,9 +81,11 @@ fn paths_agree_in_the_late_phase() {
 
 #[test]
 fn paths_agree_in_the_middle_and_early_phases() {
-    // σ = 1.27: windows of 12–13 taps (narrow at the limit or GEMM); σ = D/2: every tap.
+    // σ = 1.27: windows of 12–13 taps (narrow at the limit or GEMM); σ = D/2: every tap
+    // (7 profiles); σ = 4.4 (13 profiles) with a dense input, where auto takes the profiles.
     case(KernelKind::Gauss, 1.0, 0.15, 3);
     case(KernelKind::Gauss, 12.0, 0.3, 4);
+    case(KernelKind::Gauss, 4.12, 0.6, 7);
 }
 
 #[test]

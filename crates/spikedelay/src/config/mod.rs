@@ -166,8 +166,8 @@ pub struct ModelConfig {
     /// Delay treatment: `learned`, `fixed`, `none` or `constant-sigma`. Default: `learned`.
     pub delays: DelayMode,
     /// How delay convolutions are computed in training: `auto` (per layer and batch, by a cost
-    /// model), `events`, `gemm` or `narrow`. All agree within 1e-5; `events` sums in the
-    /// integer-delay network's order. Default: `auto`.
+    /// model), `events`, `gemm`, `narrow` or `low-rank`. All agree within 1e-5; `events` sums in
+    /// the integer-delay network's order. Default: `auto`.
     pub conv_path: ConvPath,
 }
 
@@ -492,6 +492,8 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("fast") && err.contains("narrow"), "{err}");
+        let c = RunConfig::from_toml_str("[model]\nconv_path = \"low-rank\"\n").unwrap();
+        assert_eq!(c.model.conv_path, ConvPath::LowRank);
     }
 
     #[test]

@@ -23,12 +23,12 @@ use gemm::{Parallelism, gemm};
 use crate::seq::Seq;
 
 /// Rows per sample in the padded layout.
-fn stride(t_in: usize, taps: usize) -> usize {
+pub(super) fn stride(t_in: usize, taps: usize) -> usize {
     t_in + taps - 1
 }
 
 /// `x` (B, T, C) copied into (B, P, C) with zero rows `T..P`.
-fn pad(x: &Seq, p: usize) -> Vec<f32> {
+pub(super) fn pad(x: &Seq, p: usize) -> Vec<f32> {
     let c = x.channels;
     let mut out = vec![0.0f32; x.batch * p * c];
     for b in 0..x.batch {
@@ -38,7 +38,7 @@ fn pad(x: &Seq, p: usize) -> Vec<f32> {
 }
 
 /// The first `t` rows of every (P, C) block, as a (B, t, C) tensor.
-fn unpad(buf: &[f32], batch: usize, p: usize, t: usize, c: usize) -> Seq {
+pub(super) fn unpad(buf: &[f32], batch: usize, p: usize, t: usize, c: usize) -> Seq {
     let mut out = Seq::zeros(batch, t, c);
     for b in 0..batch {
         out.sample_mut(b)
@@ -60,7 +60,7 @@ fn parallelism() -> Parallelism {
 /// Every view must lie inside its slice for the given shape and strides, and `dst` must not
 /// overlap the inputs.
 #[allow(clippy::too_many_arguments)]
-unsafe fn gemm_acc(
+pub(super) unsafe fn gemm_acc(
     (m, n, k): (usize, usize, usize),
     dst: *mut f32,
     (dst_rs, dst_cs): (usize, usize),
@@ -101,7 +101,7 @@ unsafe fn gemm_acc(
 /// `x` (B, T, C) in the padded layout of [`pad`], with `front` zero rows before and `back` zero
 /// rows after the whole batch, so that a window of `taps` consecutive rows starting at any row of
 /// the batch stays inside the buffer.
-fn pad_windowed(x: &Seq, p: usize, front: usize, back: usize) -> Vec<f32> {
+pub(super) fn pad_windowed(x: &Seq, p: usize, front: usize, back: usize) -> Vec<f32> {
     let c = x.channels;
     let mut out = vec![0.0f32; (front + x.batch * p + back) * c];
     for b in 0..x.batch {

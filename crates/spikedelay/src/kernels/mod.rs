@@ -4,8 +4,10 @@
 
 pub mod delay_conv;
 pub mod gemm_conv;
+pub mod lowrank_conv;
 pub mod narrow_conv;
 pub mod simd;
+pub mod tap_basis;
 pub mod vector;
 
 /// Deterministic test data shared by the kernel tests.

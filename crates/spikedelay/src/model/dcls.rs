@@ -4,12 +4,16 @@
 //! Per synapse element `(o, i, k)` the kernel over taps `n = 0..D−1` is `W · ĝ_n(c)` with centre
 //! `c = P + D//2`; tap `n` carries delay `d = D−1−n`, so `delay(P) = D//2 − P`.
 
+use std::sync::{Arc, Mutex};
+
 use rand::RngExt;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::kernels::lowrank_conv::{self, LowRankKernel};
 use crate::kernels::narrow_conv::{self, MAX_NARROW_WIDTH, NarrowKernel, TapSpans};
+use crate::kernels::tap_basis::FamilyBasis;
 use crate::kernels::{delay_conv, gemm_conv};
 use crate::seq::Seq;
 
@@ -49,13 +53,29 @@ pub const EVENT_COST: f64 = 5.0;
 /// gradient is the slowest of its three products).
 pub const NARROW_COST: f64 = 1.2;
 
+/// Cost per profile of the low-rank path relative to one GEMM tap, before its filters: its
+/// products are GEMMs with inner dimension `R·C_in` instead of `D·C_in`.
+pub const LOWRANK_COST: f64 = 1.0;
+
+/// Cost of the low-rank path's filters per profile, tap and channel, relative to one GEMM
+/// multiply-add. The forward pass filters the `C_in` input channels, the backward pass the
+/// `C_out` gradient channels, against three products of `R·C_in·C_out` per row: per profile
+/// the filters add `D·(C_in + C_out)·LOWRANK_FILTER_COST / (3·C_in·C_out)` to
+/// [`LOWRANK_COST`]. Set from measurements: on SHD's 256-channel layers the path runs 2.6–2.9×
+/// faster than GEMM at `R = 7` of 25 (the filters near GEMM speed), while on the main job's
+/// 48-channel layers (batch 64, T = 50) it only matches GEMM and events, where the filters and
+/// fixed costs weigh more than the model's per-channel term.
+pub const LOWRANK_FILTER_COST: f64 = 3.0;
+
 /// Which implementation computes a delay layer's convolutions. All give the same results up to
 /// float summation order (and, for the narrow path, taps below `1e-6` of their synapse's peak).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ConvPath {
-    /// The cheapest of the three by a cost model: `D` taps at GEMM speed, `ρ·D` at the event
-    /// path's speed for input density `ρ`, or `W` taps at the narrow path's speed.
+    /// The cheapest path by a cost model, per product and in GEMM taps: `D` for GEMM; for
+    /// events `ρ·D` at the event path's speed (input density `ρ`) in the forward pass and
+    /// kernel gradient, `D` in the input gradient; `W` taps at the narrow path's speed; `R`
+    /// profiles plus their filters for the low-rank path.
     #[default]
     Auto,
     /// Always iterate over input events ([`delay_conv`]); sums in the same order as the
@@ -66,6 +86,9 @@ pub enum ConvPath {
     /// Each synapse's window of significant taps ([`narrow_conv`]) wherever the window is at
     /// most [`MAX_NARROW_WIDTH`] taps; GEMM otherwise.
     Narrow,
+    /// A few tap profiles that hold every kernel row ([`lowrank_conv`]) wherever fewer than
+    /// `D` profiles do (wide σ); GEMM otherwise.
+    LowRank,
 }
 
 /// How one layer's convolutions are computed for one input and kernel: chosen once per batch by
@@ -82,13 +105,19 @@ pub enum ConvPlan {
     Gemm,
     /// Everything over each synapse's window of significant taps.
     Narrow(NarrowKernel),
+    /// Everything through a few tap profiles and the kernel's coefficients on them.
+    LowRank(LowRankKernel),
 }
 
 impl ConvPath {
     /// The implementation for input `x` (`(B, T, c_in)`) and the dense kernel `k`
     /// (`(c_in, D, c_out)`).
-    fn plan(self, x: &Seq, k: &[f32], taps: usize, c_out: usize) -> ConvPlan {
-        let c_in = x.channels;
+    fn plan(self, layer: &DclsLayer, x: &Seq, k: &[f32]) -> ConvPlan {
+        let (c_in, taps, c_out) = (x.channels, layer.taps, layer.c_out);
+        let low_rank = |max_rank: usize| {
+            let family = layer.profile_family()?;
+            LowRankKernel::fit(&family, k, c_in, c_out, max_rank)
+        };
         match self {
             ConvPath::Events => ConvPlan::Events {
                 direct_input_grad: true,
@@ -96,12 +125,25 @@ impl ConvPath {
             ConvPath::Gemm => ConvPlan::Gemm,
             ConvPath::Narrow => NarrowKernel::fit(k, c_in, taps, c_out, MAX_NARROW_WIDTH)
                 .map_or(ConvPlan::Gemm, ConvPlan::Narrow),
+            ConvPath::LowRank => low_rank(taps).map_or(ConvPlan::Gemm, ConvPlan::LowRank),
             ConvPath::Auto => {
                 let d = taps as f64;
-                let events = x.density() * d * EVENT_COST;
+                // Forward and kernel gradient over events, the input gradient by GEMM.
+                let events = (2.0 * x.density() * d * EVENT_COST + d) / 3.0;
                 let spans = TapSpans::of(k, c_in, taps, c_out);
-                let narrow = spans.width as f64 * NARROW_COST;
-                if spans.width <= MAX_NARROW_WIDTH && narrow < d.min(events) {
+                let narrow = if spans.width <= MAX_NARROW_WIDTH {
+                    spans.width as f64 * NARROW_COST
+                } else {
+                    f64::INFINITY
+                };
+                let best = d.min(events).min(narrow);
+                // Cost per profile; fit only ranks that would beat the best of the others.
+                let (ci, co) = (c_in as f64, c_out as f64);
+                let per_rank = LOWRANK_COST + LOWRANK_FILTER_COST * d * (ci + co) / (3.0 * ci * co);
+                let max_rank = (best / per_rank).ceil() as usize - 1;
+                if let Some(lk) = low_rank(max_rank) {
+                    ConvPlan::LowRank(lk)
+                } else if narrow <= d.min(events) {
                     let nk = NarrowKernel::new(k, &spans, c_in, taps, c_out, spans.width);
                     ConvPlan::Narrow(nk)
                 } else if events < d {
@@ -304,11 +346,41 @@ impl DclsLayer {
         }
     }
 
+    /// The tap profiles of this layer's kernel shape (its σ and kind) at positions every 1/8
+    /// tap, as a [`FamilyBasis`] for the low-rank path; `None` for one-tap kinds. Computed once
+    /// per shape and kept (σ changes once per epoch).
+    fn profile_family(&self) -> Option<Arc<FamilyBasis>> {
+        type Key = (usize, KernelKind, u32);
+        static CACHE: Mutex<Vec<(Key, Arc<FamilyBasis>)>> = Mutex::new(Vec::new());
+        if matches!(self.kind, KernelKind::Integer | KernelKind::Linear) || self.taps < 3 {
+            return None;
+        }
+        let key = (self.taps, self.kind, self.sig.to_bits());
+        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((_, f)) = cache.iter().find(|(k, _)| *k == key) {
+            return Some(f.clone());
+        }
+        let h = self.half() as f32;
+        let mut g = vec![0.0f32; self.taps];
+        let mut rows = Vec::new();
+        for j in 0..=8 * (self.taps - 1) {
+            self.tap_weights(j as f32 / 8.0 - h, &mut g);
+            let peak = g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+            rows.extend(g.iter().map(|&v| f64::from(v / peak)));
+        }
+        let family = Arc::new(FamilyBasis::new(&rows, self.taps));
+        if cache.len() >= 8 {
+            cache.remove(0);
+        }
+        cache.push((key, family.clone()));
+        Some(family)
+    }
+
     /// How this layer's convolutions will be computed for input `x` with kernel `kernel` (from
     /// [`Self::build_kernel`]) by `path`; pass it to [`Self::forward_with`] and
     /// [`Self::backward_with`].
     pub fn plan(&self, x: &Seq, kernel: &[f32], path: ConvPath) -> ConvPlan {
-        path.plan(x, kernel, self.taps, self.c_out)
+        path.plan(self, x, kernel)
     }
 
     /// Forward pass (method §2–§3). `x` is `(B, T, c_in)`; returns `(B, T + R, c_out)`.
@@ -328,6 +400,7 @@ impl DclsLayer {
             }
             ConvPlan::Gemm => gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out),
             ConvPlan::Narrow(nk) => narrow_conv::forward(x, nk, t_out),
+            ConvPlan::LowRank(lk) => lowrank_conv::forward(x, lk, t_out),
         })
     }
 
@@ -374,6 +447,7 @@ impl DclsLayer {
         let taps = self.taps;
         let (gk, gx) = match plan {
             ConvPlan::Narrow(nk) => narrow_conv::backward(x, ga, nk, want_input),
+            ConvPlan::LowRank(lk) => lowrank_conv::backward(x, ga, lk, want_input),
             ConvPlan::Events { direct_input_grad } => (
                 delay_conv::backward_kernel_batch(x, ga, taps),
                 want_input.then(|| {
