@@ -1,6 +1,7 @@
 //! The model (method §2–§12): delay layers, BatchNorm, LIF, dropout, readout, and the network
 //! that stacks them. Each file holds one layer with its forward and backward passes.
 
+pub mod conv_plan;
 pub mod dcls;
 pub mod dropout;
 pub mod lif;
