@@ -22,6 +22,9 @@ use rayon::prelude::*;
 /// narrow path's tap cut, [`super::narrow_conv::NARROW_REL_CUT`], is the same).
 pub const BASIS_REL_TOL: f64 = 1e-6;
 
+/// Rows checked one by one before all rows are checked in parallel.
+const PROBE_ROWS: usize = 64;
+
 /// Orthonormal tap profiles `V` (`rank × taps`, indexed by delay) and a kernel's coefficients.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TapBasis {
@@ -120,28 +123,35 @@ impl FamilyBasis {
         }
         let rows = c_in * c_out;
         let vt = &self.vt[..max_rank * taps];
-        // The rank each row needs; None (ending the search) where it is above max_rank.
+        // The rank row r needs; None where it is above max_rank.
+        let needs = |r: usize| {
+            let (i, o) = (r / c_out, r % c_out);
+            let mut res: Vec<f64> = (0..taps)
+                .map(|d| f64::from(k[(i * taps + d) * c_out + o]))
+                .collect();
+            let peak = res.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+            let tol = BASIS_REL_TOL * peak;
+            for q in 0..=max_rank {
+                if res.iter().all(|x| x.abs() <= tol) {
+                    return Some(q);
+                }
+                if q < max_rank {
+                    let vq = &vt[q * taps..(q + 1) * taps];
+                    let c: f64 = res.iter().zip(vq).map(|(x, y)| x * y).sum();
+                    res.iter_mut().zip(vq).for_each(|(x, y)| *x -= c * y);
+                }
+            }
+            None
+        };
+        // A spread sample first, so that a kernel needing too many profiles (narrow σ, every
+        // batch of the late phase) is turned down for the cost of a few rows.
+        let step = rows.div_ceil(PROBE_ROWS).max(1);
+        (0..rows)
+            .step_by(step)
+            .try_for_each(|r| needs(r).map(drop))?;
         let needed = (0..rows)
             .into_par_iter()
-            .map(|r| {
-                let (i, o) = (r / c_out, r % c_out);
-                let mut res: Vec<f64> = (0..taps)
-                    .map(|d| f64::from(k[(i * taps + d) * c_out + o]))
-                    .collect();
-                let peak = res.iter().fold(0.0f64, |a, x| a.max(x.abs()));
-                let tol = BASIS_REL_TOL * peak;
-                for q in 0..=max_rank {
-                    if res.iter().all(|x| x.abs() <= tol) {
-                        return Some(q);
-                    }
-                    if q < max_rank {
-                        let vq = &vt[q * taps..(q + 1) * taps];
-                        let c: f64 = res.iter().zip(vq).map(|(x, y)| x * y).sum();
-                        res.iter_mut().zip(vq).for_each(|(x, y)| *x -= c * y);
-                    }
-                }
-                None
-            })
+            .map(needs)
             .try_reduce(|| 0, |a, b| Some(a.max(b)))?;
         let rank = needed.max(1);
         let basis = TapBasis {
