@@ -390,38 +390,73 @@ fn padded(steps: usize) -> usize {
     steps.next_multiple_of(ROWS)
 }
 
-/// Forward pass over a batch: `a` (B, t_out, c_out) for `x` (B, T_in, c_in).
-pub fn forward(x: &Seq, nk: &NarrowKernel, t_out: usize) -> Seq {
+/// A batch's input in the interleaved layout the narrow products read, made once by the forward
+/// pass ([`interleave_input`]) and kept for the kernel gradient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InterleavedInput {
+    data: Vec<f32>,
+    rows: usize,
+    batch: usize,
+    steps: usize,
+    channels: usize,
+}
+
+/// `x` (B, T_in, c_in) interleaved for a layer with kernel `nk` and `t_out` output steps.
+pub fn interleave_input(x: &Seq, nk: &NarrowKernel, t_out: usize) -> InterleavedInput {
     debug_assert_eq!(x.channels, nk.c_in);
     let front = front_pad(nk.taps);
     let rows = front + padded(t_out).max(x.steps);
-    let xi = interleave(x, front, rows);
-    let (offs, wts) = backward_shifts(nk, front);
+    InterleavedInput {
+        data: interleave(x, front, rows),
+        rows,
+        batch: x.batch,
+        steps: x.steps,
+        channels: x.channels,
+    }
+}
+
+/// Forward pass over a batch: `a` (B, t_out, c_out) for `x` (B, T_in, c_in).
+pub fn forward(x: &Seq, nk: &NarrowKernel, t_out: usize) -> Seq {
+    forward_interleaved(&interleave_input(x, nk, t_out), nk, t_out)
+}
+
+/// [`forward`] on an input interleaved by [`interleave_input`] for the same `nk` and `t_out`.
+pub fn forward_interleaved(xi: &InterleavedInput, nk: &NarrowKernel, t_out: usize) -> Seq {
+    assert!(xi.channels == nk.c_in && xi.rows == front_pad(nk.taps) + padded(t_out).max(xi.steps));
+    let (offs, wts) = backward_shifts(nk, front_pad(nk.taps));
     let t_blocks = padded(t_out) / ROWS;
     let out = by_width!(
         nk.width,
-        shifted_sums(&xi, rows, &wts, &offs, nk.c_out, t_blocks)
+        shifted_sums(&xi.data, xi.rows, &wts, &offs, nk.c_out, t_blocks)
     );
-    deinterleave(&out, x.batch, t_out, nk.c_out)
+    deinterleave(&out, xi.batch, t_out, nk.c_out)
 }
 
 /// Backward pass over a batch: the kernel gradient in the dense layout `(c_in, D, c_out)` (zero
 /// outside the windows, summed over samples) for input `x` (B, T_in, c_in) and output gradient
 /// `ga` (B, T_out, c_out), and the input gradient `gx` (B, T_in, c_in) when `want_input`.
 pub fn backward(x: &Seq, ga: &Seq, nk: &NarrowKernel, want_input: bool) -> (Vec<f32>, Option<Seq>) {
-    let t_in = x.steps;
-    // One interleaved copy of `ga` serves both products.
-    let (gai, rows_ga) = interleave_output_grad(ga, nk, t_in);
+    backward_interleaved(&interleave_input(x, nk, ga.steps), ga, nk, want_input)
+}
+
+/// [`backward`] on the input as [`interleave_input`] made it for the forward pass.
+pub fn backward_interleaved(
+    xi: &InterleavedInput,
+    ga: &Seq,
+    nk: &NarrowKernel,
+    want_input: bool,
+) -> (Vec<f32>, Option<Seq>) {
+    let t_in = xi.steps;
     let t_rows = padded(ga.steps);
     let front = front_pad(nk.taps);
-    let rows_x = front + t_rows.max(t_in);
-    let xi = interleave(x, front, rows_x);
+    assert!(xi.channels == nk.c_in && xi.batch == ga.batch && xi.rows == front + t_rows.max(t_in));
+    // One interleaved copy of `ga` serves both products.
+    let (gai, rows_ga) = interleave_output_grad(ga, nk, t_in);
     let (offs, _) = backward_shifts(nk, front);
     let mut g = by_width!(
         nk.width,
-        shifted_dots(&xi, rows_x, &gai, rows_ga, &offs, nk.c_out, t_rows)
+        shifted_dots(&xi.data, xi.rows, &gai, rows_ga, &offs, nk.c_out, t_rows)
     );
-    drop(xi);
     // Undo the tap reversal of the shifts: u = W − 1 − w.
     g.chunks_exact_mut(nk.width).for_each(|c| c.reverse());
     let gk = nk.to_dense(&g);

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub use super::conv_plan::{ConvPath, ConvPlan};
 
 use crate::error::{Error, Result};
+use crate::kernels::narrow_conv::InterleavedInput;
 use crate::kernels::tap_basis::FamilyBasis;
 use crate::kernels::{delay_conv, gemm_conv};
 use crate::kernels::{lowrank_conv, narrow_conv};
@@ -278,15 +279,34 @@ impl DclsLayer {
 
     /// [`Self::forward`] with a plan made by [`Self::plan`] for this input and kernel.
     pub fn forward_with(&self, x: &Seq, kernel: &[f32], plan: &ConvPlan) -> Result<Seq> {
+        Ok(self.forward_keeping(x, kernel, plan)?.0)
+    }
+
+    /// [`Self::forward_with`], also returning the input in the form the plan's backward pass
+    /// reads, where that differs from `x` (the narrow path's interleaved layout): pass it to
+    /// [`Self::backward_kept`] so it is not made twice.
+    pub fn forward_keeping(
+        &self,
+        x: &Seq,
+        kernel: &[f32],
+        plan: &ConvPlan,
+    ) -> Result<(Seq, Option<InterleavedInput>)> {
         self.check_input(x)?;
         let t_out = x.steps + self.right_pad();
         Ok(match plan {
-            ConvPlan::Events { .. } => {
-                delay_conv::forward_batch(x, kernel, self.taps, self.c_out, t_out)
+            ConvPlan::Events { .. } => (
+                delay_conv::forward_batch(x, kernel, self.taps, self.c_out, t_out),
+                None,
+            ),
+            ConvPlan::Gemm => (
+                gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out),
+                None,
+            ),
+            ConvPlan::Narrow(nk) => {
+                let xi = narrow_conv::interleave_input(x, nk, t_out);
+                (narrow_conv::forward_interleaved(&xi, nk, t_out), Some(xi))
             }
-            ConvPlan::Gemm => gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out),
-            ConvPlan::Narrow(nk) => narrow_conv::forward(x, nk, t_out),
-            ConvPlan::LowRank(lk) => lowrank_conv::forward(x, lk, t_out),
+            ConvPlan::LowRank(lk) => (lowrank_conv::forward(x, lk, t_out), None),
         })
     }
 
@@ -330,9 +350,37 @@ impl DclsLayer {
         learn_positions: bool,
         want_input: bool,
     ) -> Option<Seq> {
+        self.backward_kept(
+            x,
+            None,
+            ga,
+            kernel,
+            plan,
+            grads,
+            learn_positions,
+            want_input,
+        )
+    }
+
+    /// [`Self::backward_with`] given what [`Self::forward_keeping`] kept of the input `x`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward_kept(
+        &self,
+        x: &Seq,
+        kept: Option<&InterleavedInput>,
+        ga: &Seq,
+        kernel: &[f32],
+        plan: &ConvPlan,
+        grads: &mut DclsGrads,
+        learn_positions: bool,
+        want_input: bool,
+    ) -> Option<Seq> {
         let taps = self.taps;
         let (gk, gx) = match plan {
-            ConvPlan::Narrow(nk) => narrow_conv::backward(x, ga, nk, want_input),
+            ConvPlan::Narrow(nk) => match kept {
+                Some(xi) => narrow_conv::backward_interleaved(xi, ga, nk, want_input),
+                None => narrow_conv::backward(x, ga, nk, want_input),
+            },
             ConvPlan::LowRank(lk) => lowrank_conv::backward(x, ga, lk, want_input),
             ConvPlan::Events { direct_input_grad } => (
                 delay_conv::backward_kernel_batch(x, ga, taps),

@@ -13,6 +13,7 @@ use super::lif::{Charge, Lif, SpikeFn};
 use super::norm::{NormCache, NormGrads, TimeBatchNorm};
 use super::readout::Readout;
 use crate::error::{Error, Result};
+use crate::kernels::narrow_conv::InterleavedInput;
 use crate::seq::Seq;
 
 /// The raw width SIG at which σ_eff = |SIG| + 0.27 reaches 0.5 (method §7).
@@ -118,6 +119,8 @@ pub struct ForwardCache {
     inputs: Vec<Seq>,
     kernels: Vec<Vec<f32>>,
     plans: Vec<ConvPlan>,
+    /// Each layer's input as its plan's backward pass reads it, where that is not `inputs`.
+    kept: Vec<Option<InterleavedInput>>,
     norms: Vec<NormCache>,
     membranes: Vec<Seq>,
     masks: Vec<Vec<f32>>,
@@ -332,6 +335,7 @@ impl Network {
             inputs: Vec::with_capacity(l_count + 1),
             kernels: Vec::with_capacity(l_count + 1),
             plans: Vec::with_capacity(l_count + 1),
+            kept: Vec::with_capacity(l_count + 1),
             norms: Vec::with_capacity(l_count),
             membranes: Vec::with_capacity(l_count),
             masks: Vec::with_capacity(l_count),
@@ -341,7 +345,7 @@ impl Network {
         for (l, block) in self.blocks.iter_mut().enumerate() {
             let k = block.conv.build_kernel();
             let plan = block.conv.plan(&cur, &k, self.conv_path);
-            let a = block.conv.forward_with(&cur, &k, &plan)?;
+            let (a, kept) = block.conv.forward_keeping(&cur, &k, &plan)?;
             let (z, norm_cache) = block.norm.forward_train(&a)?;
             let (mut s, h) = lif.forward(&z, Charge::Train);
             cache.spike_rates.push(s.density());
@@ -350,16 +354,18 @@ impl Network {
             cache.inputs.push(std::mem::replace(&mut cur, s));
             cache.kernels.push(k);
             cache.plans.push(plan);
+            cache.kept.push(kept);
             cache.norms.push(norm_cache);
             cache.membranes.push(h);
             cache.masks.push(mask);
         }
         let k = self.output.build_kernel();
         let plan = self.output.plan(&cur, &k, self.conv_path);
-        let a = self.output.forward_with(&cur, &k, &plan)?;
+        let (a, kept) = self.output.forward_keeping(&cur, &k, &plan)?;
         cache.inputs.push(cur);
         cache.kernels.push(k);
         cache.plans.push(plan);
+        cache.kept.push(kept);
         Ok((self.readout().forward(&a, Charge::Train), cache))
     }
 
@@ -383,8 +389,9 @@ impl Network {
                 .collect(),
         };
         let g_a = self.readout().backward(g_v);
-        let mut g_x = self.output.backward_with(
+        let mut g_x = self.output.backward_kept(
             &cache.inputs[l_count],
+            cache.kept[l_count].as_ref(),
             &g_a,
             &cache.kernels[l_count],
             &cache.plans[l_count],
@@ -400,8 +407,9 @@ impl Network {
             let g_a = block
                 .norm
                 .backward(&g_z, &cache.norms[l], &mut grads.norms[l]);
-            g_x = block.conv.backward_with(
+            g_x = block.conv.backward_kept(
                 &cache.inputs[l],
+                cache.kept[l].as_ref(),
                 &g_a,
                 &cache.kernels[l],
                 &cache.plans[l],
