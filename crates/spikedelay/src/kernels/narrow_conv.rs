@@ -191,12 +191,25 @@ fn interleave(x: &Seq, front: usize, rows: usize) -> Vec<f32> {
         .enumerate()
         .for_each(|(blk, dst)| {
             let lanes = LANES.min(batch - blk * LANES);
-            // Step by step, so the C destination lines of one step fill up while in cache.
+            let samples: Vec<&[f32]> = (0..lanes).map(|l| x.sample(blk * LANES + l)).collect();
+            // Tiles of 16 channels × 16 samples at one step: 16 contiguous reads, a transpose
+            // in registers, 16 contiguous (aligned) writes.
+            let mut tile = [[0.0f32; LANES]; LANES];
             for t in 0..steps {
-                for lane in 0..lanes {
-                    let src = &x.sample(blk * LANES + lane)[t * c..(t + 1) * c];
-                    for (ch, &v) in src.iter().enumerate() {
-                        dst[(ch * rows + front + t) * LANES + lane] = v;
+                for c0 in (0..c).step_by(LANES) {
+                    let n = LANES.min(c - c0);
+                    for (lane, s) in samples.iter().enumerate() {
+                        tile[lane][..n].copy_from_slice(&s[t * c + c0..t * c + c0 + n]);
+                    }
+                    for (j, row) in dst[((c0 * rows) + front + t) * LANES..]
+                        .chunks_mut(rows * LANES)
+                        .take(n)
+                        .enumerate()
+                    {
+                        let row: &mut [f32; LANES] = (&mut row[..LANES]).try_into().unwrap();
+                        for (lane, v) in row.iter_mut().enumerate().take(lanes) {
+                            *v = tile[lane][j];
+                        }
                     }
                 }
             }
