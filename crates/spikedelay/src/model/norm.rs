@@ -55,38 +55,56 @@ impl NormGrads {
     }
 }
 
-/// Per-channel sums of `f(channel, x, y)` over all samples and steps of two equally shaped
-/// tensors, computed per sample in parallel and added in sample order (deterministic for any
-/// thread count).
-fn channel_sums_zip(x: &Seq, y: &Seq, f: impl Fn(usize, f32, f32) -> f64 + Sync) -> Vec<f64> {
+/// Per-channel sums of `f(x, y)` and `g(x, y)` over all samples and steps of two equally
+/// shaped tensors, in one pass: computed per sample in parallel and added in sample order
+/// (deterministic for any thread count).
+fn channel_sums2(
+    x: &Seq,
+    y: &Seq,
+    f: impl Fn(f64, f64) -> f64 + Sync,
+    g: impl Fn(f64, f64) -> f64 + Sync,
+) -> (Vec<f64>, Vec<f64>) {
     let c = x.channels;
     let n = x.sample_len().max(1);
-    let partial: Vec<Vec<f64>> = x
+    let partial: Vec<(Vec<f64>, Vec<f64>)> = x
         .data
         .par_chunks(n)
         .zip(y.data.par_chunks(n))
         .map(|(xs, ys)| {
-            let mut s = vec![0.0f64; c];
+            let mut sf = vec![0.0f64; c];
+            let mut sg = vec![0.0f64; c];
             for (xr, yr) in xs.chunks_exact(c).zip(ys.chunks_exact(c)) {
                 for j in 0..c {
-                    s[j] += f(j, xr[j], yr[j]);
+                    let (u, v) = (f64::from(xr[j]), f64::from(yr[j]));
+                    sf[j] += f(u, v);
+                    sg[j] += g(u, v);
                 }
             }
-            s
+            (sf, sg)
         })
         .collect();
-    let mut total = vec![0.0f64; c];
-    for p in partial {
-        for (t, v) in total.iter_mut().zip(p) {
-            *t += v;
-        }
+    let mut total = (vec![0.0f64; c], vec![0.0f64; c]);
+    for (pf, pg) in partial {
+        total.0.iter_mut().zip(pf).for_each(|(t, v)| *t += v);
+        total.1.iter_mut().zip(pg).for_each(|(t, v)| *t += v);
     }
     total
 }
 
-/// Per-channel sums of `f(channel, x)`.
-fn channel_sums(x: &Seq, f: impl Fn(usize, f32) -> f64 + Sync) -> Vec<f64> {
-    channel_sums_zip(x, x, |j, v, _| f(j, v))
+/// A tensor shaped like `like`, row by row (`C` values) from `f(row index, output row)`.
+fn map_rows(like: &Seq, f: impl Fn(usize, &mut [f32]) + Sync) -> Seq {
+    const ROWS_PER_TASK: usize = 256;
+    let c = like.channels.max(1);
+    let mut out = Seq::zeros(like.batch, like.steps, like.channels);
+    out.data
+        .par_chunks_mut(c * ROWS_PER_TASK)
+        .enumerate()
+        .for_each(|(blk, rows)| {
+            for (k, row) in rows.chunks_exact_mut(c).enumerate() {
+                f(blk * ROWS_PER_TASK + k, row);
+            }
+        });
+    out
 }
 
 impl TimeBatchNorm {
@@ -123,13 +141,13 @@ impl TimeBatchNorm {
         self.check(a)?;
         let c = a.channels;
         let n = (a.batch * a.steps) as f64;
-        let mean: Vec<f64> = channel_sums(a, |_, v| v as f64)
-            .into_iter()
-            .map(|s| s / n)
-            .collect();
-        let var: Vec<f64> = channel_sums(a, |j, v| (v as f64 - mean[j]).powi(2))
-            .into_iter()
-            .map(|s| s / n)
+        // Mean and biased variance from Σa and Σa² in f64 (one pass over the tensor).
+        let (sum, sum_sq) = channel_sums2(a, a, |u, _| u, |u, _| u * u);
+        let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
+        let var: Vec<f64> = sum_sq
+            .iter()
+            .zip(&mean)
+            .map(|(q, m)| (q / n - m * m).max(0.0))
             .collect();
         let mean32: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
         let inv_std: Vec<f32> = var
@@ -151,17 +169,18 @@ impl TimeBatchNorm {
         let shift: Vec<f32> = (0..c)
             .map(|j| self.beta[j] - mean32[j] * alpha[j])
             .collect();
-        let mut xhat = a.clone();
-        let mut z = a.clone();
-        xhat.data
-            .par_chunks_mut(c)
-            .zip(z.data.par_chunks_mut(c))
-            .for_each(|(xr, zr)| {
-                for j in 0..c {
-                    zr[j] = xr[j] * alpha[j] + shift[j];
-                    xr[j] = (xr[j] - mean32[j]) * inv_std[j];
-                }
-            });
+        let z = map_rows(a, |r, zr| {
+            let ar = &a.data[r * c..(r + 1) * c];
+            for j in 0..c {
+                zr[j] = ar[j] * alpha[j] + shift[j];
+            }
+        });
+        let xhat = map_rows(a, |r, xr| {
+            let ar = &a.data[r * c..(r + 1) * c];
+            for j in 0..c {
+                xr[j] = (ar[j] - mean32[j]) * inv_std[j];
+            }
+        });
         Ok((z, NormCache { xhat, inv_std }))
     }
 
@@ -195,9 +214,8 @@ impl TimeBatchNorm {
     pub fn backward(&self, gz: &Seq, cache: &NormCache, grads: &mut NormGrads) -> Seq {
         let c = gz.channels;
         let n = (gz.batch * gz.steps) as f64;
-        let sum_g = channel_sums(gz, |_, v| v as f64);
         let xh = &cache.xhat;
-        let sum_gx = channel_sums_zip(gz, xh, |_, g, x| (g * x) as f64);
+        let (sum_g, sum_gx) = channel_sums2(gz, xh, |g, _| g, |g, x| g * x);
         for j in 0..c {
             grads.gamma[j] += sum_gx[j] as f32;
             grads.beta[j] += sum_g[j] as f32;
@@ -205,15 +223,12 @@ impl TimeBatchNorm {
         let mean_g: Vec<f32> = sum_g.iter().map(|&s| (s / n) as f32).collect();
         let mean_gx: Vec<f32> = sum_gx.iter().map(|&s| (s / n) as f32).collect();
         let scale: Vec<f32> = (0..c).map(|j| self.gamma[j] * cache.inv_std[j]).collect();
-        let mut ga = gz.clone();
-        ga.data
-            .par_chunks_mut(c)
-            .zip(xh.data.par_chunks(c))
-            .for_each(|(gr, xr)| {
-                for j in 0..c {
-                    gr[j] = scale[j] * (gr[j] - mean_g[j] - xr[j] * mean_gx[j]);
-                }
-            });
+        let ga = map_rows(gz, |r, gr| {
+            let (g, x) = (&gz.data[r * c..(r + 1) * c], &xh.data[r * c..(r + 1) * c]);
+            for j in 0..c {
+                gr[j] = scale[j] * (g[j] - mean_g[j] - x[j] * mean_gx[j]);
+            }
+        });
         ga
     }
 }
