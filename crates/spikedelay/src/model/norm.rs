@@ -223,13 +223,12 @@ impl TimeBatchNorm {
         let mean_g: Vec<f32> = sum_g.iter().map(|&s| (s / n) as f32).collect();
         let mean_gx: Vec<f32> = sum_gx.iter().map(|&s| (s / n) as f32).collect();
         let scale: Vec<f32> = (0..c).map(|j| self.gamma[j] * cache.inv_std[j]).collect();
-        let ga = map_rows(gz, |r, gr| {
+        map_rows(gz, |r, gr| {
             let (g, x) = (&gz.data[r * c..(r + 1) * c], &xh.data[r * c..(r + 1) * c]);
             for j in 0..c {
                 gr[j] = scale[j] * (g[j] - mean_g[j] - x[j] * mean_gx[j]);
             }
-        });
-        ga
+        })
     }
 }
 
