@@ -347,18 +347,8 @@ fn backward_in_chunks(
 mod tests {
     use super::*;
     use crate::kernels::delay_conv;
+    use crate::kernels::tap_basis::tests::family;
     use crate::kernels::test_data::pseudo;
-
-    /// Gaussians of std `s` centred every 1/8 tap.
-    fn family(taps: usize, s: f32) -> FamilyBasis {
-        let rows: Vec<f64> = (0..=8 * (taps - 1))
-            .flat_map(|j| {
-                let c = j as f64 / 8.0;
-                (0..taps).map(move |d| (-0.5 * ((d as f64 - c) / f64::from(s)).powi(2)).exp())
-            })
-            .collect();
-        FamilyBasis::new(&rows, taps)
-    }
 
     /// `(c_in, taps, c_out)` kernel of weighted normalised Gaussians of std `s`.
     fn gauss_kernel(c_in: usize, taps: usize, c_out: usize, s: f32) -> Vec<f32> {

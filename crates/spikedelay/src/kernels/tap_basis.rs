@@ -222,7 +222,7 @@ impl TapBasis {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// Peak `max |k[i, d, o]|` over the taps of row `(i, o)`.
@@ -230,8 +230,9 @@ mod tests {
         (0..taps).fold(0.0f32, |m, d| m.max(k[(i * taps + d) * c_out + o].abs()))
     }
 
-    /// The family of Gaussians of std `s` centred every 1/8 tap over `0..taps`.
-    fn family(taps: usize, s: f32) -> FamilyBasis {
+    /// The family of Gaussians of std `s` centred every 1/8 tap over `0..taps` (shared with
+    /// the low-rank convolution's tests).
+    pub(crate) fn family(taps: usize, s: f32) -> FamilyBasis {
         let rows: Vec<f64> = (0..=8 * (taps - 1))
             .flat_map(|j| {
                 let c = j as f64 / 8.0;
