@@ -272,9 +272,14 @@ pub struct EvalArgs {
     /// Checkpoint to evaluate (a `.safetensors` file written by `train`).
     #[arg(long, value_name = "FILE")]
     pub checkpoint: PathBuf,
-    /// Batch size for evaluation [default: the checkpoint's training batch size].
+    /// Batch size for evaluation [default: the checkpoint's training batch size]. Accuracy is
+    /// correct / total whatever the batch size; only the reference's batch-mean figure moves.
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// Print one JSON object (accuracy, counts, per-class accuracy and the confusion matrix of
+    /// each split) instead of text.
+    #[arg(long)]
+    pub json: bool,
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,

@@ -288,3 +288,72 @@ fn bench_writes_its_input_and_names_bad_options() {
     ]));
     assert!(err.contains("--write-input"), "{err}");
 }
+
+#[test]
+fn eval_reports_correct_over_total_with_per_class_results() {
+    let dir = tempfile::tempdir().unwrap();
+    // 300 test samples in batches of 64: the last batch holds 44.
+    let cfg = write(
+        dir.path(),
+        "t.toml",
+        &TINY
+            .replace("test_samples = 48", "test_samples = 300")
+            .replace("batch_size = 32", "batch_size = 64"),
+    );
+    let out = dir.path().join("run");
+    spikedelay()
+        .args(["train", "--config", cfg.to_str().unwrap(), "--out"])
+        .arg(&out)
+        .args(["--epochs", "2"])
+        .assert()
+        .success();
+    let ck = out.join("best.safetensors");
+    let json = spikedelay()
+        .args(["eval", "--json", "--checkpoint"])
+        .arg(&ck)
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&json.get_output().stdout).unwrap();
+    let test = &v["test"];
+    let correct = test["correct"].as_u64().unwrap();
+    assert_eq!(test["samples"].as_u64(), Some(300));
+    assert_eq!(test["accuracy"].as_f64().unwrap(), correct as f64 / 300.0);
+    let confusion = test["confusion"].as_array().unwrap();
+    assert_eq!(confusion.len(), 4);
+    let cell = |y: usize, p: usize| confusion[y][p].as_u64().unwrap();
+    assert_eq!((0..4).map(|c| cell(c, c)).sum::<u64>(), correct);
+    assert_eq!(
+        (0..4)
+            .flat_map(|y| (0..4).map(move |p| (y, p)))
+            .map(|(y, p)| cell(y, p))
+            .sum::<u64>(),
+        300
+    );
+    let per_class = test["per_class_accuracy"].as_array().unwrap();
+    for (c, a) in per_class.iter().enumerate() {
+        let n: u64 = (0..4).map(|p| cell(c, p)).sum();
+        assert_eq!(a.as_f64().unwrap(), cell(c, c) as f64 / n as f64);
+    }
+    // The best checkpoint at the training batch size reproduces the summary exactly.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["test_correct"].as_u64(), Some(correct));
+    assert_eq!(summary["test_samples"].as_u64(), Some(300));
+    assert_eq!(summary["test_accuracy"], test["accuracy"]);
+    // Text output names the count; another batch size changes nothing but the batch mean.
+    let text = spikedelay()
+        .args(["eval", "--batch-size", "7", "--checkpoint"])
+        .arg(&ck)
+        .assert()
+        .success();
+    let text = String::from_utf8(text.get_output().stdout.clone()).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("test:"))
+        .unwrap();
+    assert!(
+        line.contains(&format!("({correct}/300)"))
+            && line.contains(&format!("{:.2}%", 100.0 * correct as f64 / 300.0)),
+        "{line}"
+    );
+}

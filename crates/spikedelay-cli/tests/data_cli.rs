@@ -90,7 +90,7 @@ fn synthetic_shd_trains_with_the_shd_preset_and_both_protocols() {
             out.join("best.safetensors").to_str().unwrap(),
         ]));
         assert!(
-            ev.contains("test: accuracy") && ev.contains("(60 samples)"),
+            ev.contains("test: accuracy") && ev.contains("/60)"),
             "{ev}"
         );
         let config = std::fs::read_to_string(out.join("config.toml")).unwrap();

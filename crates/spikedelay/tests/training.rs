@@ -1,8 +1,9 @@
 //! Training behaviour on small `delay-patterns` tasks.
 
 use spikedelay::config::RunConfig;
+use spikedelay::data::Dataset;
 use spikedelay::model::DelayMode;
-use spikedelay::train::{EpochMetrics, Trainer};
+use spikedelay::train::{EpochMetrics, Trainer, evaluate};
 
 /// A CI-sized task and network.
 pub fn small_config(delays: DelayMode, epochs: usize) -> RunConfig {
@@ -88,4 +89,74 @@ fn sigma_follows_the_schedule_and_positions_stay_clamped() {
     assert!(hc.iter().all(|m| (m.sigma - 0.5).abs() < 1e-4));
     let (hf, _) = train(small_config(DelayMode::Fixed, 2));
     assert!(hf.iter().all(|m| m.sigma == 0.0 && m.lr_positions == 0.0));
+}
+
+#[test]
+fn accuracy_is_correct_over_total_even_with_a_small_last_batch() {
+    // 240 test samples in batches of 100: the last batch holds 40, so the reference's mean of
+    // per-batch accuracies weighs those 40 samples as much as each 100.
+    let config = small_config(DelayMode::Learned, 3);
+    let splits = config.delay_patterns.generate().unwrap();
+    let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes()).unwrap();
+    t.run(&splits, &mut ()).unwrap();
+    let net = t.network();
+    let test = splits.test.as_ref();
+    let batched = evaluate(net, test, 100).unwrap();
+    let whole = evaluate(net, test, test.len()).unwrap();
+    // Every sample has the same length, so batching cannot change any prediction.
+    assert_eq!(batched.correct, whole.correct);
+    assert_eq!(batched.samples, 240);
+    assert_eq!(batched.accuracy, batched.correct as f64 / 240.0);
+    assert_eq!(batched.accuracy, whole.accuracy);
+    assert_eq!(whole.batch_mean_accuracy, whole.accuracy);
+    // The per-batch figure, recomputed by hand, differs and is not what is reported.
+    let per_batch: Vec<f64> = [0..100, 100..200, 200..240]
+        .into_iter()
+        .map(|r| {
+            let part = Part(test, r.collect());
+            evaluate(net, &part, part.len()).unwrap().accuracy
+        })
+        .collect();
+    let mean = per_batch.iter().sum::<f64>() / 3.0;
+    assert!((batched.batch_mean_accuracy - mean).abs() < 1e-12);
+    assert_ne!(
+        batched.batch_mean_accuracy, batched.accuracy,
+        "pick a case where the two figures differ: {per_batch:?}"
+    );
+    // The epoch records hold the same exact figures.
+    let last = t.history().last().unwrap();
+    assert_eq!(last.test_correct, whole.correct);
+    assert_eq!(last.test_samples, 240);
+    assert_eq!(last.test_accuracy, whole.accuracy);
+    // Confusion rows add up to each class's samples; the diagonal to the correct ones.
+    let diagonal: u64 = (0..whole.confusion.len())
+        .map(|c| whole.confusion[c][c])
+        .sum();
+    assert_eq!(diagonal as usize, whole.correct);
+    let total: u64 = whole.confusion.iter().flatten().sum();
+    assert_eq!(total, 240);
+}
+
+/// Samples `.1` of a dataset.
+struct Part<'a>(&'a dyn Dataset, Vec<usize>);
+
+impl Dataset for Part<'_> {
+    fn len(&self) -> usize {
+        self.1.len()
+    }
+    fn channels(&self) -> usize {
+        self.0.channels()
+    }
+    fn classes(&self) -> usize {
+        self.0.classes()
+    }
+    fn label(&self, i: usize) -> usize {
+        self.0.label(self.1[i])
+    }
+    fn steps(&self, i: usize) -> usize {
+        self.0.steps(self.1[i])
+    }
+    fn write_frames(&self, i: usize, out: &mut [f32]) {
+        self.0.write_frames(self.1[i], out)
+    }
 }

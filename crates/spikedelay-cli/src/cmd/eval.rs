@@ -2,11 +2,10 @@
 
 use anyhow::Result;
 use spikedelay::data::load_splits;
-use spikedelay::train::{Checkpoint, evaluate};
-
-use crate::progress::DataProgress;
+use spikedelay::train::{Checkpoint, EvalResult, evaluate};
 
 use crate::args::EvalArgs;
+use crate::progress::DataProgress;
 
 /// Evaluates a checkpoint's rounded (integer-delay) model on its task's splits.
 pub fn run(args: &EvalArgs) -> Result<()> {
@@ -14,6 +13,25 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let splits = load_splits(&ck.config, &mut DataProgress::default())?;
     let batch_size = args.batch_size.unwrap_or(ck.config.train.batch_size).max(1);
     let epochs = ck.progress.as_ref().map_or(0, |p| p.epochs_done);
+    let results = [("valid", &splits.valid), ("test", &splits.test)]
+        .into_iter()
+        .map(|(name, data)| Ok((name, evaluate(&ck.network, data.as_ref(), batch_size)?)))
+        .collect::<Result<Vec<_>>>()?;
+    if args.json {
+        let mut obj = serde_json::Map::new();
+        obj.insert(
+            "checkpoint".into(),
+            args.checkpoint.display().to_string().into(),
+        );
+        obj.insert("delays".into(), ck.config.model.delays.to_string().into());
+        obj.insert("epochs".into(), epochs.into());
+        obj.insert("batch_size".into(), batch_size.into());
+        for (name, r) in &results {
+            obj.insert((*name).into(), split_json(r));
+        }
+        println!("{}", serde_json::Value::Object(obj));
+        return Ok(());
+    }
     println!(
         "{}: {} delays, {} parameters, trained {} epochs; evaluating with integer delays (event-driven)",
         args.checkpoint.display(),
@@ -21,8 +39,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         ck.network.parameter_count(),
         epochs
     );
-    for (name, data) in [("valid", &splits.valid), ("test", &splits.test)] {
-        let r = evaluate(&ck.network, data.as_ref(), batch_size)?;
+    for (name, r) in &results {
         let rates = r
             .spike_rates
             .iter()
@@ -30,11 +47,28 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             .collect::<Vec<_>>()
             .join("/");
         println!(
-            "{name:>5}: accuracy {:6.2}%  loss {:.4}  spike rate {rates}  ({} samples)",
+            "{name:>5}: accuracy {:6.2}% ({}/{})  loss {:.4}  spike rate {rates}  \
+             (reference's batch mean at batch size {batch_size}: {:.2}%)",
             100.0 * r.accuracy,
+            r.correct,
+            r.samples,
             r.loss,
-            data.len()
+            100.0 * r.batch_mean_accuracy,
         );
     }
     Ok(())
+}
+
+/// One split's result as JSON.
+fn split_json(r: &EvalResult) -> serde_json::Value {
+    serde_json::json!({
+        "accuracy": r.accuracy,
+        "correct": r.correct,
+        "samples": r.samples,
+        "loss": r.loss,
+        "accuracy_batch_mean": r.batch_mean_accuracy,
+        "spike_rates": r.spike_rates,
+        "per_class_accuracy": r.per_class_accuracy(),
+        "confusion": r.confusion,
+    })
 }

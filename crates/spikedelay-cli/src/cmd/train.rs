@@ -66,9 +66,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let mut progress = TrainProgress::new(config.train.epochs);
     let summary = trainer.run(&splits, &mut progress)?;
     println!(
-        "test accuracy {:.2}% at epoch {} (selected: {:.2}%); last epoch {:.2}%; {:.1}s",
+        "test accuracy {:.2}% ({}/{}) at epoch {}, selected by {} accuracy {:.2}%; last epoch {:.2}%; {:.1}s",
         100.0 * summary.test_accuracy,
+        summary.test_correct,
+        summary.test_samples,
         summary.best_epoch + 1,
+        match config.data.select_on {
+            spikedelay::config::SelectOn::Valid => "validation",
+            spikedelay::config::SelectOn::Test => "TEST",
+        },
         100.0 * summary.best_valid_accuracy,
         100.0 * summary.last_epoch_test_accuracy,
         summary.wall_seconds

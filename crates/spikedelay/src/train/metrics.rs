@@ -8,23 +8,46 @@ use serde::{Deserialize, Serialize};
 use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
-/// What one epoch did. Losses and accuracies are means of per-batch means (method §12).
+/// What one epoch did. Accuracies are correct / total over the split and losses are means per
+/// sample; the `*_batch_mean` fields hold the reference's mean of per-batch accuracies (method
+/// §12), which depends on the batch size, for comparing with numbers the reference prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// Epoch index (0-based).
     pub epoch: usize,
     /// Training loss (training-mode forward: Gaussian kernels, dropout).
     pub train_loss: f64,
-    /// Training accuracy from the same forward passes.
+    /// Training accuracy from the same forward passes (before each optimiser step).
     pub train_accuracy: f64,
+    /// The mean of per-batch training accuracies (the reference's figure).
+    #[serde(default)]
+    pub train_accuracy_batch_mean: f64,
     /// Validation loss of the rounded (integer-delay) model.
     pub valid_loss: f64,
-    /// Validation accuracy of the rounded model.
+    /// Validation accuracy of the rounded model: `valid_correct / valid_samples`.
     pub valid_accuracy: f64,
+    /// Correctly classified validation samples.
+    #[serde(default)]
+    pub valid_correct: usize,
+    /// Validation samples.
+    #[serde(default)]
+    pub valid_samples: usize,
+    /// The mean of per-batch validation accuracies (the reference's figure).
+    #[serde(default)]
+    pub valid_accuracy_batch_mean: f64,
     /// Test loss of the rounded model.
     pub test_loss: f64,
-    /// Test accuracy of the rounded model.
+    /// Test accuracy of the rounded model: `test_correct / test_samples`.
     pub test_accuracy: f64,
+    /// Correctly classified test samples.
+    #[serde(default)]
+    pub test_correct: usize,
+    /// Test samples.
+    #[serde(default)]
+    pub test_samples: usize,
+    /// The mean of per-batch test accuracies (the reference's figure).
+    #[serde(default)]
+    pub test_accuracy_batch_mean: f64,
     /// Effective kernel width σ used in training (`|SIG| + 0.27`; 0 for integer kernels).
     pub sigma: f64,
     /// Learning rate of weights and BatchNorm (one-cycle).
@@ -50,8 +73,14 @@ pub struct Summary {
     pub seed: u64,
     /// Epochs trained.
     pub epochs: usize,
-    /// Test accuracy at the epoch selected on the validation split.
+    /// Test accuracy (correct / total) at the selected epoch.
     pub test_accuracy: f64,
+    /// Correctly classified test samples at the selected epoch.
+    #[serde(default)]
+    pub test_correct: usize,
+    /// Test samples.
+    #[serde(default)]
+    pub test_samples: usize,
     /// Test accuracy after the last epoch.
     pub last_epoch_test_accuracy: f64,
     /// Selected epoch (best validation accuracy, earliest on ties; 0-based).

@@ -20,6 +20,7 @@ use super::loss::sum_softmax_cross_entropy;
 use super::metrics::{EpochMetrics, Summary, read_metrics, write_metrics, write_summary};
 use super::optim::NetworkOptimizer;
 use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
+use super::tally::Tally;
 use crate::config::RunConfig;
 use crate::data::{Dataset, Splits, make_batch};
 use crate::error::{Error, Result};
@@ -60,12 +61,47 @@ impl TrainObserver for () {}
 /// Loss and accuracy of a model on a dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalResult {
-    /// Mean of per-batch mean losses.
-    pub loss: f64,
-    /// Mean of per-batch accuracies.
+    /// Correctly classified samples.
+    pub correct: usize,
+    /// Samples evaluated.
+    pub samples: usize,
+    /// `correct / samples`.
     pub accuracy: f64,
-    /// Mean hidden spike rate per layer.
+    /// Mean loss per sample.
+    pub loss: f64,
+    /// The mean of per-batch accuracies, as the reference code prints it (it depends on the
+    /// batch size; only for comparing with numbers printed by the reference).
+    pub batch_mean_accuracy: f64,
+    /// Spikes per neuron and step of each hidden layer.
     pub spike_rates: Vec<f64>,
+    /// `confusion[y][ŷ]`: samples of class `y` predicted as `ŷ`.
+    pub confusion: Vec<Vec<u64>>,
+}
+
+impl EvalResult {
+    fn from_tally(t: &Tally) -> Self {
+        EvalResult {
+            correct: t.correct(),
+            samples: t.samples(),
+            accuracy: t.accuracy(),
+            loss: t.loss(),
+            batch_mean_accuracy: t.batch_mean_accuracy(),
+            spike_rates: t.spike_rates(),
+            confusion: t.confusion(),
+        }
+    }
+
+    /// Accuracy of each class (`None` for a class without samples).
+    pub fn per_class_accuracy(&self) -> Vec<Option<f64>> {
+        self.confusion
+            .iter()
+            .enumerate()
+            .map(|(y, row)| {
+                let n: u64 = row.iter().sum();
+                (n > 0).then(|| row[y] as f64 / n as f64)
+            })
+            .collect()
+    }
 }
 
 /// Evaluates `net` with the paper's protocol (method §15): the rounded model (integer delays),
@@ -83,26 +119,15 @@ pub fn evaluate_with(
     forward: impl Fn(&crate::seq::Seq) -> Result<(crate::seq::Seq, Vec<crate::seq::Seq>)>,
 ) -> Result<EvalResult> {
     let idx: Vec<usize> = (0..data.len()).collect();
-    let (mut loss, mut acc, mut n) = (0.0, 0.0, 0usize);
-    let mut rates = vec![0.0; hidden_layers];
+    let mut tally = Tally::new(data.classes(), hidden_layers);
     for chunk in idx.chunks(batch_size.max(1)) {
         let batch = make_batch(data, chunk);
         let (v, spikes) = forward(&batch.x)?;
         let out = sum_softmax_cross_entropy(&v, &batch.labels, false)?;
-        loss += out.loss;
-        acc += out.correct(&batch.labels) as f64 / chunk.len() as f64;
-        rates
-            .iter_mut()
-            .zip(&spikes)
-            .for_each(|(a, s)| *a += s.density());
-        n += 1;
+        let rates: Vec<(f64, usize)> = spikes.iter().map(|s| (s.density(), s.data.len())).collect();
+        tally.add(&out, &batch.labels, &rates);
     }
-    let n = n.max(1) as f64;
-    Ok(EvalResult {
-        loss: loss / n,
-        accuracy: acc / n,
-        spike_rates: rates.into_iter().map(|r| r / n).collect(),
-    })
+    Ok(EvalResult::from_tally(&tally))
 }
 
 /// A random stream for `purpose` in `epoch`, derived from the training seed.
@@ -266,8 +291,7 @@ impl Trainer {
         let mut dropout_rng = stream(seed, PURPOSE_DROPOUT, epoch as u64);
         let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
         observer.epoch_started(epoch, self.config.train.epochs, batches.len());
-        let (mut loss_sum, mut acc_sum) = (0.0, 0.0);
-        let mut rates = vec![0.0; self.network.blocks.len()];
+        let mut tally = Tally::new(splits.train.classes(), self.network.blocks.len());
         // Batches are assembled one ahead on a loader thread while the current one trains.
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -279,25 +303,25 @@ impl Trainer {
                     }
                 }
             });
-            for idx in &batches {
+            for _ in &batches {
                 let batch = rx.recv().expect("the loader thread sends every batch");
                 let (v, cache) = self.network.forward_train(&batch.x, &mut dropout_rng)?;
                 let out = sum_softmax_cross_entropy(&v, &batch.labels, true)?;
                 let g_v = out.grad.as_ref().expect("gradient requested");
                 let (grads, _) = self.network.backward(&cache, g_v, false);
                 self.optimizer.step(&mut self.network, &grads, weight_decay);
-                loss_sum += out.loss;
-                acc_sum += out.correct(&batch.labels) as f64 / idx.len() as f64;
-                rates
-                    .iter_mut()
-                    .zip(&cache.spike_rates)
-                    .for_each(|(a, b)| *a += b);
+                let rates: Vec<(f64, usize)> = cache
+                    .spike_rates
+                    .iter()
+                    .zip(cache.membranes())
+                    .map(|(&r, h)| (r, h.data.len()))
+                    .collect();
+                tally.add(&out, &batch.labels, &rates);
                 observer.batch_finished(out.loss);
             }
             Ok(())
         })?;
         observer.evaluating();
-        let nb = batches.len().max(1) as f64;
         let engine = EventNetwork::from_network(&self.network);
         let hidden = self.network.blocks.len();
         let valid = evaluate_with(splits.valid.as_ref(), batch_size, hidden, |x| {
@@ -312,17 +336,24 @@ impl Trainer {
         };
         let metrics = EpochMetrics {
             epoch,
-            train_loss: loss_sum / nb,
-            train_accuracy: acc_sum / nb,
+            train_loss: tally.loss(),
+            train_accuracy: tally.accuracy(),
+            train_accuracy_batch_mean: tally.batch_mean_accuracy(),
             valid_loss: valid.loss,
             valid_accuracy: valid.accuracy,
+            valid_correct: valid.correct,
+            valid_samples: valid.samples,
+            valid_accuracy_batch_mean: valid.batch_mean_accuracy,
             test_loss: test.loss,
             test_accuracy: test.accuracy,
+            test_correct: test.correct,
+            test_samples: test.samples,
+            test_accuracy_batch_mean: test.batch_mean_accuracy,
             sigma,
             lr_weights: lr_w,
             lr_positions: if learn_positions { lr_p } else { 0.0 },
             beta1,
-            spike_rates: rates.into_iter().map(|r| r / nb).collect(),
+            spike_rates: tally.spike_rates(),
             seconds: start.elapsed().as_secs_f64(),
         };
         let improved = valid.accuracy > self.progress.best_valid_accuracy;
@@ -356,12 +387,15 @@ impl Trainer {
 
     /// The summary of the epochs run so far.
     pub fn summary(&self) -> Summary {
+        let selected = self.history.get(self.progress.best_epoch);
         Summary {
             dataset: self.config.data.dataset.name().into(),
             delays: self.config.model.delays.to_string(),
             seed: self.config.train.seed,
             epochs: self.progress.epochs_done,
             test_accuracy: self.progress.best_test_accuracy,
+            test_correct: selected.map_or(0, |m| m.test_correct),
+            test_samples: selected.map_or(0, |m| m.test_samples),
             last_epoch_test_accuracy: self.history.last().map_or(0.0, |m| m.test_accuracy),
             best_epoch: self.progress.best_epoch,
             best_valid_accuracy: self.progress.best_valid_accuracy.max(0.0),
@@ -371,7 +405,8 @@ impl Trainer {
                 .data
                 .input_description(self.config.model.time_step_ms),
             evaluation:
-                "rounded integer delays (positions rounded half-to-even, SIG = 0, triangle kernel)"
+                "accuracy = correct / total of the rounded model (integer delays: positions \
+                 rounded half-to-even, SIG = 0, triangle kernel)"
                     .into(),
             wall_seconds: self.progress.wall_seconds,
             parameters: self.network.parameter_count(),
