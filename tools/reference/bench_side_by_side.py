@@ -43,10 +43,10 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         for config in args.configs.split(","):
             inp = Path(tmp) / f"{config}_input.safetensors"
-            subprocess.run([SPIKEDELAY, "bench", "--config", config, "--write-input", inp], check=True, capture_output=True)
+            subprocess.run([SPIKEDELAY, "bench", "--workload", config, "--write-input", inp], check=True, capture_output=True)
             for phase in args.phases.split(","):
                 for threads in args.threads.split(","):
-                    common = ["--config", config, "--phase", phase, "--threads", threads,
+                    common = ["--workload", config, "--phase", phase, "--threads", threads,
                               "--runs", str(args.runs), "--warmup", str(args.warmup), "--input", str(inp)]
                     ref = run_json([sys.executable, HERE / "bench.py", *common])
                     ours = run_json([SPIKEDELAY, "bench", "--json", *common])

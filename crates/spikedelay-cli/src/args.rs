@@ -2,7 +2,13 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use spikedelay::config::Preset;
+use spikedelay::data::{BinningMode, SelectOn};
+use spikedelay::model::{ConvPath, DelayMode};
+
+use crate::bench::{Phase, WorkloadName};
 
 /// Train and run spiking neural networks with learned synaptic delays (DCLS-Delays).
 #[derive(Debug, Parser)]
@@ -38,34 +44,12 @@ pub enum DataCommand {
     MakeSynthetic(SyntheticArgs),
 }
 
-/// A dataset with downloadable files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DatasetArg {
-    /// Spiking Heidelberg Digits.
-    Shd,
-    /// Spiking Speech Commands.
-    Ssc,
-    /// Google Speech Commands v0.02.
-    Gsc,
-}
-
-impl DatasetArg {
-    /// The name used by the library.
-    pub fn name(self) -> &'static str {
-        match self {
-            DatasetArg::Shd => "shd",
-            DatasetArg::Ssc => "ssc",
-            DatasetArg::Gsc => "gsc",
-        }
-    }
-}
-
 /// `spikedelay data download`.
 #[derive(Debug, Args)]
 pub struct DownloadArgs {
     /// Which dataset.
-    #[arg(value_enum)]
-    pub dataset: DatasetArg,
+    #[arg(value_parser = PossibleValuesParser::new(spikedelay::data::download::DATASETS))]
+    pub dataset: String,
     /// Folder to download and extract into.
     #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
@@ -118,64 +102,6 @@ pub struct SyntheticArgs {
     pub seed: u64,
 }
 
-/// Which split selects the reported epoch, as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SelectOnArg {
-    /// The validation split (SHD: 10 % held out of the training file).
-    Valid,
-    /// The test set, as the reference does (optimistic).
-    Test,
-}
-
-/// SHD/SSC binning, as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BinningArg {
-    /// Windows anchored at spikes (the paper's inputs).
-    EventAnchored,
-    /// Uniform frames from the first spike.
-    FixedGrid,
-}
-
-/// Delay treatment, as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DelaysArg {
-    /// Positions learned with a shrinking Gaussian kernel (the method).
-    Learned,
-    /// Random integer delays, frozen.
-    Fixed,
-    /// No delays (plain fully connected layers).
-    None,
-    /// Learned positions with σ fixed at 0.5.
-    ConstantSigma,
-}
-
-/// How delay convolutions are computed, as on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ConvPathArg {
-    /// Per layer and batch, the cheapest path by a cost model.
-    Auto,
-    /// Over input events (sums in the integer-delay network's order).
-    Events,
-    /// Dense matrix products.
-    Gemm,
-    /// Each synapse's window of significant taps (GEMM where the window is wide).
-    Narrow,
-    /// A few tap profiles that hold every kernel (wide σ; GEMM where they do not).
-    LowRank,
-}
-
-impl From<ConvPathArg> for spikedelay::model::ConvPath {
-    fn from(p: ConvPathArg) -> Self {
-        match p {
-            ConvPathArg::Auto => Self::Auto,
-            ConvPathArg::Events => Self::Events,
-            ConvPathArg::Gemm => Self::Gemm,
-            ConvPathArg::Narrow => Self::Narrow,
-            ConvPathArg::LowRank => Self::LowRank,
-        }
-    }
-}
-
 /// Options shared by commands that compute.
 #[derive(Debug, Args)]
 pub struct ThreadArgs {
@@ -187,31 +113,32 @@ pub struct ThreadArgs {
 /// `spikedelay train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The paper's configuration for a dataset: `shd`, `ssc` or `gsc` (method §18).
-    #[arg(long, value_name = "NAME")]
-    pub preset: Option<String>,
-    /// TOML file with [data], [delay_patterns], [model] and [train] tables; it overrides the
-    /// preset, and flags override it.
+    /// The paper's configuration for a dataset (method §18); a --config file and flags
+    /// override it.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// TOML file with [data], [model] and [train] tables; it overrides the preset, and flags
+    /// override it.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Folder with the dataset's files (SHD/SSC `.h5`, or the extracted GSC tree).
+    /// Folder with the dataset's files (spike files, or a folder of audio clips) [sets data.dir].
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Which split selects the reported epoch [default: valid].
     #[arg(long, value_enum)]
-    pub select_on: Option<SelectOnArg>,
-    /// SHD/SSC binning [default: event-anchored].
+    pub select_on: Option<SelectOn>,
+    /// Spike-file binning [default: event-anchored].
     #[arg(long, value_enum)]
-    pub binning: Option<BinningArg>,
+    pub binning: Option<BinningMode>,
     /// Batch size.
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
     /// How delays are treated.
     #[arg(long, value_enum)]
-    pub delays: Option<DelaysArg>,
+    pub delays: Option<DelayMode>,
     /// How delay convolutions are computed [default: auto].
     #[arg(long, value_enum)]
-    pub conv_path: Option<ConvPathArg>,
+    pub conv_path: Option<ConvPath>,
     /// Number of epochs.
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
@@ -233,18 +160,20 @@ pub struct TrainArgs {
 /// `spikedelay bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// Workload: `shd` (140→256→256→20, D = 25, batch 256), `ssc` (140→3×512→35, D = 31,
-    /// batch 128), `main` (the main job's 20→48→48→20, D = 25, batch 64, T = 50; not in
-    /// `all`), or `all`.
-    #[arg(long, default_value = "all", value_name = "NAME")]
-    pub config: String,
-    /// What to time: `train-early` (σ = D/2), `train-late` (σ = 0.5), `infer` (rounded model,
-    /// event-driven engine), `infer-dense` (rounded model, batched), or `all`.
-    #[arg(long, default_value = "all", value_name = "PHASE")]
-    pub phase: String,
+    /// Networks to time, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "shd,ssc")]
+    pub workload: Vec<WorkloadName>,
+    /// What to time, comma-separated.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "train-early,train-late,infer,infer-dense"
+    )]
+    pub phase: Vec<Phase>,
     /// How delay convolutions are computed.
     #[arg(long, value_enum, default_value = "auto")]
-    pub conv_path: ConvPathArg,
+    pub conv_path: ConvPath,
     /// Timed runs per case (the median is reported).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub runs: usize,
@@ -255,7 +184,7 @@ pub struct BenchArgs {
     /// built-in synthetic one.
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
-    /// Write the synthetic input of `--config` to FILE and exit.
+    /// Write the synthetic input of `--workload` to FILE and exit.
     #[arg(long, value_name = "FILE")]
     pub write_input: Option<PathBuf>,
     /// Print one JSON object per case instead of a table.

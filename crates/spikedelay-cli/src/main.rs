@@ -1,6 +1,7 @@
 //! The `spikedelay` command line: a thin layer over the library.
 
 mod args;
+mod bench;
 mod cmd;
 mod plan;
 mod progress;

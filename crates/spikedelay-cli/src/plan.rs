@@ -4,12 +4,11 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
-use spikedelay::config::{Preset, RunConfig, SelectOn};
-use spikedelay::data::binning::BinningMode;
-use spikedelay::model::DelayMode;
+use anyhow::{Result, bail};
+use spikedelay::config::RunConfig;
+use spikedelay::data::DataConfig;
 
-use crate::args::{BinningArg, DelaysArg, SelectOnArg, TrainArgs};
+use crate::args::TrainArgs;
 
 /// A resolved training run.
 pub struct TrainPlan {
@@ -21,33 +20,19 @@ pub struct TrainPlan {
     pub resume: bool,
 }
 
-impl From<DelaysArg> for DelayMode {
-    fn from(d: DelaysArg) -> Self {
-        match d {
-            DelaysArg::Learned => DelayMode::Learned,
-            DelaysArg::Fixed => DelayMode::Fixed,
-            DelaysArg::None => DelayMode::None,
-            DelaysArg::ConstantSigma => DelayMode::ConstantSigma,
-        }
-    }
-}
-
 impl TrainPlan {
     /// Merges `--preset`, `--config` and the flags, validates, and picks the output directory.
     pub fn from_args(args: &TrainArgs) -> Result<Self> {
-        let base = match &args.preset {
-            Some(name) => Preset::from_name(name)?.config(),
-            None => RunConfig::default(),
-        };
+        let base = args.preset.map(|p| p.config()).unwrap_or_default();
         let mut config = match &args.config {
             Some(path) => RunConfig::from_toml_file_over(&base, path)?,
             None => base,
         };
         if let Some(d) = args.delays {
-            config.model.delays = d.into();
+            config.model.delays = d;
         }
         if let Some(p) = args.conv_path {
-            config.model.conv_path = p.into();
+            config.model.conv_path = p;
         }
         if let Some(e) = args.epochs {
             if e == 0 {
@@ -64,35 +49,45 @@ impl TrainPlan {
         if let Some(s) = args.seed {
             config.train.seed = s;
         }
-        if let Some(dir) = &args.data_dir {
-            if config.data.dataset == spikedelay::config::DatasetKind::DelayPatterns {
-                bail!(
-                    "--data-dir needs a dataset: add --preset shd|ssc|gsc (or set [data] dataset \
-                     in --config); the built-in delay-patterns task is generated, not read"
-                );
-            }
-            config.data.dir = Some(dir.clone());
+        if let Some(dir) = &args.data_dir
+            && let Err(e) = config.data.source_mut().set_dir(dir.clone())
+        {
+            bail!(
+                "--data-dir: {e}; choose a dataset that is read from files with --preset \
+                 shd|ssc|gsc or `dataset = \"spike-file\"` / `\"audio-folder\"` in the \
+                 [data] table of --config"
+            );
         }
         if let Some(s) = args.select_on {
-            config.data.select_on = match s {
-                SelectOnArg::Valid => SelectOn::Valid,
-                SelectOnArg::Test => SelectOn::Test,
-            };
+            config.data.source_mut().set_select_on(s);
         }
         if let Some(b) = args.binning {
-            config.data.binning = match b {
-                BinningArg::EventAnchored => BinningMode::EventAnchored,
-                BinningArg::FixedGrid => BinningMode::FixedGrid,
-            };
+            match &mut config.data {
+                DataConfig::SpikeFile(c) => c.binning = b,
+                other => bail!(
+                    "--binning applies to spike files (`dataset = \"spike-file\"`, the shd and \
+                     ssc presets); this run's dataset is `{}`",
+                    other.kind()
+                ),
+            }
         }
-        config.validate().context(match &args.config {
-            Some(p) => format!("checking {}", p.display()),
-            None => "checking the configuration".to_string(),
-        })?;
+        if let Err(e) = config.validate() {
+            let source = match &args.config {
+                Some(p) => format!("checking {}", p.display()),
+                None => "checking the configuration".to_string(),
+            };
+            let hint = match &e {
+                spikedelay::Error::Config { key, .. } if key == "data.dir" => {
+                    " (pass --data-dir DIR)"
+                }
+                _ => "",
+            };
+            bail!("{source}: {e}{hint}");
+        }
         let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("runs").join(format!(
                 "{}-{}-seed{}",
-                config.data.dataset.name(),
+                config.data.name(),
                 config.model.delays,
                 config.train.seed
             ))

@@ -10,7 +10,7 @@ fn spikedelay() -> Command {
 }
 
 const TINY: &str = r#"
-[delay_patterns]
+[data]
 classes = 4
 channels = 8
 motif_channels = 4
@@ -262,7 +262,7 @@ fn bench_writes_its_input_and_names_bad_options() {
     spikedelay()
         .args([
             "bench",
-            "--config",
+            "--workload",
             "shd",
             "--write-input",
             p.to_str().unwrap(),
@@ -270,8 +270,8 @@ fn bench_writes_its_input_and_names_bad_options() {
         .assert()
         .success();
     assert!(p.is_file());
-    let err = stderr_of(spikedelay().args(["bench", "--config", "mnist"]));
-    assert!(err.contains("--config") && err.contains("mnist"), "{err}");
+    let err = stderr_of(spikedelay().args(["bench", "--workload", "mnist"]));
+    assert!(err.contains("--workload") && err.contains("mnist"), "{err}");
     let err = stderr_of(spikedelay().args(["bench", "--phase", "warmup"]));
     assert!(err.contains("--phase") && err.contains("warmup"), "{err}");
     let err = stderr_of(spikedelay().args(["bench", "--conv-path", "sparse"]));
@@ -281,8 +281,8 @@ fn bench_writes_its_input_and_names_bad_options() {
     );
     let err = stderr_of(spikedelay().args([
         "bench",
-        "--config",
-        "all",
+        "--workload",
+        "shd,ssc",
         "--write-input",
         p.to_str().unwrap(),
     ]));

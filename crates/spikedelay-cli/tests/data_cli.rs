@@ -89,10 +89,7 @@ fn synthetic_shd_trains_with_the_shd_preset_and_both_protocols() {
             "--checkpoint",
             out.join("best.safetensors").to_str().unwrap(),
         ]));
-        assert!(
-            ev.contains("test: accuracy") && ev.contains("/60)"),
-            "{ev}"
-        );
+        assert!(ev.contains("test: accuracy") && ev.contains("/60)"), "{ev}");
         let config = std::fs::read_to_string(out.join("config.toml")).unwrap();
         assert!(config.contains("binning = \"event-anchored\""), "{config}");
         assert!(config.contains("dropout = 0.4"), "{config}");

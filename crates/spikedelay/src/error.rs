@@ -13,7 +13,7 @@ pub enum Error {
     /// A configuration value is out of range or inconsistent.
     #[error("invalid configuration: `{key}` {message}")]
     Config {
-        /// The TOML key or command-line option at fault (e.g. `model.max_delay_ms`).
+        /// The TOML key at fault (e.g. `model.max_delay_ms`).
         key: String,
         /// What was expected.
         message: String,
@@ -49,6 +49,14 @@ pub enum Error {
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// A file or folder a dataset needs does not exist.
+    #[error("{path}: not found (expected {what})")]
+    NotFound {
+        /// The missing file or folder.
+        path: PathBuf,
+        /// What should be there.
+        what: String,
     },
     /// A data file or folder is unreadable or malformed.
     #[error("{path}: {message}")]

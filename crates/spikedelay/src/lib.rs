@@ -10,14 +10,14 @@
 //! rounded so each synapse is one weight at one integer delay.
 //!
 //! The tree follows the paper's pipeline: [`data`] (datasets, batching, the built-in task) →
-//! [`model`] (delay layers, BatchNorm, LIF, dropout, readout) → [`train`] (loss, optimisers,
-//! schedules, trainer, checkpoints) → [`infer`] (integer-delay network). Numerical kernels live in
-//! [`kernels`]. Activations are [`Seq`] tensors laid out `(B, T, C)`.
+//! [`model`] (delay layers, BatchNorm, LIF, dropout, readout, decision) → [`train`] (optimisers,
+//! schedules, trainer, checkpoints) → [`infer`] (evaluation, integer-delay network). Numerical
+//! kernels live in [`kernels`]. Activations are [`Seq`] tensors laid out `(B, T, C)`.
 //!
 //! ```no_run
 //! use spikedelay::{config::RunConfig, train::Trainer};
 //! let config = RunConfig::default(); // the built-in `delay-patterns` task
-//! let splits = config.delay_patterns.generate()?;
+//! let splits = config.data.load(config.model.time_step_ms, &mut ())?;
 //! let mut trainer = Trainer::new(config, splits.train.channels(), splits.train.classes())?;
 //! let summary = trainer.run(&splits, &mut ())?;
 //! println!("test accuracy {:.3}", summary.test_accuracy);
@@ -27,7 +27,6 @@
 #![warn(missing_docs)]
 
 pub mod atomic_file;
-pub mod bench;
 pub mod config;
 pub mod data;
 pub mod error;

@@ -5,11 +5,11 @@ use std::path::Path;
 use spikedelay::model::{ConvPath, DelayMode};
 use spikedelay::train::{Checkpoint, Trainer};
 
-use crate::training::small_config;
+use crate::training::{small_config, splits_of};
 
 fn fresh(delays: DelayMode, epochs: usize, out: &Path) -> Trainer {
     let config = small_config(delays, epochs);
-    let splits = config.delay_patterns.generate().unwrap();
+    let splits = splits_of(&config);
     Trainer::new(config, splits.train.channels(), splits.train.classes())
         .unwrap()
         .with_output(out)
@@ -21,7 +21,7 @@ fn checkpoint_round_trip_is_exact() {
     let dir = tempfile::tempdir().unwrap();
     for delays in [DelayMode::Learned, DelayMode::Fixed, DelayMode::None] {
         let mut t = fresh(delays, 1, dir.path());
-        let splits = t.config().delay_patterns.generate().unwrap();
+        let splits = splits_of(t.config());
         t.run(&splits, &mut ()).unwrap();
         let path = dir.path().join("last.safetensors");
         let back = Checkpoint::load(&path).unwrap();
@@ -38,7 +38,7 @@ fn the_configured_convolution_path_is_used_and_kept() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = small_config(DelayMode::Learned, 1);
     config.model.conv_path = ConvPath::Events;
-    let splits = config.delay_patterns.generate().unwrap();
+    let splits = splits_of(&config);
     let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes())
         .unwrap()
         .with_output(dir.path())
@@ -58,7 +58,7 @@ fn resuming_continues_exactly_as_an_uninterrupted_run() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let mut straight = fresh(DelayMode::Learned, 4, a.path());
-    let splits = straight.config().delay_patterns.generate().unwrap();
+    let splits = splits_of(straight.config());
     let s1 = straight.run(&splits, &mut ()).unwrap();
 
     let mut first = fresh(DelayMode::Learned, 4, b.path());
@@ -91,7 +91,7 @@ fn resuming_continues_exactly_as_an_uninterrupted_run() {
 fn summary_reports_selected_and_last_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let mut t = fresh(DelayMode::Learned, 3, dir.path());
-    let splits = t.config().delay_patterns.generate().unwrap();
+    let splits = splits_of(t.config());
     t.run(&splits, &mut ()).unwrap();
     let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -133,7 +133,7 @@ fn bad_checkpoints_get_clear_errors() {
     );
 
     let mut t = fresh(DelayMode::Learned, 1, dir.path());
-    let splits = t.config().delay_patterns.generate().unwrap();
+    let splits = splits_of(t.config());
     t.run(&splits, &mut ()).unwrap();
     let good = std::fs::read(dir.path().join("last.safetensors")).unwrap();
     let truncated = dir.path().join("truncated.safetensors");

@@ -6,10 +6,9 @@ use spikedelay::Seq;
 use spikedelay::model::lif::{Charge, SpikeFn};
 use spikedelay::model::norm::NormGrads;
 use spikedelay::model::{
-    ConvPath, ConvPlan, DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig,
-    Readout, TimeBatchNorm,
+    ConvPath, ConvPlan, DclsGrads, DclsLayer, DelayMode, GradsWanted, KernelKind, Lif, Network,
+    NetworkConfig, Readout, TimeBatchNorm, sum_softmax_cross_entropy,
 };
-use spikedelay::train::sum_softmax_cross_entropy;
 
 use crate::common::{check_gradient, project, rng, spikes, uniform};
 
@@ -55,23 +54,17 @@ fn dcls_case_on(
     };
     let t_out = t + layer.right_pad();
     let proj = uniform(b * t_out * c_out, -1.0, 1.0, &mut r);
-    let loss =
-        |l: &DclsLayer, x: &Seq| project(&l.forward(x, &l.build_kernel(), path).unwrap(), &proj);
+    let loss = |l: &DclsLayer, x: &Seq| project(&l.forward(x, path).unwrap(), &proj);
 
     let ga = Seq::from_vec(b, t_out, c_out, proj.clone()).unwrap();
     let mut grads = DclsGrads::zeros(&layer);
     let learn = !matches!(kind, KernelKind::Integer | KernelKind::Linear);
-    let gx = layer
-        .backward(
-            &x,
-            &ga,
-            &layer.build_kernel(),
-            &mut grads,
-            learn,
-            true,
-            path,
-        )
-        .unwrap();
+    let (_, cache) = layer.forward_train(x.clone(), path).unwrap();
+    let wanted = GradsWanted {
+        positions: learn,
+        input: true,
+    };
+    let gx = layer.backward(&ga, &cache, &mut grads, wanted).unwrap();
 
     let tag = format!("{kind:?} SIG={sig} KC={kernel_count} D={taps} {path:?}");
     if path == ConvPath::LowRank && kind == KernelKind::Gauss && sig >= 6.0 {
@@ -181,9 +174,7 @@ fn dcls_no_delay_layer() {
     let mut r = rng(3);
     let layer = DclsLayer::new(5, 3, 1, 1, KernelKind::Linear, 0.0, &mut r).unwrap();
     let x = Seq::from_vec(2, 4, 5, uniform(40, -1.0, 1.0, &mut r)).unwrap();
-    let a = layer
-        .forward(&x, &layer.build_kernel(), ConvPath::Auto)
-        .unwrap();
+    let a = layer.forward(&x, ConvPath::Auto).unwrap();
     assert_eq!(a.steps, 4);
     let w = 1.0f32;
     for (b, t, o) in [(0, 0, 0), (1, 3, 2), (0, 2, 1)] {

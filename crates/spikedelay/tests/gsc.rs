@@ -4,16 +4,42 @@
 use std::path::{Path, PathBuf};
 
 use safetensors::SafeTensors;
-use spikedelay::data::Dataset;
-use spikedelay::data::gsc::{GSC_WORDS, GscLayout, clip_features, load_gsc_split};
-use spikedelay::data::log_mel::{FRAMES, LogMel, MELS, REFERENCE_F_MAX};
-use spikedelay::data::synthetic_gsc::SyntheticGsc;
-use spikedelay::data::wav::read_wav;
+use spikedelay::Result;
+use spikedelay::data::audio::features::{AudioFeatures, FeatureSettings, load_features};
+use spikedelay::data::audio::folder::{AudioLayout, AudioSplit};
+use spikedelay::data::audio::log_mel::{CLIP_SAMPLES, FRAMES, LogMel, MELS, REFERENCE_F_MAX};
+use spikedelay::data::audio::source::GSC_WORDS;
+use spikedelay::data::audio::{features::clip_features, wav::read_wav};
+use spikedelay::data::synthetic::gsc::SyntheticGsc;
+use spikedelay::data::{AudioFolderConfig, Dataset};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/data")
         .join(name)
+}
+
+/// `root` scanned as GSC (its 35 words).
+fn scan_gsc(root: &Path) -> Result<AudioLayout> {
+    AudioFolderConfig {
+        dir: Some(root.to_path_buf()),
+        ..AudioFolderConfig::gsc()
+    }
+    .layout()
+}
+
+/// The reference's features of one split of 1-s clips.
+fn gsc_features(
+    layout: &AudioLayout,
+    split: &AudioSplit,
+    name: &str,
+    cache: &Path,
+) -> Result<AudioFeatures> {
+    let settings = FeatureSettings {
+        clip_samples: CLIP_SAMPLES,
+        f_max: REFERENCE_F_MAX,
+    };
+    load_features(layout, split, name, cache, settings, &mut ())
 }
 
 #[test]
@@ -124,7 +150,7 @@ fn synthetic_folder_has_the_gsc_layout_and_splits() {
     .write(&root)
     .unwrap();
     assert_eq!(clips, 350);
-    let layout = GscLayout::scan(&root).unwrap();
+    let layout = scan_gsc(&root).unwrap();
     let (tr, va, te) = (&layout.training, &layout.validation, &layout.testing);
     assert_eq!(
         (tr.files.len(), va.files.len(), te.files.len()),
@@ -154,8 +180,7 @@ fn synthetic_folder_has_the_gsc_layout_and_splits() {
     }
     // Features: computed once, then read from the cache.
     let cache = dir.path().join("cache");
-    let feats =
-        load_gsc_split(&layout, va, "validation", &cache, REFERENCE_F_MAX, &mut ()).unwrap();
+    let feats = gsc_features(&layout, va, "validation", &cache).unwrap();
     assert_eq!(
         (feats.len(), feats.steps(0), feats.channels()),
         (35, FRAMES, MELS)
@@ -165,8 +190,7 @@ fn synthetic_folder_has_the_gsc_layout_and_splits() {
     let direct = clip_features(&root.join(&va.files[3]), &LogMel::new(REFERENCE_F_MAX)).unwrap();
     assert_eq!(x, direct);
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 1);
-    let again =
-        load_gsc_split(&layout, va, "validation", &cache, REFERENCE_F_MAX, &mut ()).unwrap();
+    let again = gsc_features(&layout, va, "validation", &cache).unwrap();
     assert_eq!(again, feats);
 }
 
@@ -180,17 +204,15 @@ fn bad_gsc_folders_are_named() {
     }
     .write(&root)
     .unwrap();
-    let layout = GscLayout::scan(&root).unwrap();
+    let layout = scan_gsc(&root).unwrap();
     // A corrupt clip: the error names it.
     let victim = root.join(&layout.testing.files[0]);
     std::fs::write(&victim, b"garbage").unwrap();
-    let err = load_gsc_split(
+    let err = gsc_features(
         &layout,
         &layout.testing,
         "testing",
         &dir.path().join("cache"),
-        REFERENCE_F_MAX,
-        &mut (),
     )
     .unwrap_err()
     .to_string();
@@ -206,17 +228,17 @@ fn bad_gsc_folders_are_named() {
         root.join("banana/x_nohash_0.wav"),
     )
     .unwrap();
-    let err = GscLayout::scan(&root).unwrap_err().to_string();
+    let err = scan_gsc(&root).unwrap_err().to_string();
     assert!(err.contains("banana"), "{err}");
     std::fs::remove_dir_all(root.join("banana")).unwrap();
     // A list naming a missing clip, then a missing list.
     std::fs::write(root.join("testing_list.txt"), "yes/nobody_nohash_0.wav\n").unwrap();
-    let err = GscLayout::scan(&root).unwrap_err().to_string();
+    let err = scan_gsc(&root).unwrap_err().to_string();
     assert!(
         err.contains("testing_list.txt line 1") && err.contains("nobody"),
         "{err}"
     );
     std::fs::remove_file(root.join("validation_list.txt")).unwrap();
-    let err = GscLayout::scan(&root).unwrap_err().to_string();
+    let err = scan_gsc(&root).unwrap_err().to_string();
     assert!(err.contains("validation_list.txt"), "{err}");
 }

@@ -12,10 +12,9 @@ use spikedelay::Seq;
 use spikedelay::model::norm::NormGrads;
 use spikedelay::model::{
     Charge, DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig, NetworkGrads,
+    sum_softmax_cross_entropy,
 };
-use spikedelay::train::{
-    CosineAnnealing, NetworkOptimizer, OneCycle, SigmaSchedule, sum_softmax_cross_entropy,
-};
+use spikedelay::train::{CosineAnnealing, NetworkOptimizer, OneCycle, SigmaSchedule};
 
 const FORWARD_TOL: f64 = 1e-4;
 const GRAD_TOL: f64 = 1e-3;
@@ -268,10 +267,7 @@ fn check_network(name: &str) {
     let lif = Lif::new(net.config.tau, 1.0);
     let mut cur = x.clone();
     for (l, block) in probe.blocks.iter_mut().enumerate() {
-        let a = block
-            .conv
-            .forward(&cur, &block.conv.build_kernel(), net.conv_path)
-            .unwrap();
+        let a = block.conv.forward(&cur, net.conv_path).unwrap();
         assert_close(
             &format!("{name} layer {l} conv"),
             &a.data,
@@ -299,10 +295,7 @@ fn check_network(name: &str) {
         );
         cur = s;
     }
-    let a = probe
-        .output
-        .forward(&cur, &probe.output.build_kernel(), net.conv_path)
-        .unwrap();
+    let a = probe.output.forward(&cur, net.conv_path).unwrap();
     assert_close(
         &format!("{name} output conv"),
         &a.data,

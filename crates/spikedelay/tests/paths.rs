@@ -3,7 +3,7 @@
 //! each is used.
 
 use spikedelay::Seq;
-use spikedelay::model::{ConvPath, DclsGrads, DclsLayer, KernelKind};
+use spikedelay::model::{ConvPath, DclsGrads, DclsLayer, GradsWanted, KernelKind};
 
 use crate::common::{rng, spikes, uniform};
 
@@ -17,13 +17,13 @@ const PATHS: [ConvPath; 5] = [
 
 /// Forward output, weight and position gradients and input gradient of `layer` on `x` by `path`.
 fn run(layer: &DclsLayer, x: &Seq, ga: &Seq, path: ConvPath) -> [Vec<f32>; 4] {
-    let k = layer.build_kernel();
-    let a = layer.forward(x, &k, path).unwrap();
+    let (a, cache) = layer.forward_train(x.clone(), path).unwrap();
     let mut g = DclsGrads::zeros(layer);
-    let learn = layer.kind != KernelKind::Integer;
-    let gx = layer
-        .backward(x, ga, &k, &mut g, learn, true, path)
-        .unwrap();
+    let wanted = GradsWanted {
+        positions: layer.kind != KernelKind::Integer,
+        input: true,
+    };
+    let gx = layer.backward(ga, &cache, &mut g, wanted).unwrap();
     [a.data, g.weight, g.position, gx.data]
 }
 

@@ -121,9 +121,7 @@ fn a_single_input_spike_arrives_at_its_delay() {
     let mut x = Seq::zeros(1, 10, 10);
     x.data[2 * 10 + 3] = 1.0;
     let layer = &rounded.blocks[0].conv;
-    let a = layer
-        .forward(&x, &layer.build_kernel(), ConvPath::Events)
-        .unwrap();
+    let a = layer.forward(&x, ConvPath::Events).unwrap();
     for o in 0..layer.c_out {
         let d = layer.delay_of(o * layer.c_in + 3);
         for t in 0..a.steps {

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use half::f16;
 use hdf5_writer::{ByteOrder, DatasetBuilder, Datatype, Hdf5Builder, WriteOptions};
 use spikedelay::data::Dataset;
-use spikedelay::data::binning::{Binning, BinningMode};
-use spikedelay::data::spike_file::{SpikeFile, SpikeSample, TimeWidth};
-use spikedelay::data::spike_file_writer::{
+use spikedelay::data::spikes::binning::{Binning, BinningMode};
+use spikedelay::data::spikes::file::{SpikeFile, SpikeSample, TimeWidth};
+use spikedelay::data::spikes::frames::{cache_path, load_spike_frames};
+use spikedelay::data::spikes::writer::{
     SpeakerInfo, SpikeFileContents, SpikeFileTypes, write_spike_file,
 };
-use spikedelay::data::spike_frames::{cache_path, load_spike_frames};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -4,6 +4,7 @@
 
 mod checkpoint;
 mod common;
+#[cfg(feature = "download")]
 mod download;
 mod gradcheck;
 mod gsc;

@@ -1,21 +1,26 @@
 //! Training behaviour on small `delay-patterns` tasks.
 
 use spikedelay::config::RunConfig;
-use spikedelay::data::Dataset;
+use spikedelay::data::{DataConfig, Dataset, DelayPatternsConfig, Splits};
+use spikedelay::infer::evaluate;
 use spikedelay::model::DelayMode;
-use spikedelay::train::{EpochMetrics, Trainer, evaluate};
+use spikedelay::train::{EpochMetrics, Trainer};
 
 /// A CI-sized task and network.
 pub fn small_config(delays: DelayMode, epochs: usize) -> RunConfig {
-    let mut c = RunConfig::default();
-    let d = &mut c.delay_patterns;
-    d.classes = 6;
-    d.channels = 12;
-    d.motif_channels = 6;
-    d.steps = 40;
-    d.train_samples = 960;
-    d.valid_samples = 240;
-    d.test_samples = 240;
+    let mut c = RunConfig {
+        data: DataConfig::DelayPatterns(DelayPatternsConfig {
+            classes: 6,
+            channels: 12,
+            motif_channels: 6,
+            steps: 40,
+            train_samples: 960,
+            valid_samples: 240,
+            test_samples: 240,
+            ..DelayPatternsConfig::default()
+        }),
+        ..RunConfig::default()
+    };
     c.model.hidden = vec![32, 32];
     c.model.delays = delays;
     c.train.epochs = epochs;
@@ -23,8 +28,16 @@ pub fn small_config(delays: DelayMode, epochs: usize) -> RunConfig {
     c
 }
 
+/// The splits `config` names.
+pub fn splits_of(config: &RunConfig) -> Splits {
+    config
+        .data
+        .load(config.model.time_step_ms, &mut ())
+        .unwrap()
+}
+
 fn train(config: RunConfig) -> (Vec<EpochMetrics>, spikedelay::train::Summary) {
-    let splits = config.delay_patterns.generate().unwrap();
+    let splits = splits_of(&config);
     let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes()).unwrap();
     let s = t.run(&splits, &mut ()).unwrap();
     (t.history().to_vec(), s)
@@ -96,7 +109,7 @@ fn accuracy_is_correct_over_total_even_with_a_small_last_batch() {
     // 240 test samples in batches of 100: the last batch holds 40, so the reference's mean of
     // per-batch accuracies weighs those 40 samples as much as each 100.
     let config = small_config(DelayMode::Learned, 3);
-    let splits = config.delay_patterns.generate().unwrap();
+    let splits = splits_of(&config);
     let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes()).unwrap();
     t.run(&splits, &mut ()).unwrap();
     let net = t.network();

@@ -1,40 +1,20 @@
 //! `spikedelay bench`.
 
 use anyhow::{Result, bail};
-use spikedelay::bench::{self, Phase, Workload};
 
 use crate::args::BenchArgs;
+use crate::bench::{self, Workload};
 
-fn list<T>(
-    arg: &str,
-    all: &[&str],
-    parse: impl Fn(&str) -> spikedelay::Result<T>,
-) -> Result<Vec<T>> {
-    let names: Vec<&str> = if arg == "all" {
-        all.to_vec()
-    } else {
-        arg.split(',').collect()
-    };
-    Ok(names
-        .into_iter()
-        .map(parse)
-        .collect::<spikedelay::Result<_>>()?)
-}
-
-/// Times the requested workloads and phases and prints a table or JSON lines.
+/// Runs `spikedelay bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
-    let workloads = list(&args.config, &["shd", "ssc"], Workload::by_name)?;
-    let phases = list(
-        &args.phase,
-        &["train-early", "train-late", "infer", "infer-dense"],
-        Phase::by_name,
-    )?;
+    let workloads: Vec<Workload> = args.workload.iter().map(|w| w.workload()).collect();
+    let phases = &args.phase;
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
     if let Some(path) = &args.write_input {
         let [w] = workloads.as_slice() else {
-            bail!("--write-input needs exactly one --config (shd or ssc)");
+            bail!("--write-input needs exactly one --workload");
         };
         let (x, y) = w.synthetic_input(0);
         bench::write_input(path, &x, &y)?;
@@ -72,16 +52,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         let mut w = w.clone();
         w.batch = x.batch;
         w.steps = x.steps;
-        for &phase in &phases {
-            let t = bench::run(
-                &w,
-                phase,
-                args.conv_path.into(),
-                &x,
-                &y,
-                args.warmup,
-                args.runs,
-            )?;
+        for &phase in phases {
+            let t = bench::run(&w, phase, args.conv_path, &x, &y, args.warmup, args.runs)?;
             let rates = t
                 .spike_rates
                 .iter()
@@ -92,7 +64,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     "impl": "spikedelay",
                     "config": w.name,
                     "phase": phase.name(),
-                    "conv_path": spikedelay::model::ConvPath::from(args.conv_path),
+                    "conv_path": args.conv_path,
                     "threads": threads,
                     "batch": w.batch,
                     "steps": w.steps,

@@ -2,10 +2,10 @@
 
 use anyhow::{Context, Result, bail};
 use spikedelay::data::download::download;
-use spikedelay::data::inspect::{inspect_gsc, inspect_spike_file};
-use spikedelay::data::spike_file_writer::{SpikeFileTypes, write_spike_file};
-use spikedelay::data::synthetic_gsc::SyntheticGsc;
-use spikedelay::data::synthetic_shd::SyntheticShd;
+use spikedelay::data::inspect::{inspect_audio_folder, inspect_spike_file};
+use spikedelay::data::spikes::writer::{SpikeFileTypes, write_spike_file};
+use spikedelay::data::synthetic::gsc::SyntheticGsc;
+use spikedelay::data::synthetic::shd::SyntheticShd;
 
 use crate::args::{DataCommand, DownloadArgs, InspectArgs, SyntheticArgs, SyntheticFormat};
 use crate::progress::DataProgress;
@@ -21,7 +21,7 @@ pub fn run(cmd: &DataCommand) -> Result<()> {
 
 fn run_download(a: &DownloadArgs) -> Result<()> {
     let files = download(
-        a.dataset.name(),
+        &a.dataset,
         &a.data_dir,
         a.mirror.as_deref(),
         &mut DataProgress::default(),
@@ -34,7 +34,7 @@ fn run_download(a: &DownloadArgs) -> Result<()> {
 
 fn run_inspect(a: &InspectArgs) -> Result<()> {
     if a.path.is_dir() {
-        print!("{}", inspect_gsc(&a.path)?);
+        print!("{}", inspect_audio_folder(&a.path)?);
     } else {
         print!("{}", inspect_spike_file(&a.path)?);
     }

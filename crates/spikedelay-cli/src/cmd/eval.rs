@@ -1,16 +1,15 @@
 //! `spikedelay eval`.
 
 use anyhow::Result;
-use spikedelay::data::load_splits;
-use spikedelay::train::{Checkpoint, EvalResult, evaluate};
+use spikedelay::infer::{EvalResult, evaluate};
+use spikedelay::train::Checkpoint;
 
 use crate::args::EvalArgs;
-use crate::progress::DataProgress;
 
 /// Evaluates a checkpoint's rounded (integer-delay) model on its task's splits.
 pub fn run(args: &EvalArgs) -> Result<()> {
     let ck = Checkpoint::load(&args.checkpoint)?;
-    let splits = load_splits(&ck.config, &mut DataProgress::default())?;
+    let splits = crate::cmd::train::load(&ck.config)?;
     let batch_size = args.batch_size.unwrap_or(ck.config.train.batch_size).max(1);
     let epochs = ck.progress.as_ref().map_or(0, |p| p.epochs_done);
     let results = [("valid", &splits.valid), ("test", &splits.test)]

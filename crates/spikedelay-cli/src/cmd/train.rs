@@ -1,7 +1,8 @@
 //! `spikedelay train`.
 
 use anyhow::{Context, Result};
-use spikedelay::data::load_splits;
+use spikedelay::config::RunConfig;
+use spikedelay::data::{DataConfig, SelectOn, Splits};
 use spikedelay::train::Trainer;
 
 use crate::args::TrainArgs;
@@ -14,10 +15,10 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let (mut trainer, splits) = if plan.resume {
         let trainer = Trainer::resume(&plan.out)
             .with_context(|| format!("resuming the run in {}", plan.out.display()))?;
-        let splits = load_splits(trainer.config(), &mut DataProgress::default())?;
+        let splits = load(trainer.config())?;
         (trainer, splits)
     } else {
-        let splits = load_splits(&plan.config, &mut DataProgress::default())?;
+        let splits = load(&plan.config)?;
         let trainer = Trainer::new(
             plan.config.clone(),
             splits.train.channels(),
@@ -33,7 +34,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         .collect();
     println!(
         "{}: {} train / {} valid / {} test samples, {} channels, {} classes, {}..{} steps; {}",
-        config.data.dataset.name(),
+        config.data.name(),
         splits.train.len(),
         splits.valid.len(),
         splits.test.len(),
@@ -71,13 +72,44 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         summary.test_correct,
         summary.test_samples,
         summary.best_epoch + 1,
-        match config.data.select_on {
-            spikedelay::config::SelectOn::Valid => "validation",
-            spikedelay::config::SelectOn::Test => "TEST",
+        match config.data.source().select_on() {
+            SelectOn::Valid => "validation",
+            SelectOn::Test => "TEST",
         },
         100.0 * summary.best_valid_accuracy,
         100.0 * summary.last_epoch_test_accuracy,
         summary.wall_seconds
     );
     Ok(())
+}
+
+/// The splits `config` names, with hints for data that is not there yet.
+pub fn load(config: &RunConfig) -> Result<Splits> {
+    let loaded = config
+        .data
+        .load(config.model.time_step_ms, &mut DataProgress::default());
+    loaded.map_err(|e| {
+        let hint = match (&e, &config.data) {
+            (spikedelay::Error::NotFound { .. }, DataConfig::SpikeFile(_)) => {
+                let name = config.data.name();
+                if ["shd", "ssc"].contains(&name.as_str()) {
+                    format!(
+                        "get it with `spikedelay data download {name} --data-dir DIR`, or write \
+                         a stand-in with `spikedelay data make-synthetic --format shd DIR`"
+                    )
+                } else {
+                    "spike files in the SHD layout; `spikedelay data make-synthetic --format \
+                     shd DIR` writes a stand-in"
+                        .into()
+                }
+            }
+            (spikedelay::Error::NotFound { .. }, DataConfig::AudioFolder(_)) => {
+                "get GSC with `spikedelay data download gsc --data-dir DIR`, or write a \
+                 stand-in with `spikedelay data make-synthetic --format gsc DIR`"
+                    .into()
+            }
+            _ => return anyhow::Error::new(e),
+        };
+        anyhow::anyhow!("{e}\n  hint: {hint}")
+    })
 }

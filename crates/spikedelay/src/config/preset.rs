@@ -1,13 +1,17 @@
-//! `--preset shd|ssc|gsc`: the reference's per-dataset configurations (method §18), as a base
-//! that a TOML file and flags override.
+//! Presets: the reference's per-dataset configurations (method §18), as a base that a TOML
+//! file and flags override.
 
-use super::{DatasetKind, RunConfig, TrainConfig};
+use super::{RunConfig, TrainConfig};
+use crate::data::{AudioFolderConfig, DataConfig, SpikeFileConfig};
 use crate::error::{Error, Result};
 use crate::model::DelayMode;
 
 /// Named configurations (method §18).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Preset {
+    /// The built-in generated task (the defaults).
+    DelayPatterns,
     /// SHD: 2 × 256, D = 25, τ = 1.005, dropout 0.4, 150 epochs, batch 256.
     Shd,
     /// SSC: 3 × 512, D = 31, τ = 1.5, dropout 0.25, 60 epochs, batch 128.
@@ -17,21 +21,28 @@ pub enum Preset {
 }
 
 impl Preset {
-    /// Parses `shd`, `ssc` or `gsc`.
+    /// Every preset's name.
+    pub const NAMES: &[&str] = &["delay-patterns", "shd", "ssc", "gsc"];
+
+    /// Parses a preset's name.
     pub fn from_name(name: &str) -> Result<Self> {
         match name {
+            "delay-patterns" => Ok(Preset::DelayPatterns),
             "shd" => Ok(Preset::Shd),
             "ssc" => Ok(Preset::Ssc),
             "gsc" => Ok(Preset::Gsc),
             other => Err(Error::config(
-                "--preset",
-                format!("is `{other}`; expected `shd`, `ssc` or `gsc`"),
+                "preset",
+                format!("is `{other}`; expected one of {}", Preset::NAMES.join(", ")),
             )),
         }
     }
 
     /// The reference's configuration for this dataset.
     pub fn config(self) -> RunConfig {
+        if self == Preset::DelayPatterns {
+            return RunConfig::default();
+        }
         let mut c = RunConfig {
             train: TrainConfig {
                 seed: 0,
@@ -47,8 +58,9 @@ impl Preset {
         c.model.kernel_count = 1;
         c.model.delays = DelayMode::Learned;
         match self {
+            Preset::DelayPatterns => unreachable!("returned above"),
             Preset::Shd => {
-                c.data.dataset = DatasetKind::Shd;
+                c.data = DataConfig::SpikeFile(SpikeFileConfig::shd());
                 c.model.hidden = vec![256, 256];
                 c.model.tau_ms = 10.05;
                 c.model.dropout = 0.4;
@@ -57,10 +69,10 @@ impl Preset {
                 c.train.batch_size = 256;
             }
             Preset::Ssc | Preset::Gsc => {
-                c.data.dataset = if self == Preset::Ssc {
-                    DatasetKind::Ssc
+                c.data = if self == Preset::Ssc {
+                    DataConfig::SpikeFile(SpikeFileConfig::ssc())
                 } else {
-                    DatasetKind::Gsc
+                    DataConfig::AudioFolder(AudioFolderConfig::gsc())
                 };
                 c.model.hidden = vec![512, 512, 512];
                 c.model.tau_ms = 15.0;
@@ -98,7 +110,7 @@ mod tests {
         assert_eq!(ssc.model.dropout, 0.25);
         let gsc = Preset::Gsc.config();
         assert_eq!((gsc.taps(), gsc.train.epochs), (31, 100));
-        assert_eq!(gsc.data.dataset, DatasetKind::Gsc);
+        assert_eq!(gsc.data, DataConfig::AudioFolder(AudioFolderConfig::gsc()));
         for c in [&shd, &ssc, &gsc] {
             assert_eq!(
                 (c.train.max_lr, c.train.lr_positions, c.train.weight_decay),
@@ -111,7 +123,7 @@ mod tests {
             Preset::from_name("timit")
                 .unwrap_err()
                 .to_string()
-                .contains("--preset")
+                .contains("preset")
         );
     }
 
@@ -126,9 +138,12 @@ mod tests {
         .unwrap();
         let c = RunConfig::from_toml_file_over(&Preset::Ssc.config(), &p).unwrap();
         assert_eq!(c.model.hidden, vec![8]);
-        assert_eq!(c.data.binning, crate::data::binning::BinningMode::FixedGrid);
+        let DataConfig::SpikeFile(data) = &c.data else {
+            panic!("ssc is a spike-file dataset: {:?}", c.data)
+        };
+        assert_eq!(data.binning, crate::data::BinningMode::FixedGrid);
+        assert_eq!(data.train_file, "ssc_train.h5");
         assert_eq!((c.taps(), c.train.epochs, c.model.dropout), (31, 60, 0.25));
-        assert_eq!(c.data.dataset, DatasetKind::Ssc);
         std::fs::write(&p, "[model]\nhiden = [8]\n").unwrap();
         let err = RunConfig::from_toml_file_over(&Preset::Ssc.config(), &p).unwrap_err();
         assert!(err.to_string().contains("hiden"), "{err}");

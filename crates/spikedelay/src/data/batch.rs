@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::Dataset;
+use super::dataset::Dataset;
 use crate::seq::Seq;
 
 /// Inputs and labels of one batch.

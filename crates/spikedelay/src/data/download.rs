@@ -13,7 +13,7 @@ use std::time::Duration;
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use super::spike_frames::LoadProgress;
+use super::progress::LoadProgress;
 use crate::error::{Error, Result};
 
 /// A published checksum.
@@ -51,7 +51,10 @@ pub struct RemoteFile {
     pub extracted: &'static str,
 }
 
-/// The archives of `dataset` (`shd`, `ssc` or `gsc`).
+/// The datasets [`download`] can fetch.
+pub const DATASETS: [&str; 3] = ["shd", "ssc", "gsc"];
+
+/// The archives of `dataset` (one of [`DATASETS`]).
 pub fn remote_files(dataset: &str) -> Result<&'static [RemoteFile]> {
     const fn zip(
         name: &'static str,

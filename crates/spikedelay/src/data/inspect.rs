@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::gsc::{GSC_WORDS, GscLayout};
-use super::spike_file::{SpikeFile, TimeWidth};
+use super::audio::folder::{AudioLayout, SplitRule};
+use super::spikes::file::{SpikeFile, TimeWidth};
 use crate::error::Result;
 
 /// At most this many problems are listed (all are counted).
@@ -38,7 +38,7 @@ impl Spread {
     }
 }
 
-/// Summary of an SHD/SSC file.
+/// Summary of a spike file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpikeFileReport {
     /// The file.
@@ -69,7 +69,7 @@ pub struct SpikeFileReport {
     pub problem_count: usize,
 }
 
-/// Reads every sample of an SHD/SSC file and summarises it; per-sample problems are collected,
+/// Reads every sample of a spike file and summarises it; per-sample problems are collected,
 /// not fatal (an unreadable file still is).
 pub fn inspect_spike_file(path: &Path) -> Result<SpikeFileReport> {
     let file = SpikeFile::open(path)?;
@@ -209,11 +209,15 @@ impl fmt::Display for SpikeFileReport {
     }
 }
 
-/// Summary of a GSC folder.
+/// Summary of an audio folder.
 #[derive(Debug, Clone, PartialEq)]
-pub struct GscReport {
+pub struct AudioFolderReport {
     /// The folder.
     pub root: PathBuf,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// How the clips are split.
+    pub rule: SplitRule,
     /// `(split, clips per class)`.
     pub splits: Vec<(&'static str, Vec<usize>)>,
     /// Clip durations, seconds.
@@ -226,9 +230,10 @@ pub struct GscReport {
     pub problem_count: usize,
 }
 
-/// Scans a GSC folder and reads every clip's WAV header.
-pub fn inspect_gsc(root: &Path) -> Result<GscReport> {
-    let layout = GscLayout::scan(root)?;
+/// Scans an audio folder (classes from `classes.txt` or the sorted subfolders; GSC's hash rule
+/// at 10 % / 10 % where it has no split lists) and reads every clip's WAV header.
+pub fn inspect_audio_folder(root: &Path) -> Result<AudioFolderReport> {
+    let layout = AudioLayout::scan(root, None, 10.0, 10.0)?;
     let splits = [
         ("training", &layout.training),
         ("validation", &layout.validation),
@@ -258,12 +263,14 @@ pub fn inspect_gsc(root: &Path) -> Result<GscReport> {
     }
     let problem_count = problems.len();
     problems.truncate(LISTED_PROBLEMS);
-    Ok(GscReport {
+    Ok(AudioFolderReport {
         root: root.to_path_buf(),
+        classes: layout.classes.clone(),
+        rule: layout.rule,
         splits: splits
             .iter()
             .map(|(name, s)| {
-                let mut counts = vec![0; GSC_WORDS.len()];
+                let mut counts = vec![0; layout.classes.len()];
                 s.labels.iter().for_each(|&l| counts[l as usize] += 1);
                 (*name, counts)
             })
@@ -275,9 +282,19 @@ pub fn inspect_gsc(root: &Path) -> Result<GscReport> {
     })
 }
 
-impl fmt::Display for GscReport {
+impl fmt::Display for AudioFolderReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} (Google Speech Commands layout)", self.root.display())?;
+        let rule = match self.rule {
+            SplitRule::Lists => "split by validation_list.txt and testing_list.txt".to_string(),
+            SplitRule::SpeakerHash {
+                valid_percent,
+                test_percent,
+            } => format!(
+                "no split lists: split by speaker hash, {valid_percent}% validation, \
+                 {test_percent}% testing"
+            ),
+        };
+        writeln!(f, "{} (audio folder, {rule})", self.root.display())?;
         for (name, counts) in &self.splits {
             writeln!(f, "  {name:<10} {} clips", counts.iter().sum::<usize>())?;
         }
@@ -295,9 +312,9 @@ impl fmt::Display for GscReport {
         writeln!(
             f,
             "  classes    {} (training / validation / testing)",
-            GSC_WORDS.len()
+            self.classes.len()
         )?;
-        for (c, word) in GSC_WORDS.iter().enumerate() {
+        for (c, word) in self.classes.iter().enumerate() {
             let n: Vec<String> = self.splits.iter().map(|(_, v)| v[c].to_string()).collect();
             writeln!(f, "    {c:>3} {word:<10} {}", n.join(" / "))?;
         }

@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use super::Dataset;
+use super::dataset::Dataset;
 
 /// The samples `indices` of a shared dataset, in that order.
 pub struct Subset {
@@ -31,6 +31,9 @@ impl Dataset for Subset {
     }
     fn classes(&self) -> usize {
         self.data.classes()
+    }
+    fn class_names(&self) -> Vec<String> {
+        self.data.class_names()
     }
     fn label(&self, i: usize) -> usize {
         self.data.label(self.indices[i])

@@ -13,7 +13,7 @@
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::model::dcls::NORM_EPS;
+use crate::model::taps::NORM_EPS;
 use crate::model::{Charge, DclsLayer, KernelKind, Lif, Network, Readout};
 use crate::seq::Seq;
 

@@ -1,8 +1,13 @@
 //! Inference with exact integer delays (method §16): the rounded network as explicit synapses
-//! ([`IntegerDelayNetwork`]) and run event by event with ring buffers ([`EventNetwork`]).
+//! ([`IntegerDelayNetwork`]), run event by event with ring buffers ([`EventNetwork`]), and the
+//! paper's evaluation protocol over a dataset ([`evaluate`]).
 
+pub mod eval;
 pub mod event;
 pub mod integer;
+pub mod tally;
 
+pub use eval::{EvalResult, evaluate, evaluate_with};
 pub use event::{EventLayer, EventNetwork};
 pub use integer::{IntegerDelayNetwork, IntegerLayer};
+pub use tally::Tally;

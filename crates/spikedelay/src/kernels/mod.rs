@@ -1,13 +1,13 @@
 //! Numerical kernels: free functions over `f32` slices in fixed layouts.
 //!
+//! [`conv`] holds the four ways of computing a delay convolution and its gradients, [`plan`]
+//! the choice between them (the cost model, docs/design.md §3), [`simd`] the 16-lane vectors
+//! some of them use, chosen for the running CPU, and [`vector`] small loops LLVM vectorises.
 //! Layers (in [`crate::model`]) check shapes once and call these; kernels only `debug_assert!`.
 
-pub mod delay_conv;
-pub mod gemm_conv;
-pub mod lowrank_conv;
-pub mod narrow_conv;
+pub mod conv;
+pub mod plan;
 pub mod simd;
-pub mod tap_basis;
 pub mod vector;
 
 /// Deterministic test data shared by the kernel tests.

@@ -4,46 +4,16 @@
 //! Per synapse element `(o, i, k)` the kernel over taps `n = 0..D−1` is `W · ĝ_n(c)` with centre
 //! `c = P + D//2`; tap `n` carries delay `d = D−1−n`, so `delay(P) = D//2 − P`.
 
-use std::sync::{Arc, Mutex};
-
 use rand::RngExt;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
-pub use super::conv_plan::{ConvPath, ConvPlan};
-
+pub use super::taps::KernelKind;
+use super::taps::{ProfileCache, TapShape};
 use crate::error::{Error, Result};
-use crate::kernels::narrow_conv::InterleavedInput;
-use crate::kernels::tap_basis::FamilyBasis;
-use crate::kernels::{delay_conv, gemm_conv};
-use crate::kernels::{lowrank_conv, narrow_conv};
+use crate::kernels::conv::narrow::InterleavedInput;
+use crate::kernels::conv::{events, gemm, lowrank, narrow};
+pub use crate::kernels::plan::{ConvPath, ConvPlan};
 use crate::seq::Seq;
-
-/// Offset added to `|SIG|` to get the Gaussian's standard deviation: `s = |SIG| + 0.27` (§4.1).
-pub const GAUSS_SIGMA_OFFSET: f32 = 0.27;
-/// Offset added to `|SIG|` to get the triangle's half-width: `s' = |SIG| + 1` (§4.2).
-pub const TRIANGLE_WIDTH_OFFSET: f32 = 1.0;
-/// The reference's normalisation guard: `ĝ = g / (Σ g + 1e-7)`.
-pub const NORM_EPS: f32 = 1e-7;
-/// Gaussian taps with `½((n−c)/s)² >` this are set to zero before normalisation: they would be
-/// below 1e-26 of the peak (irrelevant at any tolerance) and would otherwise feed float
-/// denormals into the hot loops (see `shared/spec/crates.md`).
-const GAUSS_CUT: f32 = 60.0;
-
-/// How a synapse's weight is spread over the `D` taps (method §4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum KernelKind {
-    /// Normalised Gaussian of std `|SIG| + 0.27` (training, §4.1).
-    Gauss,
-    /// Normalised triangle of half-width `|SIG| + 1`; the reference's `max` (evaluation, §4.2).
-    Triangle,
-    /// One weight `W/(1+1e-7)` at the rounded position (§4.3); positions get no gradient.
-    Integer,
-    /// One weight `W`, unnormalised, at the rounded position: the reference's plain `Linear`
-    /// layer of the no-delay ablation (with `D = 1`); positions get no gradient.
-    Linear,
-}
 
 /// A delay layer's parameters. Weight and position tensors have shape `(c_out, c_in, kc)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +34,31 @@ pub struct DclsLayer {
     pub sig: f32,
     /// Kernel construction in use.
     pub kind: KernelKind,
+    /// The tap-profile family of the current shape, kept for the low-rank path.
+    profiles: ProfileCache,
+}
+
+/// What a delay layer's training forward pass keeps for its backward pass.
+#[derive(Debug, Clone)]
+pub struct DclsCache {
+    /// The input `x`, `(B, T, c_in)`.
+    pub input: Seq,
+    /// The dense kernel the pass used, `(c_in, D, c_out)`.
+    pub kernel: Vec<f32>,
+    /// How the convolutions are computed (the same for the backward pass).
+    pub plan: ConvPlan,
+    /// The input in the layout the plan's backward pass reads, where it differs from `input`
+    /// (the narrow path's interleaved copy).
+    kept: Option<InterleavedInput>,
+}
+
+/// Which gradients a delay layer's backward pass computes besides `∂L/∂W`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GradsWanted {
+    /// `∂L/∂P` (positions that are learned).
+    pub positions: bool,
+    /// `∂L/∂x` (every layer but the first).
+    pub input: bool,
 }
 
 /// Gradients of a [`DclsLayer`]'s parameters, same shapes as the parameters.
@@ -135,6 +130,7 @@ impl DclsLayer {
             position,
             sig,
             kind,
+            profiles: ProfileCache::default(),
         };
         layer.clamp_positions();
         Ok(layer)
@@ -172,18 +168,19 @@ impl DclsLayer {
         (h - self.position[j].round_ties_even().clamp(-h, h)) as usize
     }
 
-    /// Builds the dense kernel in the layout of [`delay_conv`]: `(c_in, D, c_out)`, indexed by delay.
+    /// Builds the dense kernel in the layout of [`events`]: `(c_in, D, c_out)`, indexed by delay.
     pub fn build_kernel(&self) -> Vec<f32> {
         let (c_in, c_out, taps, kc) = (self.c_in, self.c_out, self.taps, self.kernel_count);
         let mut k = vec![0.0f32; c_in * taps * c_out];
         k.par_chunks_mut(taps * c_out)
             .enumerate()
             .for_each(|(i, k_i)| {
+                let shape = self.shape();
                 let mut g = vec![0.0f32; taps];
                 for o in 0..c_out {
                     for e in 0..kc {
                         let j = (o * c_in + i) * kc + e;
-                        self.tap_weights(self.position[j], &mut g);
+                        shape.weights(self.position[j], &mut g);
                         let w = self.weight[j];
                         for (n, &gn) in g.iter().enumerate() {
                             k_i[(taps - 1 - n) * c_out + o] += w * gn;
@@ -194,98 +191,52 @@ impl DclsLayer {
         k
     }
 
-    /// The normalised tap profile `ĝ_n` (`n = 0..D`) of one element at position `p`.
-    fn tap_weights(&self, p: f32, g: &mut [f32]) {
-        let c = p + self.half() as f32;
-        match self.kind {
-            KernelKind::Gauss => {
-                let s = self.sig.abs() + GAUSS_SIGMA_OFFSET;
-                let mut z = 0.0f32;
-                for (n, gn) in g.iter_mut().enumerate() {
-                    let u = (n as f32 - c) / s;
-                    let arg = 0.5 * u * u;
-                    *gn = if arg > GAUSS_CUT { 0.0 } else { (-arg).exp() };
-                    z += *gn;
-                }
-                let z = z + NORM_EPS;
-                g.iter_mut().for_each(|gn| *gn /= z);
-            }
-            KernelKind::Triangle => {
-                let s = self.sig.abs() + TRIANGLE_WIDTH_OFFSET;
-                let mut z = 0.0f32;
-                for (n, gn) in g.iter_mut().enumerate() {
-                    *gn = (s - (n as f32 - c).abs()).max(0.0);
-                    z += *gn;
-                }
-                let z = z + NORM_EPS;
-                g.iter_mut().for_each(|gn| *gn /= z);
-            }
-            KernelKind::Integer | KernelKind::Linear => {
-                g.iter_mut().for_each(|gn| *gn = 0.0);
-                let h = self.half() as f32;
-                let n = (p.round_ties_even().clamp(-h, h) + h) as usize;
-                g[n] = if self.kind == KernelKind::Linear {
-                    1.0
-                } else {
-                    1.0 / (1.0 + NORM_EPS)
-                };
-            }
+    /// The profile every element of this layer shares (kind, `SIG`, `D`).
+    pub fn shape(&self) -> TapShape {
+        TapShape {
+            kind: self.kind,
+            sig: self.sig,
+            taps: self.taps,
         }
-    }
-
-    /// The tap profiles of this layer's kernel shape (its σ and kind) at positions every 1/8
-    /// tap, as a [`FamilyBasis`] for the low-rank path; `None` for one-tap kinds. Computed once
-    /// per shape and kept (σ changes once per epoch).
-    pub(super) fn profile_family(&self) -> Option<Arc<FamilyBasis>> {
-        type Key = (usize, KernelKind, u32);
-        static CACHE: Mutex<Vec<(Key, Arc<FamilyBasis>)>> = Mutex::new(Vec::new());
-        if matches!(self.kind, KernelKind::Integer | KernelKind::Linear) || self.taps < 3 {
-            return None;
-        }
-        let key = (self.taps, self.kind, self.sig.to_bits());
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((_, f)) = cache.iter().find(|(k, _)| *k == key) {
-            return Some(f.clone());
-        }
-        let h = self.half() as f32;
-        let mut g = vec![0.0f32; self.taps];
-        let mut rows = Vec::new();
-        for j in 0..=8 * (self.taps - 1) {
-            self.tap_weights(j as f32 / 8.0 - h, &mut g);
-            let peak = g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-            rows.extend(g.iter().map(|&v| f64::from(v / peak)));
-        }
-        let family = Arc::new(FamilyBasis::new(&rows, self.taps));
-        if cache.len() >= 8 {
-            cache.remove(0);
-        }
-        cache.push((key, family.clone()));
-        Some(family)
     }
 
     /// How this layer's convolutions will be computed for input `x` with kernel `kernel` (from
-    /// [`Self::build_kernel`]) by `path`; pass it to [`Self::forward_with`] and
-    /// [`Self::backward_with`].
+    /// [`Self::build_kernel`]) by `path`.
     pub fn plan(&self, x: &Seq, kernel: &[f32], path: ConvPath) -> ConvPlan {
-        path.plan(self, x, kernel)
+        path.plan(x, kernel, self.taps, self.c_out, || {
+            self.profiles.family(self.shape())
+        })
     }
 
-    /// Forward pass (method §2–§3). `x` is `(B, T, c_in)`; returns `(B, T + R, c_out)`.
-    /// `kernel` comes from [`Self::build_kernel`].
-    pub fn forward(&self, x: &Seq, kernel: &[f32], path: ConvPath) -> Result<Seq> {
-        self.check_input(x)?;
-        self.forward_with(x, kernel, &self.plan(x, kernel, path))
+    /// Forward pass (method §2–§3): builds the kernel, plans by `path`, convolves.
+    ///
+    /// # Shapes
+    /// - `x`: `(B, T, c_in)`
+    /// - output: `(B, T + R, c_out)`, `R = (D−1)/2`
+    pub fn forward(&self, x: &Seq, path: ConvPath) -> Result<Seq> {
+        let kernel = self.build_kernel();
+        let plan = self.plan(x, &kernel, path);
+        Ok(self.forward_planned(x, &kernel, &plan)?.0)
     }
 
-    /// [`Self::forward`] with a plan made by [`Self::plan`] for this input and kernel.
-    pub fn forward_with(&self, x: &Seq, kernel: &[f32], plan: &ConvPlan) -> Result<Seq> {
-        Ok(self.forward_keeping(x, kernel, plan)?.0)
+    /// [`Self::forward`] that also returns what the backward pass needs (it takes the input
+    /// to keep it).
+    pub fn forward_train(&self, x: Seq, path: ConvPath) -> Result<(Seq, DclsCache)> {
+        let kernel = self.build_kernel();
+        let plan = self.plan(&x, &kernel, path);
+        let (a, kept) = self.forward_planned(&x, &kernel, &plan)?;
+        let cache = DclsCache {
+            input: x,
+            kernel,
+            plan,
+            kept,
+        };
+        Ok((a, cache))
     }
 
-    /// [`Self::forward_with`], also returning the input in the form the plan's backward pass
-    /// reads, where that differs from `x` (the narrow path's interleaved layout): pass it to
-    /// [`Self::backward_kept`] so it is not made twice.
-    pub fn forward_keeping(
+    /// The forward pass with a given kernel and plan; also returns the input in the form the
+    /// plan's backward pass reads, where that differs from `x`.
+    fn forward_planned(
         &self,
         x: &Seq,
         kernel: &[f32],
@@ -295,18 +246,15 @@ impl DclsLayer {
         let t_out = x.steps + self.right_pad();
         Ok(match plan {
             ConvPlan::Events { .. } => (
-                delay_conv::forward_batch(x, kernel, self.taps, self.c_out, t_out),
+                events::forward_batch(x, kernel, self.taps, self.c_out, t_out),
                 None,
             ),
-            ConvPlan::Gemm => (
-                gemm_conv::forward(x, kernel, self.taps, self.c_out, t_out),
-                None,
-            ),
+            ConvPlan::Gemm => (gemm::forward(x, kernel, self.taps, self.c_out, t_out), None),
             ConvPlan::Narrow(nk) => {
-                let xi = narrow_conv::interleave_input(x, nk, t_out);
-                (narrow_conv::forward_interleaved(&xi, nk, t_out), Some(xi))
+                let xi = narrow::interleave_input(x, nk, t_out);
+                (narrow::forward_interleaved(&xi, nk, t_out), Some(xi))
             }
-            ConvPlan::LowRank(lk) => (lowrank_conv::forward(x, lk, t_out), None),
+            ConvPlan::LowRank(lk) => (lowrank::forward(x, lk, t_out), None),
         })
     }
 
@@ -321,83 +269,40 @@ impl DclsLayer {
         Ok(())
     }
 
-    /// Backward pass. Adds `∂L/∂W` (and `∂L/∂P` when `learn_positions`) into `grads` and returns
-    /// `∂L/∂x` when `want_input` (method §3, §5).
-    #[allow(clippy::too_many_arguments)]
+    /// Backward pass from `∂L/∂a` (`ga`, `(B, T + R, c_out)`) with what [`Self::forward_train`]
+    /// kept: adds `∂L/∂W` (and `∂L/∂P` when wanted) into `grads` and returns `∂L/∂x` when
+    /// wanted (method §3, §5).
     pub fn backward(
         &self,
-        x: &Seq,
         ga: &Seq,
-        kernel: &[f32],
+        cache: &DclsCache,
         grads: &mut DclsGrads,
-        learn_positions: bool,
-        want_input: bool,
-        path: ConvPath,
+        wanted: GradsWanted,
     ) -> Option<Seq> {
-        let plan = self.plan(x, kernel, path);
-        self.backward_with(x, ga, kernel, &plan, grads, learn_positions, want_input)
-    }
-
-    /// [`Self::backward`] with the plan the forward pass used.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_with(
-        &self,
-        x: &Seq,
-        ga: &Seq,
-        kernel: &[f32],
-        plan: &ConvPlan,
-        grads: &mut DclsGrads,
-        learn_positions: bool,
-        want_input: bool,
-    ) -> Option<Seq> {
-        self.backward_kept(
-            x,
-            None,
-            ga,
-            kernel,
-            plan,
-            grads,
-            learn_positions,
-            want_input,
-        )
-    }
-
-    /// [`Self::backward_with`] given what [`Self::forward_keeping`] kept of the input `x`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn backward_kept(
-        &self,
-        x: &Seq,
-        kept: Option<&InterleavedInput>,
-        ga: &Seq,
-        kernel: &[f32],
-        plan: &ConvPlan,
-        grads: &mut DclsGrads,
-        learn_positions: bool,
-        want_input: bool,
-    ) -> Option<Seq> {
-        let taps = self.taps;
-        let (gk, gx) = match plan {
-            ConvPlan::Narrow(nk) => match kept {
-                Some(xi) => narrow_conv::backward_interleaved(xi, ga, nk, want_input),
-                None => narrow_conv::backward(x, ga, nk, want_input),
+        let (taps, x, kernel) = (self.taps, &cache.input, &cache.kernel);
+        let want_input = wanted.input;
+        let (gk, gx) = match &cache.plan {
+            ConvPlan::Narrow(nk) => match &cache.kept {
+                Some(xi) => narrow::backward_interleaved(xi, ga, nk, want_input),
+                None => narrow::backward(x, ga, nk, want_input),
             },
-            ConvPlan::LowRank(lk) => lowrank_conv::backward(x, ga, lk, want_input),
+            ConvPlan::LowRank(lk) => lowrank::backward(x, ga, lk, want_input),
             ConvPlan::Events { direct_input_grad } => (
-                delay_conv::backward_kernel_batch(x, ga, taps),
+                events::backward_kernel_batch(x, ga, taps),
                 want_input.then(|| {
                     if *direct_input_grad {
-                        delay_conv::backward_input_batch(ga, kernel, taps, self.c_in, x.steps)
+                        events::backward_input_batch(ga, kernel, taps, self.c_in, x.steps)
                     } else {
-                        gemm_conv::backward_input(ga, kernel, taps, self.c_in, x.steps)
+                        gemm::backward_input(ga, kernel, taps, self.c_in, x.steps)
                     }
                 }),
             ),
             ConvPlan::Gemm => (
-                gemm_conv::backward_kernel(x, ga, taps),
-                want_input.then(|| gemm_conv::backward_input(ga, kernel, taps, self.c_in, x.steps)),
+                gemm::backward_kernel(x, ga, taps),
+                want_input.then(|| gemm::backward_input(ga, kernel, taps, self.c_in, x.steps)),
             ),
         };
-        self.kernel_param_grads(&gk, grads, learn_positions);
+        self.kernel_param_grads(&gk, grads, wanted.positions);
         gx
     }
 
@@ -416,6 +321,7 @@ impl DclsLayer {
             .zip(grads.position.par_chunks_mut(row))
             .enumerate()
             .for_each(|(o, (gw_o, gp_o))| {
+                let shape = self.shape();
                 let mut g = vec![0.0f32; taps];
                 let mut gn_vec = vec![0.0f32; taps];
                 for i in 0..c_in {
@@ -425,76 +331,21 @@ impl DclsLayer {
                     for e in 0..kc {
                         let j = (o * c_in + i) * kc + e;
                         let p = self.position[j];
-                        self.tap_weights(p, &mut g);
+                        shape.weights(p, &mut g);
                         let gw: f32 = gn_vec.iter().zip(&g).map(|(a, b)| a * b).sum();
                         gw_o[i * kc + e] += gw;
                         if learn_positions {
                             gp_o[i * kc + e] +=
-                                self.weight[j] * self.position_factor(p, &g, &gn_vec);
+                                self.weight[j] * shape.position_factor(p, &g, &gn_vec);
                         }
                     }
                 }
             });
     }
 
-    /// `∂(Σ_n G_n ĝ_n)/∂P` for one element with profile `g` (divided by `W`).
-    fn position_factor(&self, p: f32, g: &[f32], gn: &[f32]) -> f32 {
-        let c = p + self.half() as f32;
-        match self.kind {
-            KernelKind::Gauss => {
-                let s = self.sig.abs() + GAUSS_SIGMA_OFFSET;
-                let a: f32 = g
-                    .iter()
-                    .enumerate()
-                    .map(|(m, &gm)| gm * (m as f32 - c))
-                    .sum();
-                let sum: f32 = g
-                    .iter()
-                    .zip(gn)
-                    .enumerate()
-                    .map(|(n, (&gh, &gv))| gv * gh * ((n as f32 - c) - a))
-                    .sum();
-                sum / (s * s)
-            }
-            KernelKind::Triangle => {
-                let s = self.sig.abs() + TRIANGLE_WIDTH_OFFSET;
-                let mut h_sum = 0.0f32;
-                let mut delta_sum = 0.0f32;
-                for n in 0..self.taps {
-                    let dn = n as f32 - c;
-                    let h = (s - dn.abs()).max(0.0);
-                    h_sum += h;
-                    if h > 0.0 {
-                        delta_sum += sign0(dn);
-                    }
-                }
-                let z = h_sum + NORM_EPS;
-                let mut sum = 0.0f32;
-                for n in 0..self.taps {
-                    let dn = n as f32 - c;
-                    let delta = if s - dn.abs() > 0.0 { sign0(dn) } else { 0.0 };
-                    sum += gn[n] * (delta - g[n] * delta_sum);
-                }
-                sum / z
-            }
-            KernelKind::Integer | KernelKind::Linear => 0.0,
-        }
-    }
-
     /// Number of synapse elements `c_out · c_in · kc`.
     pub fn elements(&self) -> usize {
         self.weight.len()
-    }
-}
-
-/// `sign` with `sign(0) = 0`, as `torch.sign`.
-fn sign0(x: f32) -> f32 {
-    if x > 0.0 {
-        1.0
-    } else if x < 0.0 {
-        -1.0
-    } else {
-        0.0
     }
 }
 

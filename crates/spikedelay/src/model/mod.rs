@@ -1,17 +1,22 @@
 //! The model (method §2–§12): delay layers, BatchNorm, LIF, dropout, readout, and the network
 //! that stacks them. Each file holds one layer with its forward and backward passes.
 
-pub mod conv_plan;
+pub mod config;
 pub mod dcls;
+pub mod decision;
 pub mod dropout;
 pub mod lif;
 pub mod network;
 pub mod norm;
 pub mod readout;
+pub mod taps;
 
-pub use dcls::{ConvPath, ConvPlan, DclsGrads, DclsLayer, KernelKind};
+pub use dcls::{ConvPath, ConvPlan, DclsCache, DclsGrads, DclsLayer, GradsWanted, KernelKind};
+pub use decision::{LossOutput, sum_softmax_cross_entropy};
 pub use dropout::SeqDropout;
 pub use lif::{Charge, Lif, SpikeFn};
-pub use network::{DelayMode, HiddenBlock, Network, NetworkConfig, NetworkGrads};
+pub use network::{
+    BlockCache, DelayMode, ForwardCache, HiddenBlock, Network, NetworkConfig, NetworkGrads,
+};
 pub use norm::TimeBatchNorm;
 pub use readout::Readout;

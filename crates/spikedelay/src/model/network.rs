@@ -7,13 +7,12 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::dcls::{ConvPath, ConvPlan, DclsGrads, DclsLayer, KernelKind};
+use super::dcls::{ConvPath, DclsCache, DclsGrads, DclsLayer, GradsWanted, KernelKind};
 use super::dropout::SeqDropout;
 use super::lif::{Charge, Lif, SpikeFn};
 use super::norm::{NormCache, NormGrads, TimeBatchNorm};
 use super::readout::Readout;
 use crate::error::{Error, Result};
-use crate::kernels::narrow_conv::InterleavedInput;
 use crate::seq::Seq;
 
 /// The raw width SIG at which σ_eff = |SIG| + 0.27 reaches 0.5 (method §7).
@@ -22,6 +21,7 @@ pub const SIG_FINAL: f32 = 0.23;
 /// How synaptic delays are treated (method §19).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum DelayMode {
     /// Positions learned with Gaussian kernels whose σ shrinks over training (the method).
     Learned,
@@ -113,25 +113,41 @@ pub struct HiddenBlock {
     pub norm: TimeBatchNorm,
 }
 
+/// What a training forward pass keeps of one hidden block.
+#[derive(Debug, Clone)]
+pub struct BlockCache {
+    /// The delay layer's cache (its input, kernel and plan).
+    pub conv: DclsCache,
+    norm: NormCache,
+    /// Pre-reset membranes `h` of the LIF, `(B, T_l, H)`.
+    pub membranes: Seq,
+    /// The dropout mask, `(B, H)`.
+    pub mask: Vec<f32>,
+    /// Spikes per neuron and step (before dropout).
+    pub spike_rate: f64,
+}
+
 /// Everything the backward pass needs from a training forward pass.
 #[derive(Debug, Clone)]
 pub struct ForwardCache {
-    inputs: Vec<Seq>,
-    kernels: Vec<Vec<f32>>,
-    plans: Vec<ConvPlan>,
-    /// Each layer's input as its plan's backward pass reads it, where that is not `inputs`.
-    kept: Vec<Option<InterleavedInput>>,
-    norms: Vec<NormCache>,
-    membranes: Vec<Seq>,
-    masks: Vec<Vec<f32>>,
-    /// Mean spike rate of each hidden layer (before dropout), spikes per neuron per step.
-    pub spike_rates: Vec<f64>,
+    /// One entry per hidden block.
+    pub blocks: Vec<BlockCache>,
+    /// The output delay layer's cache.
+    pub output: DclsCache,
 }
 
 impl ForwardCache {
     /// Pre-reset membranes `h` of each hidden layer, `(B, T_l, H)`.
-    pub fn membranes(&self) -> &[Seq] {
-        &self.membranes
+    pub fn membranes(&self) -> Vec<&Seq> {
+        self.blocks.iter().map(|b| &b.membranes).collect()
+    }
+
+    /// Per hidden layer: spikes per neuron and step, and the neuron-steps it was measured over.
+    pub fn spike_rates(&self) -> Vec<(f64, usize)> {
+        self.blocks
+            .iter()
+            .map(|b| (b.spike_rate, b.membranes.data.len()))
+            .collect()
     }
 }
 
@@ -330,42 +346,26 @@ impl Network {
     ) -> Result<(Seq, ForwardCache)> {
         self.check_input(x)?;
         let lif = self.lif();
-        let l_count = self.blocks.len();
-        let mut cache = ForwardCache {
-            inputs: Vec::with_capacity(l_count + 1),
-            kernels: Vec::with_capacity(l_count + 1),
-            plans: Vec::with_capacity(l_count + 1),
-            kept: Vec::with_capacity(l_count + 1),
-            norms: Vec::with_capacity(l_count),
-            membranes: Vec::with_capacity(l_count),
-            masks: Vec::with_capacity(l_count),
-            spike_rates: Vec::with_capacity(l_count),
-        };
+        let mut blocks = Vec::with_capacity(self.blocks.len());
         let mut cur = x.clone();
         for (l, block) in self.blocks.iter_mut().enumerate() {
-            let k = block.conv.build_kernel();
-            let plan = block.conv.plan(&cur, &k, self.conv_path);
-            let (a, kept) = block.conv.forward_keeping(&cur, &k, &plan)?;
-            let (z, norm_cache) = block.norm.forward_train(&a)?;
-            let (mut s, h) = lif.forward(&z, Charge::Train);
-            cache.spike_rates.push(s.density());
+            let (a, conv) = block.conv.forward_train(cur, self.conv_path)?;
+            let (z, norm) = block.norm.forward_train(&a)?;
+            let (mut s, membranes) = lif.forward(&z, Charge::Train);
+            let spike_rate = s.density();
             let mask = mask_for(l, s.batch, s.channels);
             SeqDropout::apply(&mut s, &mask);
-            cache.inputs.push(std::mem::replace(&mut cur, s));
-            cache.kernels.push(k);
-            cache.plans.push(plan);
-            cache.kept.push(kept);
-            cache.norms.push(norm_cache);
-            cache.membranes.push(h);
-            cache.masks.push(mask);
+            cur = s;
+            blocks.push(BlockCache {
+                conv,
+                norm,
+                membranes,
+                mask,
+                spike_rate,
+            });
         }
-        let k = self.output.build_kernel();
-        let plan = self.output.plan(&cur, &k, self.conv_path);
-        let (a, kept) = self.output.forward_keeping(&cur, &k, &plan)?;
-        cache.inputs.push(cur);
-        cache.kernels.push(k);
-        cache.plans.push(plan);
-        cache.kept.push(kept);
+        let (a, output) = self.output.forward_train(cur, self.conv_path)?;
+        let cache = ForwardCache { blocks, output };
         Ok((self.readout().forward(&a, Charge::Train), cache))
     }
 
@@ -377,7 +377,7 @@ impl Network {
         g_v: &Seq,
         want_input: bool,
     ) -> (NetworkGrads, Option<Seq>) {
-        let learn = self.config.delays.learns_positions();
+        let positions = self.config.delays.learns_positions();
         let lif = self.lif();
         let l_count = self.blocks.len();
         let mut grads = NetworkGrads {
@@ -389,34 +389,26 @@ impl Network {
                 .collect(),
         };
         let g_a = self.readout().backward(g_v);
-        let mut g_x = self.output.backward_kept(
-            &cache.inputs[l_count],
-            cache.kept[l_count].as_ref(),
-            &g_a,
-            &cache.kernels[l_count],
-            &cache.plans[l_count],
-            &mut grads.layers[l_count],
-            learn,
-            true,
-        );
+        let wanted = GradsWanted {
+            positions,
+            input: true,
+        };
+        let mut g_x = self
+            .output
+            .backward(&g_a, &cache.output, &mut grads.layers[l_count], wanted);
         for l in (0..l_count).rev() {
-            let block = &self.blocks[l];
+            let (block, kept) = (&self.blocks[l], &cache.blocks[l]);
             let mut g_s = g_x.take().expect("input gradient requested");
-            SeqDropout::apply(&mut g_s, &cache.masks[l]);
-            let g_z = lif.backward(&g_s, &cache.membranes[l]);
-            let g_a = block
-                .norm
-                .backward(&g_z, &cache.norms[l], &mut grads.norms[l]);
-            g_x = block.conv.backward_kept(
-                &cache.inputs[l],
-                cache.kept[l].as_ref(),
-                &g_a,
-                &cache.kernels[l],
-                &cache.plans[l],
-                &mut grads.layers[l],
-                learn,
-                l > 0 || want_input,
-            );
+            SeqDropout::apply(&mut g_s, &kept.mask);
+            let g_z = lif.backward(&g_s, &kept.membranes);
+            let g_a = block.norm.backward(&g_z, &kept.norm, &mut grads.norms[l]);
+            let wanted = GradsWanted {
+                positions,
+                input: l > 0 || want_input,
+            };
+            g_x = block
+                .conv
+                .backward(&g_a, &kept.conv, &mut grads.layers[l], wanted);
         }
         (grads, g_x)
     }
@@ -430,16 +422,12 @@ impl Network {
         let mut spikes: Vec<Seq> = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
             let input = spikes.last().unwrap_or(x);
-            let a = block
-                .conv
-                .forward(input, &block.conv.build_kernel(), self.conv_path)?;
+            let a = block.conv.forward(input, self.conv_path)?;
             let z = block.norm.forward_eval(&a)?;
             spikes.push(lif.forward(&z, Charge::Eval).0);
         }
         let input = spikes.last().unwrap_or(x);
-        let a = self
-            .output
-            .forward(input, &self.output.build_kernel(), self.conv_path)?;
+        let a = self.output.forward(input, self.conv_path)?;
         Ok((self.readout().forward(&a, Charge::Eval), spikes))
     }
 

@@ -16,18 +16,16 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::{Checkpoint, Progress};
-use super::loss::sum_softmax_cross_entropy;
 use super::metrics::{EpochMetrics, Summary, read_metrics, write_metrics, write_summary};
 use super::optim::NetworkOptimizer;
 use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
-use super::tally::Tally;
 use crate::config::RunConfig;
-use crate::data::{Dataset, Splits, make_batch};
+use crate::data::{Splits, make_batch};
 use crate::error::{Error, Result};
-use crate::infer::EventNetwork;
-use crate::model::dcls::GAUSS_SIGMA_OFFSET;
+use crate::infer::{EventNetwork, Tally, evaluate_with};
 use crate::model::network::SIG_FINAL;
-use crate::model::{DelayMode, Network};
+use crate::model::taps::GAUSS_SIGMA_OFFSET;
+use crate::model::{DelayMode, Network, sum_softmax_cross_entropy};
 
 /// File names inside a run's output directory.
 pub mod files {
@@ -57,78 +55,6 @@ pub trait TrainObserver {
 
 /// An observer that ignores everything.
 impl TrainObserver for () {}
-
-/// Loss and accuracy of a model on a dataset.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvalResult {
-    /// Correctly classified samples.
-    pub correct: usize,
-    /// Samples evaluated.
-    pub samples: usize,
-    /// `correct / samples`.
-    pub accuracy: f64,
-    /// Mean loss per sample.
-    pub loss: f64,
-    /// The mean of per-batch accuracies, as the reference code prints it (it depends on the
-    /// batch size; only for comparing with numbers printed by the reference).
-    pub batch_mean_accuracy: f64,
-    /// Spikes per neuron and step of each hidden layer.
-    pub spike_rates: Vec<f64>,
-    /// `confusion[y][ŷ]`: samples of class `y` predicted as `ŷ`.
-    pub confusion: Vec<Vec<u64>>,
-}
-
-impl EvalResult {
-    fn from_tally(t: &Tally) -> Self {
-        EvalResult {
-            correct: t.correct(),
-            samples: t.samples(),
-            accuracy: t.accuracy(),
-            loss: t.loss(),
-            batch_mean_accuracy: t.batch_mean_accuracy(),
-            spike_rates: t.spike_rates(),
-            confusion: t.confusion(),
-        }
-    }
-
-    /// Accuracy of each class (`None` for a class without samples).
-    pub fn per_class_accuracy(&self) -> Vec<Option<f64>> {
-        self.confusion
-            .iter()
-            .enumerate()
-            .map(|(y, row)| {
-                let n: u64 = row.iter().sum();
-                (n > 0).then(|| row[y] as f64 / n as f64)
-            })
-            .collect()
-    }
-}
-
-/// Evaluates `net` with the paper's protocol (method §15): the rounded model (integer delays),
-/// run by the event-driven engine, in batches of `batch_size`, samples in dataset order.
-pub fn evaluate(net: &Network, data: &dyn Dataset, batch_size: usize) -> Result<EvalResult> {
-    let engine = EventNetwork::from_network(net);
-    evaluate_with(data, batch_size, net.blocks.len(), |x| engine.forward(x))
-}
-
-/// Evaluates through `forward` (readout membranes and hidden spikes of a batch).
-pub fn evaluate_with(
-    data: &dyn Dataset,
-    batch_size: usize,
-    hidden_layers: usize,
-    forward: impl Fn(&crate::seq::Seq) -> Result<(crate::seq::Seq, Vec<crate::seq::Seq>)>,
-) -> Result<EvalResult> {
-    let idx: Vec<usize> = (0..data.len()).collect();
-    let mut tally = Tally::new(data.classes(), hidden_layers);
-    for chunk in idx.chunks(batch_size.max(1)) {
-        let batch = make_batch(data, chunk);
-        let (v, spikes) = forward(&batch.x)?;
-        let out = sum_softmax_cross_entropy(&v, &batch.labels, false)?;
-        let rates: Vec<(f64, usize)> = spikes.iter().map(|s| (s.density(), s.data.len())).collect();
-        tally.add(&out, &batch.labels, &rates);
-    }
-    Ok(EvalResult::from_tally(&tally))
-}
 
 /// A random stream for `purpose` in `epoch`, derived from the training seed.
 fn stream(seed: u64, purpose: u64, epoch: u64) -> ChaCha8Rng {
@@ -310,13 +236,7 @@ impl Trainer {
                 let g_v = out.grad.as_ref().expect("gradient requested");
                 let (grads, _) = self.network.backward(&cache, g_v, false);
                 self.optimizer.step(&mut self.network, &grads, weight_decay);
-                let rates: Vec<(f64, usize)> = cache
-                    .spike_rates
-                    .iter()
-                    .zip(cache.membranes())
-                    .map(|(&r, h)| (r, h.data.len()))
-                    .collect();
-                tally.add(&out, &batch.labels, &rates);
+                tally.add(&out, &batch.labels, &cache.spike_rates());
                 observer.batch_finished(out.loss);
             }
             Ok(())
@@ -389,7 +309,7 @@ impl Trainer {
     pub fn summary(&self) -> Summary {
         let selected = self.history.get(self.progress.best_epoch);
         Summary {
-            dataset: self.config.data.dataset.name().into(),
+            dataset: self.config.data.name(),
             delays: self.config.model.delays.to_string(),
             seed: self.config.train.seed,
             epochs: self.progress.epochs_done,

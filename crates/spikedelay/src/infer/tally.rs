@@ -3,7 +3,7 @@
 //! matrix, hidden spike rates, and the reference's figure (the mean of per-batch accuracies,
 //! which over-weights a small last batch; method §12), kept only to compare with it.
 
-use super::loss::LossOutput;
+use crate::model::LossOutput;
 
 /// Running sums over the batches of one pass.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,4 +1,4 @@
-//! SHD / SSC spike files (HDF5, datasets.md §3): reading with validation.
+//! Spike files in the SHD layout (HDF5, docs/datasets.md §1): reading with validation.
 //!
 //! Layout: `spikes/times` and `spikes/units` hold one variable-length array per sample (times in
 //! seconds, ascending; channel ids), `labels` one class id per sample, `extra/speaker` one speaker
@@ -14,7 +14,7 @@ use hdf5_reader::{ByteOrder, Datatype, Hdf5File};
 use crate::error::{Error, Result};
 
 /// Input channels of the cochlea model behind SHD and SSC.
-pub const SPIKE_CHANNELS: usize = 700;
+pub const SHD_CHANNELS: usize = 700;
 
 /// How a file stores spike times; binning reproduces float16 arithmetic for float16 files
 /// (method §17).
@@ -33,7 +33,7 @@ pub enum TimeWidth {
 pub struct SpikeSample {
     /// Spike times, seconds, ascending.
     pub times: Vec<f64>,
-    /// Channel id of each spike, `< 700`.
+    /// Channel id of each spike (`< 700` in SHD and SSC).
     pub units: Vec<u32>,
 }
 
@@ -47,6 +47,7 @@ pub struct SpikeFile {
     ref_size: usize,
     time_type: (usize, ByteOrder),
     unit_type: (usize, ByteOrder),
+    channel_limit: Option<usize>,
     /// Time storage width.
     pub time_width: TimeWidth,
     /// Class id per sample.
@@ -201,6 +202,7 @@ impl SpikeFile {
             ref_size,
             time_type,
             unit_type,
+            channel_limit: None,
             time_width,
             labels,
             speakers,
@@ -210,6 +212,11 @@ impl SpikeFile {
             return Err(err("spike arrays are truncated".into()));
         }
         Ok(f)
+    }
+
+    /// Refuses samples with a unit id `≥ channels` (the data's channel count, where known).
+    pub fn set_channel_limit(&mut self, channels: Option<usize>) {
+        self.channel_limit = channels;
     }
 
     /// The file.
@@ -237,7 +244,7 @@ impl SpikeFile {
     }
 
     /// Decodes and validates sample `i`: equal lengths, finite non-negative ascending times,
-    /// units `< 700`. Errors name the file, sample and field.
+    /// units below the channel limit. Errors name the file, sample and field.
     pub fn sample(&self, i: usize) -> Result<SpikeSample> {
         let err = |m: String| Error::data(&self.path, format!("sample {i}: {m}"));
         let r = i * self.ref_size..(i + 1) * self.ref_size;
@@ -263,9 +270,11 @@ impl SpikeFile {
                 units.len()
             )));
         }
-        if let Some(k) = units.iter().position(|&u| u >= SPIKE_CHANNELS as u64) {
+        if let Some(limit) = self.channel_limit
+            && let Some(k) = units.iter().position(|&u| u >= limit as u64)
+        {
             return Err(err(format!(
-                "`spikes/units`[{k}] = {} is not below the {SPIKE_CHANNELS} channels",
+                "`spikes/units`[{k}] = {} is not below the {limit} channels",
                 units[k]
             )));
         }

@@ -18,7 +18,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{Dataset, Splits};
+use crate::data::config::{DatasetSource, SelectOn, TEST_SELECTION};
+use crate::data::dataset::{Dataset, Splits};
+use crate::data::progress::LoadProgress;
 use crate::error::{Error, Result};
 
 /// Parameters of the built-in task.
@@ -52,6 +54,8 @@ pub struct DelayPatternsConfig {
     pub test_samples: usize,
     /// Seed of the task (motifs and samples), independent of the training seed. Default: 0.
     pub seed: u64,
+    /// Which split selects the reported epoch. Default: `valid`.
+    pub select_on: SelectOn,
 }
 
 impl Default for DelayPatternsConfig {
@@ -70,12 +74,13 @@ impl Default for DelayPatternsConfig {
             valid_samples: 1000,
             test_samples: 1000,
             seed: 0,
+            select_on: SelectOn::Valid,
         }
     }
 }
 
 fn bad(key: &str, message: String) -> Error {
-    Error::config(format!("delay_patterns.{key}"), message)
+    Error::config(format!("data.{key}"), message)
 }
 
 impl DelayPatternsConfig {
@@ -169,18 +174,59 @@ impl DelayPatternsConfig {
         motifs
     }
 
-    /// Generates the three splits.
+    /// Generates the three splits (with `select_on = "test"`, the test set also serves as the
+    /// validation set).
     pub fn generate(&self) -> Result<Splits> {
         self.validate()?;
         let motifs = self.motifs();
         let split = |n: usize, stream: u64| -> Box<dyn Dataset> {
             Box::new(DelayPatterns::generate(self, &motifs, n, stream))
         };
+        let valid = match self.select_on {
+            SelectOn::Valid => split(self.valid_samples, 2),
+            SelectOn::Test => split(self.test_samples, 3),
+        };
         Ok(Splits {
             train: split(self.train_samples, 1),
-            valid: split(self.valid_samples, 2),
+            valid,
             test: split(self.test_samples, 3),
         })
+    }
+}
+
+impl DatasetSource for DelayPatternsConfig {
+    fn validate(&self) -> Result<()> {
+        DelayPatternsConfig::validate(self)
+    }
+    fn load(&self, _time_step_ms: f64, _progress: &mut dyn LoadProgress) -> Result<Splits> {
+        self.generate()
+    }
+    fn name(&self) -> String {
+        "delay-patterns".into()
+    }
+    fn input_description(&self, _time_step_ms: f64) -> String {
+        "delay-patterns (generated spike counts)".into()
+    }
+    fn selection(&self) -> String {
+        match self.select_on {
+            SelectOn::Valid => "best validation accuracy (held-out validation split)".into(),
+            SelectOn::Test => TEST_SELECTION.into(),
+        }
+    }
+    fn select_on(&self) -> SelectOn {
+        self.select_on
+    }
+    fn set_select_on(&mut self, select_on: SelectOn) {
+        self.select_on = select_on;
+    }
+    fn dir(&self) -> Option<&std::path::Path> {
+        None
+    }
+    fn set_dir(&mut self, _dir: std::path::PathBuf) -> Result<()> {
+        Err(Error::config(
+            "data.dir",
+            "does not apply to `delay-patterns`: the task is generated, not read from a folder",
+        ))
     }
 }
 
@@ -350,6 +396,6 @@ mod tests {
             ..Default::default()
         };
         let err = cfg.validate().unwrap_err().to_string();
-        assert!(err.contains("delay_patterns.motif_span"), "{err}");
+        assert!(err.contains("data.motif_span"), "{err}");
     }
 }

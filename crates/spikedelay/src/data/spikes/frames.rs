@@ -1,4 +1,4 @@
-//! A binned SHD/SSC split in memory: sparse `(frame, channel, count)` entries per sample, built
+//! A binned spike file in memory: sparse `(frame, channel, count)` entries per sample, built
 //! once from the HDF5 file (in parallel, with progress) and cached next to it, so epochs never
 //! re-read HDF5.
 
@@ -8,30 +8,20 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 use safetensors::tensor::Dtype;
 
-use super::Dataset;
 use super::binning::{BinnedSample, Binning};
-use super::cache_file::{Array, CacheFile, le_bytes, u16s, u32s, u64s, write_cache};
-use super::spike_file::SpikeFile;
+use super::file::SpikeFile;
+use crate::data::cache::{Array, CacheFile, le_bytes, u16s, u32s, u64s, write_cache};
+use crate::data::dataset::Dataset;
+use crate::data::progress::LoadProgress;
 use crate::error::{Error, Result};
 
 const FORMAT: &str = "spikedelay-spike-frames-v2";
 
-/// Reports progress of long data preparation (cache builds, feature extraction).
-pub trait LoadProgress {
-    /// A stage of `total` items starts.
-    fn start(&mut self, _what: &str, _total: usize) {}
-    /// `n` more items are done.
-    fn advance(&mut self, _n: usize) {}
-    /// The stage is done.
-    fn finish(&mut self) {}
-    /// Something the user should know about the data (not an error).
-    fn note(&mut self, _message: &str) {}
-}
-
-impl LoadProgress for () {}
-
 /// Most frames one sample may have (frame indices are stored as `u16`): 655 s at 10 ms.
 pub const MAX_FRAMES: usize = u16::MAX as usize;
+
+/// Largest pooled channel id (channel ids are stored as `u16`).
+pub const MAX_CHANNEL: usize = u16::MAX as usize;
 
 /// A binned split: counts per `(frame, pooled channel)`, sparse (6 bytes per non-zero count).
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +89,17 @@ impl SpikeFrames {
     /// Sets the class count (train and test files of one dataset must agree).
     pub fn set_classes(&mut self, classes: usize) {
         self.classes = classes;
+    }
+
+    /// Sets the channel count to `channels`, at least the channels the spikes reach.
+    pub fn set_channels(&mut self, channels: usize) {
+        debug_assert!(self.channel.iter().all(|&c| (c as usize) < channels));
+        self.channels = channels;
+    }
+
+    /// One more than the largest channel any spike reaches.
+    pub fn channels_used(&self) -> usize {
+        self.channel.iter().max().map_or(0, |&c| c as usize + 1)
     }
 
     fn save(&self, path: &Path, mut meta: HashMap<String, String>) -> Result<()> {
@@ -198,6 +199,9 @@ impl Dataset for SpikeFrames {
     fn classes(&self) -> usize {
         self.classes
     }
+    fn class_names(&self) -> Vec<String> {
+        self.keys.clone()
+    }
     fn label(&self, i: usize) -> usize {
         self.labels[i] as usize
     }
@@ -222,8 +226,9 @@ pub fn cache_path(source: &Path, cache_dir: &Path, binning: &Binning) -> PathBuf
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "data".into());
+    let channels = binning.channels.map_or("auto".into(), |c| c.to_string());
     cache_dir.join(format!(
-        "{name}.{}-{}ms-pool{}.safetensors",
+        "{name}.{}-{}ms-pool{}-ch{channels}.safetensors",
         binning.mode.name(),
         binning.duration_ms,
         binning.pool
@@ -249,10 +254,12 @@ fn source_stamp(source: &Path) -> Result<HashMap<String, String>> {
 
 /// Bins every sample of `file` (in parallel, validating each).
 pub fn bin_file(
-    file: &SpikeFile,
+    file: &mut SpikeFile,
     binning: &Binning,
     progress: &mut dyn LoadProgress,
 ) -> Result<SpikeFrames> {
+    file.set_channel_limit(binning.channels);
+    let file = &*file;
     let n = file.len();
     let classes = file.classes();
     file.check_labels(classes)?;
@@ -263,7 +270,21 @@ pub fn bin_file(
         let part = chunk
             .par_iter()
             .map(|&i| {
-                let b = binning.bin(&file.sample(i)?, file.time_width);
+                let sample = file.sample(i)?;
+                if let Some(&u) = sample.units.iter().max()
+                    && u as usize / binning.pool.max(1) > MAX_CHANNEL
+                {
+                    return Err(Error::data(
+                        file.path(),
+                        format!(
+                            "sample {i}: `spikes/units` holds unit {u}; with pool {} at most \
+                             {} pooled channels are supported",
+                            binning.pool,
+                            MAX_CHANNEL + 1
+                        ),
+                    ));
+                }
+                let b = binning.bin(&sample, file.time_width);
                 if b.steps > MAX_FRAMES {
                     return Err(Error::data(
                         file.path(),
@@ -281,10 +302,18 @@ pub fn bin_file(
         progress.advance(chunk.len());
     }
     progress.finish();
+    let channels = match binning.channels {
+        Some(c) => binning.pooled(c),
+        None => binned
+            .iter()
+            .flat_map(|b| b.entries.iter().map(|e| e.1 as usize + 1))
+            .max()
+            .unwrap_or(1),
+    };
     Ok(SpikeFrames::from_binned(
         binned,
         file.labels.clone(),
-        binning.channels(),
+        channels,
         classes,
         file.keys.clone(),
     ))
@@ -309,8 +338,8 @@ pub fn load_spike_frames(
     let frames = match cached {
         Some(frames) => frames,
         None => {
-            let file = SpikeFile::open(source)?;
-            let frames = bin_file(&file, binning, progress)?;
+            let mut file = SpikeFile::open(source)?;
+            let frames = bin_file(&mut file, binning, progress)?;
             frames.save(&path, stamp)?;
             frames
         }

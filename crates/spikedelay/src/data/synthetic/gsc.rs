@@ -16,9 +16,9 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use sha2::{Digest, Sha256};
 
-use super::gsc::GSC_WORDS;
-use super::wav::{write_wav, write_wav_i16};
 use crate::atomic_file::write_atomic;
+use crate::data::audio::source::GSC_WORDS;
+use crate::data::audio::wav::{write_wav, write_wav_i16};
 use crate::error::{Error, Result};
 
 /// Parameters of the synthetic word set.

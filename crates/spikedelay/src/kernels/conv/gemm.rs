@@ -208,7 +208,7 @@ pub fn backward_kernel(x: &Seq, ga: &Seq, taps: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::delay_conv;
+    use crate::kernels::conv::events;
     use crate::kernels::test_data::pseudo;
 
     fn close(a: &[f32], b: &[f32]) {
@@ -229,15 +229,15 @@ mod tests {
                 Seq::from_vec(b, t_in + r, c_out, pseudo(b * (t_in + r) * c_out, 3, 0)).unwrap();
             close(
                 &forward(&x, &k, taps, c_out, t_in + r).data,
-                &delay_conv::forward_batch(&x, &k, taps, c_out, t_in + r).data,
+                &events::forward_batch(&x, &k, taps, c_out, t_in + r).data,
             );
             close(
                 &backward_input(&ga, &k, taps, c_in, t_in).data,
-                &delay_conv::backward_input_batch(&ga, &k, taps, c_in, t_in).data,
+                &events::backward_input_batch(&ga, &k, taps, c_in, t_in).data,
             );
             close(
                 &backward_kernel(&x, &ga, taps),
-                &delay_conv::backward_kernel_batch(&x, &ga, taps),
+                &events::backward_kernel_batch(&x, &ga, taps),
             );
         }
     }

@@ -19,7 +19,7 @@
 use rayon::prelude::*;
 
 /// Largest residual a kernel row may keep outside the basis, relative to the row's peak (the
-/// narrow path's tap cut, [`super::narrow_conv::NARROW_REL_CUT`], is the same).
+/// narrow path's tap cut, [`super::narrow::NARROW_REL_CUT`], is the same).
 pub const BASIS_REL_TOL: f64 = 1e-6;
 
 /// Rows checked one by one before all rows are checked in parallel.

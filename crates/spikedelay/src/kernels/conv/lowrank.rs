@@ -24,9 +24,9 @@ use std::cell::RefCell;
 
 use rayon::prelude::*;
 
-use super::gemm_conv::{gemm_acc, pad, pad_windowed, stride, unpad};
-use super::simd::F32x16;
+use super::gemm::{gemm_acc, pad, pad_windowed, stride, unpad};
 use super::tap_basis::{FamilyBasis, TapBasis};
+use crate::kernels::simd::F32x16;
 use crate::seq::Seq;
 
 /// Most profiles a low-rank plan may use (the register blocks below hold one accumulator each).
@@ -346,8 +346,8 @@ fn backward_in_chunks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::delay_conv;
-    use crate::kernels::tap_basis::tests::family;
+    use crate::kernels::conv::events as delay_conv;
+    use crate::kernels::conv::tap_basis::tests::family;
     use crate::kernels::test_data::pseudo;
 
     /// `(c_in, taps, c_out)` kernel of weighted normalised Gaussians of std `s`.

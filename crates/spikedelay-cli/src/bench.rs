@@ -5,24 +5,56 @@
 use std::path::Path;
 use std::time::Instant;
 
+use anyhow::{Context, Result, bail};
+use clap::ValueEnum;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
-
-use crate::atomic_file::write_atomic;
-use crate::error::{Error, Result};
-use crate::model::{ConvPath, DelayMode, Network, NetworkConfig};
-use crate::seq::Seq;
-use crate::train::{NetworkOptimizer, sum_softmax_cross_entropy};
+use spikedelay::atomic_file::write_atomic;
+use spikedelay::config::{Preset, RunConfig};
+use spikedelay::data::DelayPatternsConfig;
+use spikedelay::infer::EventNetwork;
+use spikedelay::model::network::SIG_FINAL;
+use spikedelay::model::{ConvPath, Network, NetworkConfig, sum_softmax_cross_entropy};
+use spikedelay::seq::Seq;
+use spikedelay::train::NetworkOptimizer;
 
 /// Mean spike count per (step, pooled channel) of the synthetic input: about 8,000 spikes per
-/// 100-step, 140-channel sample, as an SHD word (6–9 k spikes, `shared/spec/datasets.md` §4).
+/// 100-step, 140-channel sample, as an SHD word (6–9 k spikes, docs/datasets.md §1.4).
 pub const SHD_LIKE_RATE: f64 = 0.57;
+
+/// The workloads `--workload` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WorkloadName {
+    /// The SHD preset's network: 140 → 256 → 256 → 20, D = 25, batch 256, T = 100.
+    Shd,
+    /// The SSC preset's network: 140 → 512 → 512 → 512 → 35, D = 31, batch 128, T = 100.
+    Ssc,
+    /// The main job's network (the built-in task's defaults): 20 → 48 → 48 → 20, D = 25,
+    /// batch 64, T = 50.
+    Main,
+}
+
+impl WorkloadName {
+    /// The workload: the network and batch of the run configuration it names.
+    pub fn workload(self) -> Workload {
+        match self {
+            // 700 channels pooled by 5; T = 100 steps of 10 ms (an SHD/SSC word is ≤ 1 s).
+            WorkloadName::Shd => Workload::of("shd", &Preset::Shd.config(), 140, 20, 100),
+            WorkloadName::Ssc => Workload::of("ssc", &Preset::Ssc.config(), 140, 35, 100),
+            WorkloadName::Main => {
+                let task = DelayPatternsConfig::default();
+                let config = RunConfig::default();
+                Workload::of("main", &config, task.channels, task.classes, task.steps)
+            }
+        }
+    }
+}
 
 /// A network shape and batch to time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Workload {
-    /// Name (`shd`, `ssc`).
+    /// Name (`shd`, `ssc`, `main`).
     pub name: &'static str,
     /// The network (method §18).
     pub network: NetworkConfig,
@@ -33,80 +65,20 @@ pub struct Workload {
 }
 
 impl Workload {
-    /// SHD: 140 → 256 → 256 → 20, D = 25, τ = 1.005, dropout 0.4, batch 256, T = 100.
-    pub fn shd() -> Self {
+    /// The network of `config` for `inputs` channels and `outputs` classes, at its batch size,
+    /// on `steps`-step inputs.
+    fn of(
+        name: &'static str,
+        config: &RunConfig,
+        inputs: usize,
+        outputs: usize,
+        steps: usize,
+    ) -> Self {
         Workload {
-            name: "shd",
-            network: NetworkConfig {
-                inputs: 140,
-                hidden: vec![256, 256],
-                outputs: 20,
-                taps: 25,
-                kernel_count: 1,
-                tau: (10.05 + 1e-9) / 10.0,
-                v_threshold: 1.0,
-                dropout: 0.4,
-                delays: DelayMode::Learned,
-                sig_init: 12.0,
-            },
-            batch: 256,
-            steps: 100,
-        }
-    }
-
-    /// SSC: 140 → 512 → 512 → 512 → 35, D = 31, τ = 1.5, dropout 0.25, batch 128, T = 100.
-    pub fn ssc() -> Self {
-        Workload {
-            name: "ssc",
-            network: NetworkConfig {
-                inputs: 140,
-                hidden: vec![512, 512, 512],
-                outputs: 35,
-                taps: 31,
-                kernel_count: 1,
-                tau: (15.0 + 1e-9) / 10.0,
-                v_threshold: 1.0,
-                dropout: 0.25,
-                delays: DelayMode::Learned,
-                sig_init: 15.0,
-            },
-            batch: 128,
-            steps: 100,
-        }
-    }
-
-    /// The main job's network (built-in `delay-patterns` task, default configuration):
-    /// 20 → 48 → 48 → 20, D = 25, τ = 1.005, dropout 0.25, batch 64, T = 50.
-    pub fn main_job() -> Self {
-        Workload {
-            name: "main",
-            network: NetworkConfig {
-                inputs: 20,
-                hidden: vec![48, 48],
-                outputs: 20,
-                taps: 25,
-                kernel_count: 1,
-                tau: (10.05 + 1e-9) / 10.0,
-                v_threshold: 1.0,
-                dropout: 0.25,
-                delays: DelayMode::Learned,
-                sig_init: 12.0,
-            },
-            batch: 64,
-            steps: 50,
-        }
-    }
-
-    /// The workload called `name`.
-    pub fn by_name(name: &str) -> Result<Self> {
-        match name {
-            "shd" => Ok(Self::shd()),
-            "ssc" => Ok(Self::ssc()),
-            "main" => Ok(Self::main_job()),
-            other => Err(Error::config(
-                "bench --config",
-                format!("must be `shd`, `ssc` or `main`, got `{other}`"),
-            )),
+            name,
+            network: config.network_config(inputs, outputs),
+            batch: config.train.batch_size,
+            steps,
         }
     }
 
@@ -159,44 +131,37 @@ pub fn write_input(path: &Path, x: &Seq, labels: &[usize]) -> Result<()> {
         .iter()
         .flat_map(|&y| (y as i64).to_le_bytes())
         .collect();
-    let err = |e: safetensors::SafeTensorError| Error::checkpoint(path, e.to_string());
+    let context = || format!("writing bench input {}", path.display());
     let views = vec![
         (
             "input",
-            TensorView::new(Dtype::F32, vec![t, b, c], &tbc).map_err(err)?,
+            TensorView::new(Dtype::F32, vec![t, b, c], &tbc).with_context(context)?,
         ),
         (
             "labels",
-            TensorView::new(Dtype::I64, vec![b], &lab).map_err(err)?,
+            TensorView::new(Dtype::I64, vec![b], &lab).with_context(context)?,
         ),
     ];
-    write_atomic(path, &safetensors::serialize(views, None).map_err(err)?)
+    let bytes = safetensors::serialize(views, None).with_context(context)?;
+    Ok(write_atomic(path, &bytes)?)
 }
 
 /// Reads an input written by [`write_input`] (or by the reference tools).
 pub fn read_input(path: &Path) -> Result<(Seq, Vec<usize>)> {
-    let bytes = std::fs::read(path).map_err(|source| Error::Io {
-        action: "reading bench input",
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let err = |m: String| Error::checkpoint(path, m);
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading --input {}", path.display()))?;
+    let shown = path.display();
     let st = SafeTensors::deserialize(&bytes)
-        .map_err(|e| err(format!("not a readable safetensors file ({e})")))?;
-    let x = st
-        .tensor("input")
-        .map_err(|_| err("missing tensor `input`".into()))?;
-    let y = st
-        .tensor("labels")
-        .map_err(|_| err("missing tensor `labels`".into()))?;
+        .with_context(|| format!("--input {shown}: not a readable safetensors file"))?;
+    let (Ok(x), Ok(y)) = (st.tensor("input"), st.tensor("labels")) else {
+        bail!("--input {shown}: needs tensors `input` and `labels`");
+    };
     if x.dtype() != Dtype::F32
         || x.shape().len() != 3
         || y.dtype() != Dtype::I64
         || y.shape() != [x.shape()[1]]
     {
-        return Err(err(
-            "expects `input` f32 (T, B, C) and `labels` i64 (B)".into()
-        ));
+        bail!("--input {shown}: expects `input` f32 (T, B, C) and `labels` i64 (B)");
     }
     let (t, b, c) = (x.shape()[0], x.shape()[1], x.shape()[2]);
     let vals: Vec<f32> = x
@@ -220,35 +185,22 @@ pub fn read_input(path: &Path) -> Result<(Seq, Vec<usize>)> {
 }
 
 /// What is timed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Phase {
-    /// One training step (forward, loss, backward, both optimiser steps) with SIG = `D//2`
-    /// (σ_eff = D/2 + 0.27, the first epoch).
+    /// One training step (forward, loss, backward, both optimiser steps) at the first
+    /// epoch's σ (SIG = D//2, σ_eff = D/2 + 0.27).
+    #[value(alias = "train")]
     TrainEarly,
-    /// One training step with SIG = 0.23 (σ_eff = 0.5, the last three quarters of training).
+    /// One training step at σ_eff = 0.5 (SIG = 0.23, the last three quarters of training).
     TrainLate,
     /// One inference batch of the rounded (integer-delay) model with the event-driven engine
-    /// ([`crate::infer::EventNetwork`], built once): forward and loss.
+    /// (built once): forward and loss.
     Infer,
     /// The same batch through the dense evaluation path (`Network::rounded().forward_eval`).
     InferDense,
 }
 
 impl Phase {
-    /// The phase called `name` (`train-early`, `train-late`, `infer`).
-    pub fn by_name(name: &str) -> Result<Self> {
-        match name {
-            "train-early" | "train" => Ok(Phase::TrainEarly),
-            "train-late" => Ok(Phase::TrainLate),
-            "infer" => Ok(Phase::Infer),
-            "infer-dense" => Ok(Phase::InferDense),
-            other => Err(Error::config(
-                "bench --phase",
-                format!("must be train-early, train-late, infer or infer-dense; got `{other}`"),
-            )),
-        }
-    }
-
     /// The phase's name.
     pub fn name(self) -> &'static str {
         match self {
@@ -301,7 +253,7 @@ pub fn run(
     let mut net = Network::new(&workload.network, &mut rng)?;
     net.conv_path = path;
     let sig = match phase {
-        Phase::TrainLate => crate::model::network::SIG_FINAL,
+        Phase::TrainLate => SIG_FINAL,
         _ => workload.network.sig_init,
     };
     net.set_sig(sig);
@@ -309,7 +261,7 @@ pub fn run(
     opt.weights.lr = 1e-3;
     opt.positions.lr = 0.1;
     let rounded = net.rounded();
-    let events = crate::infer::EventNetwork::from_network(&net);
+    let events = EventNetwork::from_network(&net);
     let mut seconds = Vec::with_capacity(runs);
     let mut spike_rates = Vec::new();
     for i in 0..warmup + runs {
@@ -325,7 +277,7 @@ pub fn run(
                 );
                 opt.step(&mut net, &grads, 1e-5);
                 net.set_sig(sig);
-                spike_rates = cache.spike_rates.clone();
+                spike_rates = cache.spike_rates().iter().map(|r| r.0).collect();
             }
             Phase::Infer => {
                 let (v, spikes) = events.forward(x)?;
@@ -362,7 +314,7 @@ mod tests {
 
     #[test]
     fn synthetic_input_has_the_intended_density_and_round_trips() {
-        let mut w = Workload::shd();
+        let mut w = WorkloadName::Shd.workload();
         w.batch = 8;
         let (x, y) = w.synthetic_input(1);
         let mean = x.data.iter().sum::<f32>() as f64 / x.data.len() as f64;
@@ -376,8 +328,30 @@ mod tests {
     }
 
     #[test]
+    fn workloads_are_the_presets_networks() {
+        let shd = WorkloadName::Shd.workload();
+        assert_eq!(
+            (shd.network.taps, shd.network.sig_init, shd.batch),
+            (25, 12.0, 256)
+        );
+        assert_eq!(shd.network.hidden, vec![256, 256]);
+        let ssc = WorkloadName::Ssc.workload();
+        assert_eq!(
+            (ssc.network.taps, ssc.network.sig_init, ssc.batch),
+            (31, 15.0, 128)
+        );
+        assert_eq!((ssc.network.inputs, ssc.network.outputs), (140, 35));
+        let main = WorkloadName::Main.workload();
+        assert_eq!(
+            (main.network.inputs, main.network.hidden.len(), main.steps),
+            (20, 2, 50)
+        );
+        assert_eq!((main.batch, main.network.dropout), (64, 0.25));
+    }
+
+    #[test]
     fn a_small_workload_runs_every_phase() {
-        let mut w = Workload::shd();
+        let mut w = WorkloadName::Shd.workload();
         w.batch = 2;
         w.steps = 10;
         w.network.hidden = vec![16, 16];

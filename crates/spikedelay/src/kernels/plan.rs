@@ -1,13 +1,15 @@
 //! How a delay layer's convolutions are computed: the four paths ([`ConvPath`]), the plan for
 //! one batch ([`ConvPlan`]), and the cost model that chooses between them.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
-use super::dcls::DclsLayer;
-use crate::kernels::lowrank_conv::LowRankKernel;
-use crate::kernels::narrow_conv::{MAX_NARROW_WIDTH, NarrowKernel, TapSpans};
+use super::conv::lowrank::LowRankKernel;
+use super::conv::narrow::{MAX_NARROW_WIDTH, NarrowKernel, TapSpans};
+use super::conv::tap_basis::FamilyBasis;
 #[cfg(doc)]
-use crate::kernels::{delay_conv, gemm_conv, lowrank_conv, narrow_conv};
+use super::conv::{events, gemm, lowrank, narrow};
 use crate::seq::Seq;
 
 /// Cost per multiply-add of the event path relative to the GEMM path (measured on AVX-512:
@@ -38,34 +40,43 @@ pub const LOWRANK_FILTER_COST: f64 = 3.0;
 /// float summation order (and, for the narrow path, taps below `1e-6` of their synapse's peak).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum ConvPath {
-    /// The cheapest path by a cost model, per product and in GEMM taps: `D` for GEMM; for
-    /// events `ρ·D` at the event path's speed (input density `ρ`) in the forward pass and
-    /// kernel gradient, `D` in the input gradient; `W` taps at the narrow path's speed; `R`
-    /// profiles plus their filters for the low-rank path.
+    /// The cheapest path per layer and batch, by a cost model.
+    ///
+    /// Costs are counted per product in GEMM taps: `D` for GEMM; for events `ρ·D` at the
+    /// event path's speed (input density `ρ`) in the forward pass and kernel gradient, `D` in
+    /// the input gradient; `W` taps at the narrow path's speed; `R` profiles plus their
+    /// filters for the low-rank path.
     #[default]
     Auto,
-    /// Always iterate over input events ([`delay_conv`]); sums in the same order as the
-    /// integer-delay network, so its outputs are bitwise identical.
+    /// Over input events; sums in the integer-delay network's order.
+    ///
+    /// Iterates over input events ([`events`]); its outputs are bitwise identical to the
+    /// integer-delay network's.
     Events,
-    /// Always the dense GEMM path ([`gemm_conv`]).
+    /// Dense matrix products.
+    ///
+    /// Always the dense GEMM path ([`gemm`]).
     Gemm,
-    /// Each synapse's window of significant taps ([`narrow_conv`]) wherever the window is at
-    /// most [`MAX_NARROW_WIDTH`] taps; GEMM otherwise.
+    /// Each synapse's window of significant taps (GEMM where the window is wide).
+    ///
+    /// The narrow path ([`narrow`]) wherever the window is at most [`MAX_NARROW_WIDTH`] taps.
     Narrow,
-    /// A few tap profiles that hold every kernel row ([`lowrank_conv`]) wherever fewer than
-    /// `D` profiles do (wide σ); GEMM otherwise.
+    /// A few tap profiles that hold every kernel (wide σ; GEMM where they do not).
+    ///
+    /// The low-rank path ([`lowrank`]) wherever fewer than `D` profiles hold every kernel row.
     LowRank,
 }
 
 /// How one layer's convolutions are computed for one input and kernel: chosen once per batch by
-/// [`DclsLayer::plan`] and used by both the forward and the backward pass.
+/// [`ConvPath::plan`] and used by both the forward and the backward pass.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConvPlan {
     /// Forward and kernel gradient over input events; the input gradient by direct dot
     /// products (`direct_input_grad`, bitwise-reproducible order) or by GEMM.
     Events {
-        /// Whether the input gradient uses [`delay_conv`] rather than [`gemm_conv`].
+        /// Whether the input gradient uses [`events`] rather than [`gemm`].
         direct_input_grad: bool,
     },
     /// Everything by GEMM.
@@ -78,11 +89,20 @@ pub enum ConvPlan {
 
 impl ConvPath {
     /// The implementation for input `x` (`(B, T, c_in)`) and the dense kernel `k`
-    /// (`(c_in, D, c_out)`).
-    pub(super) fn plan(self, layer: &DclsLayer, x: &Seq, k: &[f32]) -> ConvPlan {
-        let (c_in, taps, c_out) = (x.channels, layer.taps, layer.c_out);
+    /// (`(c_in, D, c_out)`, `D = taps`). `profiles` gives the tap-profile family of the layer's
+    /// kernel shape (`None` where it has none); it is asked for only when the low-rank path is
+    /// considered.
+    pub fn plan(
+        self,
+        x: &Seq,
+        k: &[f32],
+        taps: usize,
+        c_out: usize,
+        profiles: impl FnOnce() -> Option<Arc<FamilyBasis>>,
+    ) -> ConvPlan {
+        let c_in = x.channels;
         let low_rank = |max_rank: usize| {
-            let family = layer.profile_family()?;
+            let family = profiles()?;
             LowRankKernel::fit(&family, k, c_in, c_out, max_rank)
         };
         match self {

@@ -1,4 +1,4 @@
-//! Writing SHD / SSC spike files (datasets.md §3) in the published format: variable-length
+//! Writing spike files in the SHD layout (docs/datasets.md §1) in the published format: variable-length
 //! float16 times and u16 units, u16 labels and speakers, string keys, and SHD's `meta_info`.
 //! Wider types can be chosen to exercise tolerant readers. Files are written atomically.
 
@@ -7,7 +7,7 @@ use std::path::Path;
 use half::f16;
 use hdf5_writer::{ByteOrder, DatasetBuilder, Datatype, Hdf5Builder, WriteOptions};
 
-use super::spike_file::{SPIKE_CHANNELS, SpikeSample, TimeWidth};
+use super::file::{SpikeSample, TimeWidth};
 use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
@@ -80,8 +80,17 @@ fn uints(name: &str, values: &[u32], bytes: u8) -> Result<DatasetBuilder> {
     Ok(ds)
 }
 
-/// Checks that `contents` is a consistent file: lengths, unit range, labels within the keys.
-pub fn check_contents(contents: &SpikeFileContents) -> std::result::Result<(), String> {
+/// Checks that `contents` is a consistent file: lengths, unit ids that fit `unit_bytes`, labels
+/// within the keys.
+pub fn check_contents(
+    contents: &SpikeFileContents,
+    unit_bytes: u8,
+) -> std::result::Result<(), String> {
+    let unit_max = if unit_bytes >= 4 {
+        u32::MAX as u64
+    } else {
+        (1u64 << (8 * unit_bytes as u32)) - 1
+    };
     let n = contents.samples.len();
     if contents.labels.len() != n || contents.speakers.len() != n {
         return Err(format!(
@@ -94,8 +103,10 @@ pub fn check_contents(contents: &SpikeFileContents) -> std::result::Result<(), S
         if s.times.len() != s.units.len() {
             return Err(format!("sample {i}: times and units differ in length"));
         }
-        if s.units.iter().any(|&u| u as usize >= SPIKE_CHANNELS) {
-            return Err(format!("sample {i}: a unit id is ≥ {SPIKE_CHANNELS}"));
+        if let Some(&u) = s.units.iter().find(|&&u| u as u64 > unit_max) {
+            return Err(format!(
+                "sample {i}: unit id {u} does not fit {unit_bytes}-byte units"
+            ));
         }
     }
     if let Some(i) = contents
@@ -118,7 +129,7 @@ pub fn write_spike_file(
     contents: &SpikeFileContents,
     types: SpikeFileTypes,
 ) -> Result<()> {
-    check_contents(contents).map_err(|m| Error::data(path, m))?;
+    check_contents(contents, types.unit_bytes).map_err(|m| Error::data(path, m))?;
     let n = contents.samples.len() as u64;
     let (mut times, mut units) = (Vec::new(), Vec::new());
     for s in &contents.samples {

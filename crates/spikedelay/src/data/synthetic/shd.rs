@@ -22,8 +22,8 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Poisson};
 
-use super::spike_file::{SPIKE_CHANNELS, SpikeSample};
-use super::spike_file_writer::{SpeakerInfo, SpikeFileContents};
+use crate::data::spikes::file::{SHD_CHANNELS, SpikeSample};
+use crate::data::spikes::writer::{SpeakerInfo, SpikeFileContents};
 
 /// SHD's class words, by label.
 pub const SHD_KEYS: [&str; 20] = [
@@ -81,7 +81,7 @@ const TRAIN_SPEAKERS: [u32; 10] = [0, 1, 2, 3, 6, 7, 8, 9, 10, 11];
 impl SyntheticShd {
     /// The motif of every class: unit groups, and `(offset, length)` ms per segment.
     fn motifs(&self, rng: &mut ChaCha8Rng) -> (Vec<Vec<usize>>, Vec<Vec<Segment>>) {
-        let groups = SPIKE_CHANNELS / 5;
+        let groups = SHD_CHANNELS / 5;
         let mut pool: Vec<usize> = (0..groups).collect();
         pool.shuffle(rng);
         pool.truncate((self.pool_factor * self.bands).min(groups));
@@ -146,7 +146,7 @@ impl SyntheticShd {
         for _ in 0..n {
             spikes.push((
                 rng.random_range(0.0..duration),
-                rng.random_range(0..SPIKE_CHANNELS as u32),
+                rng.random_range(0..SHD_CHANNELS as u32),
             ));
         }
         spikes.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

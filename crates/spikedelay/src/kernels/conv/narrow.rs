@@ -20,7 +20,7 @@
 
 use rayon::prelude::*;
 
-use super::simd::F32x16;
+use crate::kernels::simd::F32x16;
 use crate::seq::Seq;
 
 /// Taps smaller than this fraction of their synapse's largest tap are left out of the window.
@@ -509,7 +509,7 @@ fn input_grad(gai: &[f32], rows_ga: usize, nk: &NarrowKernel, batch: usize, t_in
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kernels::{delay_conv, test_data::pseudo};
+    use crate::kernels::{conv::events as delay_conv, test_data::pseudo};
 
     /// A dense kernel whose synapse `(o, i)` has non-zero taps only on `width` delays.
     fn banded_kernel(c_in: usize, taps: usize, c_out: usize, width: usize, seed: u32) -> Vec<f32> {

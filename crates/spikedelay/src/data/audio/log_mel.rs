@@ -1,7 +1,7 @@
-//! The reference's GSC features (datasets.md §6): pad/crop to 1 s at 16 kHz, resample to 8 kHz,
-//! power STFT (`n_fft` 256, hop 80, periodic Hann, centred with reflect padding), HTK mel
-//! filterbank with 140 bins from 50 Hz to `f_max`, `10·log10(max(M, 1e-10))`; `(101, 140)`
-//! time-major.
+//! The reference's GSC features (docs/datasets.md §2.3): pad/crop the clip (1 s for GSC) at
+//! 16 kHz, resample to 8 kHz, power STFT (`n_fft` 256, hop 80, periodic Hann, centred with
+//! reflect padding), HTK mel filterbank with 140 bins from 50 Hz to `f_max`,
+//! `10·log10(max(M, 1e-10))`; `(frames, 140)` time-major, 101 frames for 1 s.
 //!
 //! `f_max` is 14 kHz as in the reference although the Nyquist frequency is 4 kHz, so filters
 //! 87..139 are empty and those channels are a constant −100 dB; `f_max = 4000` is the corrected
@@ -13,20 +13,38 @@ use realfft::{RealFftPlanner, RealToComplex};
 
 use super::resample::SincResampler;
 
-/// Samples per clip at 16 kHz.
+/// Rate clips are brought to before feature extraction, Hz.
+pub const INPUT_RATE: usize = 16_000;
+/// Samples of a GSC clip (1 s at 16 kHz).
 pub const CLIP_SAMPLES: usize = 16_000;
-/// Frames per clip.
+/// Frames of a GSC clip.
 pub const FRAMES: usize = 101;
 /// Mel bins.
 pub const MELS: usize = 140;
 /// The reference's `f_max` (Hz).
 pub const REFERENCE_F_MAX: f64 = 14_000.0;
+/// Lower edge of the mel filterbank (Hz).
+pub const F_MIN: f64 = 50.0;
 
 const N_FFT: usize = 256;
 const HOP: usize = 80;
 const RATE: usize = 8_000;
 const BINS: usize = N_FFT / 2 + 1;
-const F_MIN: f64 = 50.0;
+
+/// Frames of a clip of `clip_samples` samples at 16 kHz: `1 + ⌈clip/2⌉ // hop` (centred STFT
+/// of the 8 kHz signal).
+pub fn frames_for(clip_samples: usize) -> usize {
+    1 + clip_samples.div_ceil(INPUT_RATE / RATE) / HOP
+}
+
+/// The feature pipeline in words (for `summary.json`).
+pub fn describe(f_max: f64) -> String {
+    format!(
+        "log-mel: {} kHz → {} kHz, n_fft {N_FFT}, hop {HOP}, {MELS} HTK mel bins {F_MIN}..{f_max} Hz, dB",
+        INPUT_RATE / 1000,
+        RATE / 1000
+    )
+}
 
 fn hz_to_mel(f: f64) -> f64 {
     2595.0 * (1.0 + f / 700.0).log10()
@@ -73,6 +91,7 @@ fn filterbank(f_max: f64) -> Vec<f64> {
 
 /// The log-mel feature extractor (FFT plan, window, filterbank, resampler built once).
 pub struct LogMel {
+    clip_samples: usize,
     fft: Arc<dyn RealToComplex<f64>>,
     window: Vec<f64>,
     /// `(BINS, MELS)` row-major.
@@ -81,13 +100,19 @@ pub struct LogMel {
 }
 
 impl LogMel {
-    /// The pipeline with mel range 50 Hz .. `f_max`.
+    /// The pipeline for 1-s clips (GSC) with mel range 50 Hz .. `f_max`.
     pub fn new(f_max: f64) -> Self {
+        Self::with_clip(f_max, CLIP_SAMPLES)
+    }
+
+    /// The pipeline for clips padded or cropped to `clip_samples` samples at 16 kHz.
+    pub fn with_clip(f_max: f64, clip_samples: usize) -> Self {
         let filterbank = filterbank(f_max);
         let window = (0..N_FFT)
             .map(|n| 0.5 - 0.5 * (2.0 * std::f64::consts::PI * n as f64 / N_FFT as f64).cos())
             .collect();
         LogMel {
+            clip_samples,
             fft: RealFftPlanner::<f64>::new().plan_fft_forward(N_FFT),
             window,
             filterbank,
@@ -95,10 +120,16 @@ impl LogMel {
         }
     }
 
-    /// Features of a 16 kHz mono clip: `(FRAMES, MELS)` dB, time-major.
+    /// Frames per clip.
+    pub fn frames(&self) -> usize {
+        frames_for(self.clip_samples)
+    }
+
+    /// Features of a 16 kHz mono clip (padded with zeros or cropped to the clip length):
+    /// `(frames, MELS)` dB, time-major.
     pub fn features(&self, clip_16k: &[f32]) -> Vec<f32> {
-        let mut x = vec![0.0f32; CLIP_SAMPLES];
-        let n = clip_16k.len().min(CLIP_SAMPLES);
+        let mut x = vec![0.0f32; self.clip_samples];
+        let n = clip_16k.len().min(self.clip_samples);
         x[..n].copy_from_slice(&clip_16k[..n]);
         let y = self.resample.apply(&x);
         let len = y.len();
@@ -120,8 +151,10 @@ impl LogMel {
         let mut frame = self.fft.make_input_vec();
         let mut spectrum = self.fft.make_output_vec();
         let mut power = [0.0f64; BINS];
-        let mut out = vec![0.0f32; FRAMES * MELS];
-        for m in 0..FRAMES {
+        let frames = self.frames();
+        debug_assert_eq!(frames, 1 + len / HOP);
+        let mut out = vec![0.0f32; frames * MELS];
+        for m in 0..frames {
             for (n, v) in frame.iter_mut().enumerate() {
                 *v = self.window[n] * padded[m * HOP + n];
             }
@@ -155,6 +188,14 @@ mod tests {
         assert!((f[1] - 66.00).abs() < 5e-3, "{}", f[1]);
         assert!((f[86] - 3905.2).abs() < 0.05, "{}", f[86]);
         assert!((f[87] - 4003.4).abs() < 0.05, "{}", f[87]);
+    }
+
+    #[test]
+    fn frame_counts_follow_the_clip_length() {
+        assert_eq!(frames_for(CLIP_SAMPLES), FRAMES);
+        assert_eq!(frames_for(24_000), 151);
+        let lm = LogMel::with_clip(REFERENCE_F_MAX, 24_000);
+        assert_eq!(lm.features(&[0.1; 30_000]).len(), 151 * MELS);
     }
 
     #[test]

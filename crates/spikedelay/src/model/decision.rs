@@ -1,4 +1,5 @@
-//! Cross-entropy on the time-summed per-step softmax (method §12).
+//! The class decision and the loss on it (method §12): the readout's membranes give a per-step
+//! softmax, summed over time; its argmax is the decision and its cross-entropy the loss.
 //!
 //! ```text
 //! φ[t,b,:] = softmax(V[t,b,:]);   m[b,:] = Σ_t φ[t,b,:];   q[b,:] = softmax(m[b,:])

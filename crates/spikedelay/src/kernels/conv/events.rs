@@ -18,7 +18,7 @@
 
 use rayon::prelude::*;
 
-use super::vector::{add_assign, axpy, dot};
+use crate::kernels::vector::{add_assign, axpy, dot};
 use crate::seq::Seq;
 
 /// Number of sample chunks whose kernel gradients are summed separately and then reduced in a

@@ -1,4 +1,5 @@
-//! Binning spike lists into count frames (method §1.1, §17), then pooling 700 → 140 channels.
+//! Binning spike lists into count frames (method §1.1, §17), then pooling adjacent channels
+//! (SHD and SSC: 700 → 140).
 //!
 //! Two variants, both with `duration` = 10 ms by default:
 //! - `event-anchored` (what the paper used): each frame is the window `[t_l, t_l + duration]`
@@ -12,11 +13,12 @@
 use half::f16;
 use serde::{Deserialize, Serialize};
 
-use super::spike_file::{SPIKE_CHANNELS, SpikeSample, TimeWidth};
+use super::file::{SHD_CHANNELS, SpikeSample, TimeWidth};
 
 /// Which binning (method §17).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum BinningMode {
     /// Windows anchored at spikes (spikingjelly before `01823bed`; the paper's inputs).
     #[default]
@@ -42,8 +44,10 @@ pub struct Binning {
     pub mode: BinningMode,
     /// Frame duration, ms.
     pub duration_ms: f64,
-    /// Adjacent channels summed into one (`n_bins`; 700 / pool inputs).
+    /// Adjacent channels summed into one (`n_bins`; `⌈channels / pool⌉` inputs).
     pub pool: usize,
+    /// Input channels of the data (units must be below it); `None`: as many as the data uses.
+    pub channels: Option<usize>,
 }
 
 impl Default for Binning {
@@ -52,6 +56,7 @@ impl Default for Binning {
             mode: BinningMode::EventAnchored,
             duration_ms: 10.0,
             pool: 5,
+            channels: Some(SHD_CHANNELS),
         }
     }
 }
@@ -72,9 +77,9 @@ fn h(x: f32) -> f32 {
 }
 
 impl Binning {
-    /// Pooled channels: `700 / pool`.
-    pub fn channels(&self) -> usize {
-        SPIKE_CHANNELS / self.pool
+    /// Pooled channels for `channels` input channels: `⌈channels / pool⌉`.
+    pub fn pooled(&self, channels: usize) -> usize {
+        channels.div_ceil(self.pool.max(1))
     }
 
     /// Spike times in ms with the file's arithmetic: `f16(1000·t)` for float16 files.
@@ -140,16 +145,14 @@ impl Binning {
     /// Bins and pools one sample. An empty sample gives one zero frame.
     pub fn bin(&self, sample: &SpikeSample, width: TimeWidth) -> BinnedSample {
         let (frame, steps) = self.frame_indices(&sample.times, width);
-        let mut counts = vec![0u32; self.channels()];
+        let top = sample.units.iter().max().map_or(0, |&u| u as usize + 1);
+        let mut counts = vec![0u32; self.pooled(self.channels.unwrap_or(0).max(top))];
         let mut entries = Vec::new();
         let mut k = 0;
         while k < frame.len() {
             let f = frame[k];
             while k < frame.len() && frame[k] == f {
-                let c = sample.units[k] as usize / self.pool;
-                if c < counts.len() {
-                    counts[c] += 1;
-                }
+                counts[sample.units[k] as usize / self.pool] += 1;
                 k += 1;
             }
             for (c, n) in counts.iter_mut().enumerate() {
@@ -262,7 +265,7 @@ mod tests {
         let out = b.bin(&s, TimeWidth::F64);
         assert_eq!(out.steps, 2);
         assert_eq!(out.entries, vec![(0, 0, 3), (0, 139, 1), (1, 1, 1)]);
-        assert_eq!(b.channels(), 140);
+        assert_eq!(b.pooled(SHD_CHANNELS), 140);
     }
 
     #[test]

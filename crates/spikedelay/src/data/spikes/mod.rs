@@ -1,0 +1,10 @@
+//! Spike data in the SHD layout (HDF5: per sample, spike times in seconds and unit ids; a
+//! label; docs/datasets.md §1): reading ([`file`]) and writing ([`writer`]) such files, binning
+//! them into count frames ([`binning`]), the binned cache ([`frames`]), and the `spike-file`
+//! dataset kind ([`source`]).
+
+pub mod binning;
+pub mod file;
+pub mod frames;
+pub mod source;
+pub mod writer;

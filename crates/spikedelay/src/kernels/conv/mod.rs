@@ -1,0 +1,15 @@
+//! The delay convolution of docs/method.md §3 and its two gradients, four ways:
+//!
+//! - [`events`]: over the non-zero inputs only (sparse spikes); sums in the order the
+//!   integer-delay network does;
+//! - [`gemm`]: one dense matrix product per pass over the whole batch;
+//! - [`narrow`]: each synapse over its window of significant taps (small σ);
+//! - [`lowrank`]: every kernel row on a few shared tap profiles ([`tap_basis`]; wide σ).
+//!
+//! All take the dense kernel `k` laid out `(C_in, D, C_out)` and indexed by delay.
+
+pub mod events;
+pub mod gemm;
+pub mod lowrank;
+pub mod narrow;
+pub mod tap_basis;
