@@ -16,6 +16,7 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::simd::multiversion;
 use crate::seq::Seq;
 
 /// ATan surrogate sharpness `α`.
@@ -66,45 +67,71 @@ pub struct Lif {
     pub spike_fn: SpikeFn,
 }
 
-/// One sample's LIF recurrence over `(T, C)` rows: charge (`TRAIN`: `v·decay + I`, else
-/// `v − v/τ + I`), fire at `h ≥ v_th`, hard reset to 0. Written per variant so the channel loop
-/// has no branches on the variant and vectorises.
-#[allow(clippy::too_many_arguments)]
-#[inline(always)]
-fn lif_sample<const TRAIN: bool, const SMOOTH: bool>(
-    s_b: &mut [f32],
-    h_b: &mut [f32],
-    i_b: &[f32],
-    c: usize,
-    decay: f32,
-    tau: f32,
-    th: f32,
-) {
-    let mut v = vec![0.0f32; c];
-    for ((s_row, h_row), i_row) in s_b
-        .chunks_exact_mut(c)
-        .zip(h_b.chunks_exact_mut(c))
-        .zip(i_b.chunks_exact(c))
-    {
-        for (((s, h), &i), v) in s_row
-            .iter_mut()
-            .zip(h_row.iter_mut())
-            .zip(i_row)
-            .zip(&mut v)
+multiversion! {
+    /// One sample's LIF recurrence over `(T, C)` rows: charge (`TRAIN`: `v·decay + I`, else
+    /// `v − v/τ + I`), fire at `h ≥ v_th`, hard reset to 0. Written per variant so the channel loop
+    /// has no branches on the variant and vectorises.
+    fn lif_sample<V, const TRAIN: bool, const SMOOTH: bool>(
+        s_b: &mut [f32],
+        h_b: &mut [f32],
+        i_b: &[f32],
+        c: usize,
+        decay: f32,
+        tau: f32,
+        th: f32,
+    ) {
+        let mut v = vec![0.0f32; c];
+        for ((s_row, h_row), i_row) in s_b
+            .chunks_exact_mut(c)
+            .zip(h_b.chunks_exact_mut(c))
+            .zip(i_b.chunks_exact(c))
         {
-            let hj = if TRAIN {
-                *v * decay + i
-            } else {
-                *v - *v / tau + i
-            };
-            let fire = hj - th >= 0.0;
-            *h = hj;
-            *s = if SMOOTH {
-                atan_primitive(hj - th)
-            } else {
-                f32::from(u8::from(fire))
-            };
-            *v = if fire { 0.0 } else { hj };
+            for (((s, h), &i), v) in s_row
+                .iter_mut()
+                .zip(h_row.iter_mut())
+                .zip(i_row)
+                .zip(&mut v)
+            {
+                let hj = if TRAIN {
+                    *v * decay + i
+                } else {
+                    *v - *v / tau + i
+                };
+                let fire = hj - th >= 0.0;
+                *h = hj;
+                *s = if SMOOTH {
+                    atan_primitive(hj - th)
+                } else {
+                    f32::from(u8::from(fire))
+                };
+                *v = if fire { 0.0 } else { hj };
+            }
+        }
+    }
+}
+
+multiversion! {
+    /// One sample's LIF backward recurrence over `(T, C)` rows, last step first: the surrogate
+    /// gradient at `h`, plus the carried membrane gradient where the neuron did not fire.
+    fn lif_sample_backward<V>(
+        gi_b: &mut [f32],
+        gs_b: &[f32],
+        h_b: &[f32],
+        c: usize,
+        decay: f32,
+        th: f32,
+    ) {
+        let mut carry = vec![0.0f32; c];
+        for t in (0..gs_b.len() / c.max(1)).rev() {
+            let row = t * c..(t + 1) * c;
+            let (gi, gs, hr) = (&mut gi_b[row.clone()], &gs_b[row.clone()], &h_b[row]);
+            for (((gi, &gs), &h), carry) in gi.iter_mut().zip(gs).zip(hr).zip(&mut carry) {
+                let x = h - th;
+                let keep = if x >= 0.0 { 0.0 } else { 1.0 };
+                let gh = gs * atan_surrogate(x) + *carry * keep;
+                *gi = gh;
+                *carry = gh * decay;
+            }
         }
     }
 }
@@ -171,20 +198,7 @@ impl Lif {
             .par_chunks_mut(n)
             .zip(g_s.data.par_chunks(n))
             .zip(h.data.par_chunks(n))
-            .for_each(|((gi_b, gs_b), h_b)| {
-                let mut carry = vec![0.0f32; c];
-                for t in (0..t_len).rev() {
-                    let row = t * c..(t + 1) * c;
-                    let (gi, gs, hr) = (&mut gi_b[row.clone()], &gs_b[row.clone()], &h_b[row]);
-                    for (((gi, &gs), &h), carry) in gi.iter_mut().zip(gs).zip(hr).zip(&mut carry) {
-                        let x = h - th;
-                        let keep = if x >= 0.0 { 0.0 } else { 1.0 };
-                        let gh = gs * atan_surrogate(x) + *carry * keep;
-                        *gi = gh;
-                        *carry = gh * decay;
-                    }
-                }
-            });
+            .for_each(|((gi_b, gs_b), h_b)| lif_sample_backward(gi_b, gs_b, h_b, c, decay, th));
         g_i
     }
 }

@@ -18,6 +18,7 @@
 
 use rayon::prelude::*;
 
+use crate::kernels::simd::multiversion;
 use crate::kernels::vector::{add_assign, axpy, dot};
 use crate::seq::Seq;
 
@@ -48,71 +49,77 @@ fn for_each_event(
     }
 }
 
-/// Forward pass for one sample: `a += conv(x, k)`.
-///
-/// `x` is `(T_in, c_in)`, `k` is `(c_in, taps, c_out)`, `a` is `(T_out, c_out)`, `T_out ≥ T_in`.
-pub fn delay_conv_forward(
-    x: &[f32],
-    c_in: usize,
-    k: &[f32],
-    taps: usize,
-    c_out: usize,
-    a: &mut [f32],
-) {
-    let t_out = a.len() / c_out;
-    debug_assert_eq!(k.len(), c_in * taps * c_out);
-    debug_assert!(t_out >= x.len() / c_in);
-    let block = taps * c_out;
-    for_each_event(x, c_in, taps, c_out, t_out, |i, tp, v, n| {
-        axpy(
-            v,
-            &k[i * block..i * block + n],
-            &mut a[tp * c_out..tp * c_out + n],
-        );
-    });
+multiversion! {
+    /// Forward pass for one sample: `a += conv(x, k)`.
+    ///
+    /// `x` is `(T_in, c_in)`, `k` is `(c_in, taps, c_out)`, `a` is `(T_out, c_out)`, `T_out ≥ T_in`.
+    pub fn delay_conv_forward<V>(
+        x: &[f32],
+        c_in: usize,
+        k: &[f32],
+        taps: usize,
+        c_out: usize,
+        a: &mut [f32],
+    ) {
+        let t_out = a.len() / c_out;
+        debug_assert_eq!(k.len(), c_in * taps * c_out);
+        debug_assert!(t_out >= x.len() / c_in);
+        let block = taps * c_out;
+        for_each_event(x, c_in, taps, c_out, t_out, |i, tp, v, n| {
+            axpy(
+                v,
+                &k[i * block..i * block + n],
+                &mut a[tp * c_out..tp * c_out + n],
+            );
+        });
+    }
 }
 
-/// Gradient with respect to the input for one sample: `gx[t', i] = Σ_d Σ_o k[i, d, o]·ga[t'+d, o]`
-/// (method §3, `∂L/∂u` restricted to the unpadded input). Overwrites `gx` (`(T_in, c_in)`).
-pub fn delay_conv_backward_input(
-    ga: &[f32],
-    c_out: usize,
-    k: &[f32],
-    taps: usize,
-    c_in: usize,
-    gx: &mut [f32],
-) {
-    let t_in = gx.len() / c_in;
-    let t_out = ga.len() / c_out;
-    let block = taps * c_out;
-    for i in 0..c_in {
-        let k_i = &k[i * block..(i + 1) * block];
-        for tp in 0..t_in {
-            let n = taps.min(t_out - tp) * c_out;
-            gx[tp * c_in + i] = dot(&k_i[..n], &ga[tp * c_out..tp * c_out + n]);
+multiversion! {
+    /// Gradient with respect to the input for one sample: `gx[t', i] = Σ_d Σ_o k[i, d, o]·ga[t'+d, o]`
+    /// (method §3, `∂L/∂u` restricted to the unpadded input). Overwrites `gx` (`(T_in, c_in)`).
+    pub fn delay_conv_backward_input<V>(
+        ga: &[f32],
+        c_out: usize,
+        k: &[f32],
+        taps: usize,
+        c_in: usize,
+        gx: &mut [f32],
+    ) {
+        let t_in = gx.len() / c_in;
+        let t_out = ga.len() / c_out;
+        let block = taps * c_out;
+        for i in 0..c_in {
+            let k_i = &k[i * block..(i + 1) * block];
+            for tp in 0..t_in {
+                let n = taps.min(t_out - tp) * c_out;
+                gx[tp * c_in + i] = dot(&k_i[..n], &ga[tp * c_out..tp * c_out + n]);
+            }
         }
     }
 }
 
-/// Gradient with respect to the kernel for one sample, accumulated:
-/// `gk[i, d, o] += Σ_t' x[t', i] · ga[t'+d, o]` (method §3, `G`), over the non-zero inputs only.
-pub fn delay_conv_backward_kernel(
-    x: &[f32],
-    c_in: usize,
-    ga: &[f32],
-    c_out: usize,
-    taps: usize,
-    gk: &mut [f32],
-) {
-    let t_out = ga.len() / c_out;
-    let block = taps * c_out;
-    for_each_event(x, c_in, taps, c_out, t_out, |i, tp, v, n| {
-        axpy(
-            v,
-            &ga[tp * c_out..tp * c_out + n],
-            &mut gk[i * block..i * block + n],
-        );
-    });
+multiversion! {
+    /// Gradient with respect to the kernel for one sample, accumulated:
+    /// `gk[i, d, o] += Σ_t' x[t', i] · ga[t'+d, o]` (method §3, `G`), over the non-zero inputs only.
+    pub fn delay_conv_backward_kernel<V>(
+        x: &[f32],
+        c_in: usize,
+        ga: &[f32],
+        c_out: usize,
+        taps: usize,
+        gk: &mut [f32],
+    ) {
+        let t_out = ga.len() / c_out;
+        let block = taps * c_out;
+        for_each_event(x, c_in, taps, c_out, t_out, |i, tp, v, n| {
+            axpy(
+                v,
+                &ga[tp * c_out..tp * c_out + n],
+                &mut gk[i * block..i * block + n],
+            );
+        });
+    }
 }
 
 /// Straightforward loop twin of [`delay_conv_forward`], written from the formula; for tests.

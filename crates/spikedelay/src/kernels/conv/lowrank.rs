@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use super::gemm::{gemm_acc, pad, pad_windowed, stride, unpad};
 use super::tap_basis::{FamilyBasis, TapBasis};
-use crate::kernels::simd::F32x16;
+use crate::kernels::simd::{Lanes16, multiversion};
 use crate::seq::Seq;
 
 /// Most profiles a low-rank plan may use (the register blocks below hold one accumulator each).
@@ -139,15 +139,21 @@ fn scalar_channels(c: usize) -> std::ops::Range<usize> {
 
 /// One row of the profiles: `z[q·c + i] = Σ_e f[e][q] · src[(s + e)·c + i]`.
 #[inline(always)]
-fn profiles_row<const R: usize>(src: &[f32], s: usize, c: usize, f: &[f32], z: &mut [f32]) {
+fn profiles_row<V: Lanes16, const R: usize>(
+    src: &[f32],
+    s: usize,
+    c: usize,
+    f: &[f32],
+    z: &mut [f32],
+) {
     let taps = f.len() / R;
     for i0 in lane_blocks(c) {
-        let mut acc = [F32x16::zero(); R];
+        let mut acc = [V::zero(); R];
         for e in 0..taps {
-            let xv = F32x16::load(&src[(s + e) * c + i0..]);
+            let xv = V::load(&src[(s + e) * c + i0..]);
             let fe: &[f32; R] = f[e * R..(e + 1) * R].try_into().unwrap();
             for q in 0..R {
-                acc[q] = F32x16::splat(fe[q]).mul_add(xv, acc[q]);
+                acc[q] = V::splat(fe[q]).mul_add(xv, acc[q]);
             }
         }
         for (q, a) in acc.iter().enumerate() {
@@ -161,9 +167,12 @@ fn profiles_row<const R: usize>(src: &[f32], s: usize, c: usize, f: &[f32], z: &
     }
 }
 
-fn profiles_rows<const R: usize>(src: &[f32], s0: usize, c: usize, f: &[f32], z: &mut [f32]) {
-    for (ds, zrow) in z.chunks_mut(R * c).enumerate() {
-        profiles_row::<R>(src, s0 + ds, c, f, zrow);
+multiversion! {
+    /// Consecutive rows `s0 ..` of the profiles (as many as `z` holds).
+    fn profiles_rows<V, const R: usize>(src: &[f32], s0: usize, c: usize, f: &[f32], z: &mut [f32]) {
+        for (ds, zrow) in z.chunks_mut(R * c).enumerate() {
+            profiles_row::<V, R>(src, s0 + ds, c, f, zrow);
+        }
     }
 }
 

@@ -20,7 +20,7 @@
 
 use rayon::prelude::*;
 
-use crate::kernels::simd::F32x16;
+use crate::kernels::simd::multiversion;
 use crate::seq::Seq;
 
 /// Taps smaller than this fraction of their synapse's largest tap are left out of the window.
@@ -261,39 +261,54 @@ fn shifted_sums<const W: usize>(
         .for_each(|(it, out_it)| {
             let (blk, tb) = (it / t_blocks, it % t_blocks);
             let inp_b = &inp[blk * per_block..(blk + 1) * per_block];
-            // A few input channels at a time, so their rows stay in L1 across all outputs.
-            for m0 in (0..n_in).step_by(SUM_CHUNK) {
-                let m1 = (m0 + SUM_CHUNK).min(n_in);
-                for (j, out_j) in out_it.chunks_exact_mut(ROWS * LANES).enumerate() {
-                    let mut acc = [F32x16::zero(); ROWS];
-                    if m0 > 0 {
-                        for (tau, a) in acc.iter_mut().enumerate() {
-                            *a = F32x16::load(&out_j[tau * LANES..]);
-                        }
-                    }
-                    for m in m0..m1 {
-                        let s = j * n_in + m;
-                        let r0 = m * rows_in + offs[s] + tb * ROWS;
-                        let win = &inp_b[r0 * LANES..(r0 + ROWS + W - 1) * LANES];
-                        let mut xs = [F32x16::zero(); ROWS + MAX_NARROW_WIDTH - 1];
-                        for (r, x) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
-                            *x = F32x16::load(&win[r * LANES..]);
-                        }
-                        let k: &[f32; W] = wts[s * W..(s + 1) * W].try_into().unwrap();
-                        for (u, &kv) in k.iter().enumerate() {
-                            let kv = F32x16::splat(kv);
-                            for (tau, a) in acc.iter_mut().enumerate() {
-                                *a = kv.mul_add(xs[tau + u], *a);
-                            }
-                        }
-                    }
-                    for (tau, a) in acc.iter().enumerate() {
-                        a.store(&mut out_j[tau * LANES..]);
-                    }
-                }
-            }
+            shifted_sums_item::<W>(inp_b, rows_in, wts, offs, tb, out_it);
         });
     out
+}
+
+multiversion! {
+    /// One work item of [`shifted_sums`]: all outputs of step block `tb` of one lane block.
+    fn shifted_sums_item<V, const W: usize>(
+        inp_b: &[f32],
+        rows_in: usize,
+        wts: &[f32],
+        offs: &[usize],
+        tb: usize,
+        out_it: &mut [f32],
+    ) {
+        let n_in = inp_b.len() / (rows_in * LANES);
+        // A few input channels at a time, so their rows stay in L1 across all outputs.
+        for m0 in (0..n_in).step_by(SUM_CHUNK) {
+            let m1 = (m0 + SUM_CHUNK).min(n_in);
+            for (j, out_j) in out_it.chunks_exact_mut(ROWS * LANES).enumerate() {
+                let mut acc = [V::zero(); ROWS];
+                if m0 > 0 {
+                    for (tau, a) in acc.iter_mut().enumerate() {
+                        *a = V::load(&out_j[tau * LANES..]);
+                    }
+                }
+                for m in m0..m1 {
+                    let s = j * n_in + m;
+                    let r0 = m * rows_in + offs[s] + tb * ROWS;
+                    let win = &inp_b[r0 * LANES..(r0 + ROWS + W - 1) * LANES];
+                    let mut xs = [V::zero(); ROWS + MAX_NARROW_WIDTH - 1];
+                    for (r, x) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
+                        *x = V::load(&win[r * LANES..]);
+                    }
+                    let k: &[f32; W] = wts[s * W..(s + 1) * W].try_into().unwrap();
+                    for (u, &kv) in k.iter().enumerate() {
+                        let kv = V::splat(kv);
+                        for (tau, a) in acc.iter_mut().enumerate() {
+                            *a = kv.mul_add(xs[tau + u], *a);
+                        }
+                    }
+                }
+                for (tau, a) in acc.iter().enumerate() {
+                    a.store(&mut out_j[tau * LANES..]);
+                }
+            }
+        }
+    }
 }
 
 /// Input channels per pass of [`shifted_sums`]: their rows around one step block (~`D + 8`
@@ -316,46 +331,80 @@ fn shifted_dots<const W: usize>(
     t_rows: usize,
 ) -> Vec<f32> {
     let n_in = offs.len() / n_out;
-    let (x_block, ga_block) = (n_in * rows_x * LANES, n_out * rows_ga * LANES);
-    let blocks = ga.len() / ga_block;
     let mut g = vec![0.0f32; n_out * n_in * W];
     // Smaller groups when there are few output channels, so every thread gets work.
     let group = (n_out / (4 * rayon::current_num_threads())).clamp(1, DOT_GROUP);
     g.par_chunks_mut(group * n_in * W)
         .enumerate()
         .for_each(|(grp, g_grp)| {
-            let j0 = grp * group;
-            for blk in 0..blocks {
-                let x_b = &x[blk * x_block..(blk + 1) * x_block];
-                let ga_b = &ga[blk * ga_block..(blk + 1) * ga_block];
-                for m in 0..n_in {
-                    for (jj, g_j) in g_grp.chunks_exact_mut(n_in * W).enumerate() {
-                        let j = j0 + jj;
-                        let ga_j = &ga_b[j * rows_ga * LANES..(j * rows_ga + t_rows) * LANES];
-                        let r0 = m * rows_x + offs[j * n_in + m];
-                        let x_m = &x_b[r0 * LANES..(r0 + t_rows + W - 1) * LANES];
-                        let mut acc = [F32x16::zero(); W];
-                        for tb in 0..t_rows / ROWS {
-                            let t0 = tb * ROWS;
-                            let mut xs = [F32x16::zero(); ROWS + MAX_NARROW_WIDTH - 1];
-                            for (r, xv) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
-                                *xv = F32x16::load(&x_m[(t0 + r) * LANES..]);
-                            }
-                            for tau in 0..ROWS {
-                                let gv = F32x16::load(&ga_j[(t0 + tau) * LANES..]);
-                                for (u, a) in acc.iter_mut().enumerate() {
-                                    *a = gv.mul_add(xs[tau + u], *a);
-                                }
+            let rows = Rows {
+                x_rows: rows_x,
+                ga_rows: rows_ga,
+                t_rows,
+                n_in,
+            };
+            shifted_dots_group::<W>(x, ga, offs, rows, grp * group, g_grp);
+        });
+    g
+}
+
+/// The shapes [`shifted_dots_group`] reads its buffers with.
+#[derive(Clone, Copy)]
+struct Rows {
+    /// Rows per input channel in `x`.
+    x_rows: usize,
+    /// Rows per output channel in `ga`.
+    ga_rows: usize,
+    /// Rows summed (a multiple of [`ROWS`]).
+    t_rows: usize,
+    /// Input channels.
+    n_in: usize,
+}
+
+multiversion! {
+    /// One work item of [`shifted_dots`]: the kernel gradients of outputs `j0 ..` (as many as
+    /// `g_grp` holds), summed over every lane block in order.
+    fn shifted_dots_group<V, const W: usize>(
+        x: &[f32],
+        ga: &[f32],
+        offs: &[usize],
+        rows: Rows,
+        j0: usize,
+        g_grp: &mut [f32],
+    ) {
+        let Rows { x_rows, ga_rows, t_rows, n_in } = rows;
+        let n_out = offs.len() / n_in;
+        let (x_block, ga_block) = (n_in * x_rows * LANES, n_out * ga_rows * LANES);
+        for blk in 0..ga.len() / ga_block {
+            let x_b = &x[blk * x_block..(blk + 1) * x_block];
+            let ga_b = &ga[blk * ga_block..(blk + 1) * ga_block];
+            for m in 0..n_in {
+                for (jj, g_j) in g_grp.chunks_exact_mut(n_in * W).enumerate() {
+                    let j = j0 + jj;
+                    let ga_j = &ga_b[j * ga_rows * LANES..(j * ga_rows + t_rows) * LANES];
+                    let r0 = m * x_rows + offs[j * n_in + m];
+                    let x_m = &x_b[r0 * LANES..(r0 + t_rows + W - 1) * LANES];
+                    let mut acc = [V::zero(); W];
+                    for tb in 0..t_rows / ROWS {
+                        let t0 = tb * ROWS;
+                        let mut xs = [V::zero(); ROWS + MAX_NARROW_WIDTH - 1];
+                        for (r, xv) in xs.iter_mut().take(ROWS + W - 1).enumerate() {
+                            *xv = V::load(&x_m[(t0 + r) * LANES..]);
+                        }
+                        for tau in 0..ROWS {
+                            let gv = V::load(&ga_j[(t0 + tau) * LANES..]);
+                            for (u, a) in acc.iter_mut().enumerate() {
+                                *a = gv.mul_add(xs[tau + u], *a);
                             }
                         }
-                        for (u, a) in acc.iter().enumerate() {
-                            g_j[m * W + u] += a.sum();
-                        }
+                    }
+                    for (u, a) in acc.iter().enumerate() {
+                        g_j[m * W + u] += a.sum();
                     }
                 }
             }
-        });
-    g
+        }
+    }
 }
 
 /// Calls `$f::<W>` for the runtime width `$w` (1 ..= [`MAX_NARROW_WIDTH`]).
