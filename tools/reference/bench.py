@@ -2,7 +2,7 @@
 SSC shape: one training step (zero_grad, forward, loss, backward, both Adam steps, reset, clamp) or
 one inference batch of the rounded model. Prints one JSON line per case with the median of the
 timed runs and this process's peak RSS. Denormals are flushed (as GPUs do), see
-shared/spec/crates.md. Usually run by bench_side_by_side.py, one case per process.
+docs/design.md §5. Usually run by bench_side_by_side.py, one case per process.
 
     tools/reference/.venv/bin/python tools/reference/bench.py --config shd --phase train-early \
         --threads 2 --input /tmp/shd_input.safetensors

@@ -14,6 +14,11 @@
 //! schedules, trainer, checkpoints) → [`infer`] (evaluation, integer-delay network). Numerical
 //! kernels live in [`kernels`]. Activations are [`Seq`] tensors laid out `(B, T, C)`.
 //!
+//! Doc comments cite the repository's own documents: "method §N" is `docs/method.md` (the
+//! method as implemented, every formula the code relies on), "docs/datasets.md §N" the data
+//! formats, "docs/design.md §N" the layout, the convolution paths, their cost model and the
+//! SIMD dispatch.
+//!
 //! ```no_run
 //! use spikedelay::{config::RunConfig, train::Trainer};
 //! let config = RunConfig::default(); // the built-in `delay-patterns` task

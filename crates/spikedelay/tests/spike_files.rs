@@ -61,7 +61,7 @@ fn h5py_fixture_is_read_exactly() {
     );
 }
 
-/// The special samples of datasets.md §3.6.
+/// The special samples of docs/datasets.md §1.5.
 fn special_contents() -> SpikeFileContents {
     let samples = vec![
         SpikeSample {

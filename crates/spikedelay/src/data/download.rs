@@ -1,4 +1,4 @@
-//! `spikedelay data download`: the official archives (datasets.md §2), resumable, verified
+//! `spikedelay data download`: the official archives (docs/datasets.md §3), resumable, verified
 //! against their published checksums, then extracted next to them with the md5 of every
 //! extracted `.h5` recorded (`<file>.md5`, md5sum format).
 //!

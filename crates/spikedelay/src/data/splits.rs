@@ -1,6 +1,6 @@
 //! What every file-based kind does the same way on its way to [`Splits`]: finding its files,
 //! carving a validation split out of the training data where there is none (stratified, so
-//! each class keeps its share; docs/datasets.md §3.3), applying the selection protocol, and
+//! each class keeps its share; docs/datasets.md §1.3), applying the selection protocol, and
 //! refusing empty splits.
 
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
 //! Subsets of a dataset, and the stratified held-out validation split carved from a training set
-//! that has none (SHD, datasets.md §3.3).
+//! that has none (SHD, docs/datasets.md §1.3).
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! Band-limited resampling exactly as torchaudio's default (`sinc_interp_hann`,
-//! `lowpass_filter_width = 6`, `rolloff = 0.99`; datasets.md §6 step 2): the ratio is reduced by
+//! `lowpass_filter_width = 6`, `rolloff = 0.99`; docs/datasets.md §2.3 step 2): the ratio is reduced by
 //! its gcd, one windowed-sinc filter per output phase is computed in float64 and stored as
 //! float32, and the signal is zero-padded and convolved with stride `orig`.
 

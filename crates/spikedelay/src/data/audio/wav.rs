@@ -1,6 +1,6 @@
 //! WAV decoding for audio folders: any sample rate, integer bit depth (8–32) or 32-bit float,
 //! any channel count; downmixed to mono by averaging channels. Integer samples are scaled by
-//! `2^(bits−1)` (16-bit: `s / 32768`, torchaudio's normalised loading, datasets.md §5.3).
+//! `2^(bits−1)` (16-bit: `s / 32768`, torchaudio's normalised loading, docs/datasets.md §2.2).
 
 use std::path::Path;
 

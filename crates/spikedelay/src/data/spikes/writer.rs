@@ -123,7 +123,7 @@ pub fn check_contents(
 }
 
 /// Writes `contents` to `path` (atomically) with the given storage types. Within each sample
-/// spikes are sorted by time, ties by unit (datasets.md §3.4).
+/// spikes are sorted by time, ties by unit (docs/datasets.md §1.6).
 pub fn write_spike_file(
     path: &Path,
     contents: &SpikeFileContents,
