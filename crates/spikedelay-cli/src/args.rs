@@ -145,11 +145,21 @@ pub struct TrainArgs {
     /// Training seed (initialisation, shuffling, dropout).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Train once per seed into OUT/seed<k>/ (finished seeds are skipped on a rerun) and write
+    /// OUT/aggregate.json with the mean and sample std over the seeds.
+    #[arg(
+        long,
+        value_name = "N,N,...",
+        value_delimiter = ',',
+        conflicts_with = "seed"
+    )]
+    pub seeds: Option<Vec<u64>>,
     /// Output directory for checkpoints, metrics.jsonl and summary.json
     /// [default: runs/<dataset>-<delays>-seed<seed>].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Continue the run saved in --out from its last completed epoch.
+    /// Continue the run saved in --out from its last completed epoch (with --seeds: the seed
+    /// that did not finish).
     #[arg(long)]
     pub resume: bool,
     /// Threads.

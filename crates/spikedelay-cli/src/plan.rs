@@ -16,8 +16,10 @@ pub struct TrainPlan {
     pub config: RunConfig,
     /// Output directory.
     pub out: PathBuf,
-    /// Whether to continue the run in `out`.
+    /// Whether to continue the run in `out` (with `seeds`: the unfinished seed's).
     pub resume: bool,
+    /// `--seeds`: one run per seed in `out/seed<k>/`.
+    pub seeds: Option<Vec<u64>>,
 }
 
 impl TrainPlan {
@@ -84,12 +86,18 @@ impl TrainPlan {
             };
             bail!("{source}: {e}{hint}");
         }
+        if args.seeds.as_ref().is_some_and(|s| s.is_empty()) {
+            bail!("--seeds needs at least one seed");
+        }
+        let seed_part = match &args.seeds {
+            Some(_) => "seeds".to_string(),
+            None => format!("seed{}", config.train.seed),
+        };
         let out = args.out.clone().unwrap_or_else(|| {
             PathBuf::from("runs").join(format!(
-                "{}-{}-seed{}",
+                "{}-{}-{seed_part}",
                 config.data.name(),
                 config.model.delays,
-                config.train.seed
             ))
         });
         let given: Vec<&str> = [
@@ -107,7 +115,7 @@ impl TrainPlan {
         .into_iter()
         .filter_map(|(flag, set)| set.then_some(flag))
         .collect();
-        if args.resume && !given.is_empty() {
+        if args.resume && args.seeds.is_none() && !given.is_empty() {
             bail!(
                 "--resume continues the run in {} with the configuration stored in its checkpoint; \
                  drop {} (or start a new run without --resume)",
@@ -119,6 +127,7 @@ impl TrainPlan {
             config,
             out,
             resume: args.resume,
+            seeds: args.seeds.clone(),
         })
     }
 }

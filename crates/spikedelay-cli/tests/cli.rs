@@ -357,3 +357,75 @@ fn eval_reports_correct_over_total_with_per_class_results() {
         "{line}"
     );
 }
+
+#[test]
+fn seeds_run_into_their_own_folders_and_aggregate_as_mean_and_sample_std() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "t.toml", TINY);
+    let out = dir.path().join("multi");
+    let args = [
+        "train",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--seeds",
+        "0,1,2",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    spikedelay().args(args).assert().success();
+    let json = |p: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let agg = json(out.join("aggregate.json"));
+    for key in [
+        "test_accuracy",
+        "last_epoch_test_accuracy",
+        "best_valid_accuracy",
+        "wall_seconds",
+    ] {
+        let v: Vec<f64> = (0..3)
+            .map(|k| {
+                json(out.join(format!("seed{k}/summary.json")))[key]
+                    .as_f64()
+                    .unwrap()
+            })
+            .collect();
+        let mean = v.iter().sum::<f64>() / 3.0;
+        let std = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / 2.0).sqrt();
+        assert!(
+            (agg[key]["mean"].as_f64().unwrap() - mean).abs() < 1e-12,
+            "{key}"
+        );
+        assert!(
+            (agg[key]["std"].as_f64().unwrap() - std).abs() < 1e-12,
+            "{key}"
+        );
+    }
+    assert_eq!(agg["seeds"], serde_json::json!([0, 1, 2]));
+    let seed1 = json(out.join("seed1/summary.json"));
+    assert_eq!(seed1["seed"], 1);
+    // A rerun skips every finished seed and writes the same aggregate.
+    let again = spikedelay().args(args).assert().success();
+    let text = String::from_utf8(again.get_output().stdout.clone()).unwrap();
+    assert_eq!(text.matches("skipped").count(), 3, "{text}");
+    assert_eq!(json(out.join("aggregate.json")), agg);
+    // Another configuration in the same folder is refused.
+    let other = write(
+        dir.path(),
+        "o.toml",
+        &TINY.replace("epochs = 3", "epochs = 2"),
+    );
+    let err = stderr_of(spikedelay().args([
+        "train",
+        "--config",
+        other.to_str().unwrap(),
+        "--seeds",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    assert!(
+        err.contains("seed0") && err.contains("another configuration"),
+        "{err}"
+    );
+}

@@ -52,7 +52,7 @@ fn write_audio_folder(root: &Path) {
         for speaker in 0..60 {
             let n = (1.5 * rate as f64) as usize;
             let onset = (rng.next() * 0.5 * rate as f64) as usize;
-            let (phase, level) = (rng.next() * 6.28, 0.2 + 0.3 * rng.next());
+            let (phase, level) = (rng.next() * std::f64::consts::TAU, 0.2 + 0.3 * rng.next());
             let samples: Vec<f32> = (0..n)
                 .map(|k| {
                     let tone = if k >= onset && k < onset + rate / 2 {

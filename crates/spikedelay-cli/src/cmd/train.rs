@@ -1,30 +1,82 @@
 //! `spikedelay train`.
 
-use anyhow::{Context, Result};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
 use spikedelay::config::RunConfig;
 use spikedelay::data::{DataConfig, SelectOn, Splits};
-use spikedelay::train::Trainer;
+use spikedelay::train::trainer::files;
+use spikedelay::train::{Aggregate, Summary, Trainer, read_summary};
 
 use crate::args::TrainArgs;
 use crate::plan::TrainPlan;
 use crate::progress::{DataProgress, TrainProgress};
 
-/// Trains, writing into the plan's output directory, and prints the summary.
+/// Trains (once, or once per seed of `--seeds`), writing into the plan's output directory, and
+/// prints the summary.
 pub fn run(args: &TrainArgs) -> Result<()> {
     let plan = TrainPlan::from_args(args)?;
-    let (mut trainer, splits) = if plan.resume {
-        let trainer = Trainer::resume(&plan.out)
-            .with_context(|| format!("resuming the run in {}", plan.out.display()))?;
+    let Some(seeds) = &plan.seeds else {
+        run_one(&plan.config, &plan.out, plan.resume)?;
+        return Ok(());
+    };
+    let mut summaries = Vec::new();
+    for &seed in seeds {
+        let out = plan.out.join(format!("seed{seed}"));
+        let mut config = plan.config.clone();
+        config.train.seed = seed;
+        let stored = out.join(files::CONFIG);
+        if stored.is_file() && RunConfig::from_toml_file(&stored)? != config {
+            bail!(
+                "{} holds a run of another configuration; choose another --out",
+                out.display()
+            );
+        }
+        let done = out.join(files::SUMMARY);
+        if done.is_file() {
+            let s = read_summary(&done)?;
+            println!(
+                "seed {seed}: finished earlier (test accuracy {:.2}%), skipped",
+                100.0 * s.test_accuracy
+            );
+            summaries.push(s);
+            continue;
+        }
+        let resume = plan.resume && out.join(files::LAST).is_file();
+        println!("seed {seed} → {}", out.display());
+        summaries.push(run_one(&config, &out, resume)?);
+    }
+    let agg = Aggregate::of(&summaries)?;
+    let path = plan.out.join(files::AGGREGATE);
+    agg.write(&path)?;
+    println!(
+        "{} seeds: test accuracy {:.2} ± {:.2}% at the selected epoch, {:.2} ± {:.2}% at the last \
+         (mean ± sample std); {}",
+        summaries.len(),
+        100.0 * agg.test_accuracy.mean,
+        100.0 * agg.test_accuracy.std,
+        100.0 * agg.last_epoch_test_accuracy.mean,
+        100.0 * agg.last_epoch_test_accuracy.std,
+        path.display()
+    );
+    Ok(())
+}
+
+/// One run of `config` into `out` (continued from its last checkpoint with `resume`).
+fn run_one(config: &RunConfig, out: &Path, resume: bool) -> Result<Summary> {
+    let (mut trainer, splits) = if resume {
+        let trainer = Trainer::resume(out)
+            .with_context(|| format!("resuming the run in {}", out.display()))?;
         let splits = load(trainer.config())?;
         (trainer, splits)
     } else {
-        let splits = load(&plan.config)?;
+        let splits = load(config)?;
         let trainer = Trainer::new(
-            plan.config.clone(),
+            config.clone(),
             splits.train.channels(),
             splits.train.classes(),
         )?
-        .with_output(&plan.out)?;
+        .with_output(out)?;
         (trainer, splits)
     };
     let config = trainer.config().clone();
@@ -59,9 +111,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         config.taps(),
         net.config.tau,
         net.parameter_count(),
-        plan.out.display()
+        out.display()
     );
-    if plan.resume {
+    if resume {
         println!("resuming after epoch {}", trainer.history().len());
     }
     let mut progress = TrainProgress::new(config.train.epochs);
@@ -80,7 +132,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         100.0 * summary.last_epoch_test_accuracy,
         summary.wall_seconds
     );
-    Ok(())
+    Ok(summary)
 }
 
 /// The splits `config` names, with hints for data that is not there yet.

@@ -1,11 +1,13 @@
 //! Training (method §13–§15): optimisers, schedules, the epoch loop, checkpoints, records.
 
+pub mod aggregate;
 pub mod checkpoint;
 pub mod metrics;
 pub mod optim;
 pub mod schedule;
 pub mod trainer;
 
+pub use aggregate::{Aggregate, MeanStd, read_summary};
 pub use checkpoint::{Checkpoint, Progress};
 pub use metrics::{EpochMetrics, Summary};
 pub use optim::{Adam, AdamState, NetworkOptimizer};

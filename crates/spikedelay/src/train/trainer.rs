@@ -39,6 +39,8 @@ pub mod files {
     pub const SUMMARY: &str = "summary.json";
     /// The resolved configuration.
     pub const CONFIG: &str = "config.toml";
+    /// Mean and spread over the seeds of a multi-seed run (in the folder above the seeds').
+    pub const AGGREGATE: &str = "aggregate.json";
 }
 
 /// Receives progress reports (the CLI draws its progress bar from these).
