@@ -82,6 +82,9 @@ fn run_synthetic(a: &SyntheticArgs) -> Result<()> {
                 ..SyntheticGsc::default()
             };
             if let Some(n) = a.speakers {
+                if n < 3 {
+                    bail!("--speakers needs at least 3 (one per split), got {n}");
+                }
                 g.speakers = n;
             }
             let clips = g.write(&a.out)?;

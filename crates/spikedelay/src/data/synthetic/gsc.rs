@@ -118,7 +118,7 @@ impl SyntheticGsc {
     pub fn write(&self, root: &Path) -> Result<usize> {
         if self.speakers < 3 {
             return Err(Error::config(
-                "--speakers",
+                "speakers",
                 format!("needs at least 3 (one per split), got {}", self.speakers),
             ));
         }
