@@ -28,6 +28,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Time training steps and inference batches on the paper's SHD and SSC shapes.
     Bench(BenchArgs),
+    /// Compare finished runs (single seeds or --seeds folders) in one Markdown table.
+    Report(ReportArgs),
     /// Get, inspect or synthesise datasets (SHD, SSC, GSC).
     #[command(subcommand)]
     Data(DataCommand),
@@ -203,6 +205,17 @@ pub struct BenchArgs {
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// `spikedelay report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Run folders (each with summary.json, or aggregate.json from --seeds).
+    #[arg(value_name = "RUN", required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Also write the table to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 /// `spikedelay eval`.

@@ -33,6 +33,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => in_pool(&a.threads, || cmd::train::run(&a)),
         Command::Eval(a) => in_pool(&a.threads, || cmd::eval::run(&a)),
         Command::Bench(a) => in_pool(&a.threads, || cmd::bench::run(&a)),
+        Command::Report(a) => cmd::report::run(&a),
         Command::Data(c) => cmd::data::run(&c),
     }
 }

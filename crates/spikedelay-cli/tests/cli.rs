@@ -409,6 +409,34 @@ fn seeds_run_into_their_own_folders_and_aggregate_as_mean_and_sample_std() {
     let text = String::from_utf8(again.get_output().stdout.clone()).unwrap();
     assert_eq!(text.matches("skipped").count(), 3, "{text}");
     assert_eq!(json(out.join("aggregate.json")), agg);
+    // The report: the three seeds as mean ± std, one seed alone, written to a file too.
+    let table_file = dir.path().join("report.md");
+    let shown = spikedelay()
+        .args(["report", out.to_str().unwrap()])
+        .arg(out.join("seed1"))
+        .args(["--out", table_file.to_str().unwrap()])
+        .assert()
+        .success();
+    let table = String::from_utf8(shown.get_output().stdout.clone()).unwrap();
+    assert_eq!(std::fs::read_to_string(&table_file).unwrap(), table);
+    let mean = format!(
+        "{:.2} ± {:.2} %",
+        100.0 * agg["test_accuracy"]["mean"].as_f64().unwrap(),
+        100.0 * agg["test_accuracy"]["std"].as_f64().unwrap()
+    );
+    let rows: Vec<&str> = table.lines().skip(2).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows[0].contains(&mean) && rows[0].contains("| 3 |"),
+        "{table}"
+    );
+    let one = format!("{:.2} %", 100.0 * seed1["test_accuracy"].as_f64().unwrap());
+    assert!(
+        rows[1].contains(&one) && rows[1].contains("| 1 |"),
+        "{table}"
+    );
+    let err = stderr_of(spikedelay().args(["report", dir.path().to_str().unwrap()]));
+    assert!(err.contains("summary.json"), "{err}");
     // Another configuration in the same folder is refused.
     let other = write(
         dir.path(),

@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod checkpoint;
 pub mod metrics;
 pub mod optim;
+pub mod report;
 pub mod schedule;
 pub mod trainer;
 

@@ -1,0 +1,103 @@
+//! `spikedelay report`: runs side by side as one Markdown table. A run is a folder holding a
+//! `summary.json` (one seed) or an `aggregate.json` (several seeds; mean ± sample std).
+
+use std::path::{Path, PathBuf};
+
+use super::aggregate::{Aggregate, MeanStd, read_summary};
+use super::trainer::files;
+use crate::error::{Error, Result};
+
+/// One row of the report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// The run's folder.
+    pub dir: PathBuf,
+    /// Dataset name.
+    pub dataset: String,
+    /// Delay mode.
+    pub delays: String,
+    /// Trainable parameters.
+    pub parameters: usize,
+    /// How the epoch was selected, in words.
+    pub selection: String,
+    /// Seeds behind the figures.
+    pub seeds: usize,
+    /// Test accuracy at the selected epoch.
+    pub test_accuracy: MeanStd,
+    /// Test accuracy at the last epoch.
+    pub last_epoch_test_accuracy: MeanStd,
+    /// Wall time per seed, seconds.
+    pub wall_seconds: MeanStd,
+}
+
+impl RunRow {
+    /// Reads `dir`'s `aggregate.json`, else its `summary.json`.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let agg_path = dir.join(files::AGGREGATE);
+        let agg = if agg_path.is_file() {
+            let text = std::fs::read_to_string(&agg_path).map_err(|source| Error::Io {
+                action: "reading",
+                path: agg_path.clone(),
+                source,
+            })?;
+            serde_json::from_str::<Aggregate>(&text).map_err(|e| {
+                Error::data(&agg_path, format!("not a spikedelay aggregate.json ({e})"))
+            })?
+        } else if dir.join(files::SUMMARY).is_file() {
+            Aggregate::of(&[read_summary(&dir.join(files::SUMMARY))?])?
+        } else {
+            return Err(Error::NotFound {
+                path: dir.to_path_buf(),
+                what: "a finished run (a folder with summary.json or aggregate.json)".into(),
+            });
+        };
+        Ok(RunRow {
+            dir: dir.to_path_buf(),
+            dataset: agg.dataset,
+            delays: agg.delays,
+            parameters: agg.parameters,
+            selection: agg.selection,
+            seeds: agg.seeds.len(),
+            test_accuracy: agg.test_accuracy,
+            last_epoch_test_accuracy: agg.last_epoch_test_accuracy,
+            wall_seconds: agg.wall_seconds,
+        })
+    }
+}
+
+fn percent(m: MeanStd, seeds: usize) -> String {
+    if seeds > 1 {
+        format!("{:.2} ± {:.2} %", 100.0 * m.mean, 100.0 * m.std)
+    } else {
+        format!("{:.2} %", 100.0 * m.mean)
+    }
+}
+
+/// The rows as a Markdown table.
+pub fn markdown(rows: &[RunRow]) -> String {
+    let mut out = String::from(
+        "| run | dataset | delays | parameters | selected on | seeds | test accuracy (selected \
+         epoch) | test accuracy (last epoch) | wall time per seed |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for r in rows {
+        let selected_on = if r.selection.starts_with("best TEST") {
+            "test (optimistic)"
+        } else {
+            "validation"
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} s |\n",
+            r.dir.display(),
+            r.dataset,
+            r.delays,
+            r.parameters,
+            selected_on,
+            r.seeds,
+            percent(r.test_accuracy, r.seeds),
+            percent(r.last_epoch_test_accuracy, r.seeds),
+            r.wall_seconds.mean,
+        ));
+    }
+    out
+}
