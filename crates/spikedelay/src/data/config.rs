@@ -3,7 +3,7 @@
 //! Each dataset kind is one file holding its settings (a struct read from the `[data]` table,
 //! unknown keys are errors) and a [`DatasetSource`] implementation that turns them into
 //! [`Splits`]. [`DataConfig`] is the tagged union of the kinds, keyed by `dataset = "..."`; a
-//! new kind is its own file plus one line in the [`dataset_kinds!`] list below.
+//! new kind is its own file plus one line in the `dataset_kinds!` list below.
 //!
 //! SHD, SSC and GSC are not kinds of their own: they are presets of `spike-file` and
 //! `audio-folder` (`SpikeFileConfig::shd()`, `AudioFolderConfig::gsc()`, ...).

@@ -2,7 +2,7 @@
 //! where the CPU has them (docs/design.md §4).
 //!
 //! A hot loop is written once, generic over a [`Lanes16`] type (sixteen `f32` lanes), inside
-//! [`multiversion!`]. The macro compiles it three times: for AVX-512 (one 512-bit register per
+//! `multiversion!`. The macro compiles it three times: for AVX-512 (one 512-bit register per
 //! [`Lanes16`]), for AVX2 + FMA (two 256-bit registers) and for any CPU (plain arrays), each
 //! copy in a function with the matching `#[target_feature]`, so that LLVM also vectorises the
 //! loop's plain code at that width. Each call picks the copy for [`level`], detected once.
@@ -79,7 +79,7 @@ pub fn level() -> Level {
 ///
 /// # Safety
 /// An implementation may use instructions the CPU lacks; it is only used by the copy of a
-/// [`multiversion!`] loop that runs where [`level`] reports them.
+/// `multiversion!` loop that runs where [`level`] reports them.
 pub unsafe trait Lanes16: Copy {
     /// All lanes zero.
     fn zero() -> Self;

@@ -1,5 +1,5 @@
 //! Spike data in the SHD layout (HDF5: per sample, spike times in seconds and unit ids; a
-//! label; docs/datasets.md §1): reading ([`file`]) and writing ([`writer`]) such files, binning
+//! label; docs/datasets.md §1): reading ([`mod@file`]) and writing ([`writer`]) such files, binning
 //! them into count frames ([`binning`]), the binned cache ([`frames`]), and the `spike-file`
 //! dataset kind ([`source`]).
 

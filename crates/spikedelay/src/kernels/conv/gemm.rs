@@ -16,7 +16,7 @@
 //! narrow layers efficient and writes each output once.
 //!
 //! This costs `D·B·P·C_in·C_out` multiply-adds whatever the sparsity, at GEMM speed: the right
-//! path for dense inputs and wide kernels. [`super::delay_conv`] is the event-driven alternative.
+//! path for dense inputs and wide kernels. [`super::events`] is the event-driven alternative.
 
 use gemm::{Parallelism, gemm};
 

@@ -1,7 +1,7 @@
 //! The delay convolution through a layer's [`TapBasis`]: for wide σ (early training).
 //!
 //! With orthonormal tap profiles `V` (`R × D`) that hold every kernel row, and coefficients
-//! `K̃[q, i, o] = Σ_d V[q, d] · k[i, d, o]`, in the padded row layout of [`super::gemm_conv`]
+//! `K̃[q, i, o] = Σ_d V[q, d] · k[i, d, o]`, in the padded row layout of [`super::gemm`]
 //! both the input and the output gradient are filtered by the profiles, and each product has
 //! inner dimension `R·C` instead of `D·C`:
 //!

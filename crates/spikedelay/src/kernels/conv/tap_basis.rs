@@ -6,7 +6,7 @@
 //! σ ≈ 4.4. With an orthonormal basis `V` (`R × D`) of that subspace each kernel row `k_{i,·,o}`
 //! is its `R` coefficients `K̃[(q, i), o] = Σ_d V[q, d] · k[i, d, o]`, and the convolution
 //! becomes `R` fixed filters per input channel followed by one product with inner dimension
-//! `R·C_in` instead of `D·C_in` ([`super::lowrank_conv`]).
+//! `R·C_in` instead of `D·C_in` ([`super::lowrank`]).
 //!
 //! The candidate profiles are the right singular vectors of the kernel shape's family (the
 //! profile at many positions, each scaled to peak 1; [`FamilyBasis`]), by one-sided Jacobi in
