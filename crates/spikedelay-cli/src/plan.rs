@@ -61,7 +61,7 @@ impl TrainPlan {
             );
         }
         if let Some(s) = args.select_on {
-            config.data.source_mut().set_select_on(s);
+            config.data.set_select_on(s);
         }
         if let Some(b) = args.binning {
             match &mut config.data {

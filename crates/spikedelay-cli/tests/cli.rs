@@ -3,11 +3,8 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn spikedelay() -> Command {
-    Command::cargo_bin("spikedelay").unwrap()
-}
+mod common;
+use common::{spikedelay, stderr_of};
 
 const TINY: &str = r#"
 [data]
@@ -31,11 +28,6 @@ fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn stderr_of(cmd: &mut Command) -> String {
-    let out = cmd.assert().failure().code(2).get_output().clone();
-    String::from_utf8(out.stderr).unwrap()
 }
 
 #[test]

@@ -1,29 +1,11 @@
 //! `spikedelay data ...` and training on SHD- and GSC-format data end to end, with presets
 //! overridden by a TOML file so the runs stay small.
 
-use std::path::Path;
-
-use assert_cmd::Command;
-
-fn spikedelay() -> Command {
-    Command::cargo_bin("spikedelay").unwrap()
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
-}
-
-fn stderr_of(cmd: &mut Command) -> String {
-    let out = cmd.assert().failure().code(2).get_output().clone();
-    String::from_utf8(out.stderr).unwrap()
-}
+mod common;
+use common::{spikedelay, stderr_of, stdout_of, summary};
 
 /// Shrinks a preset: the TOML overrides only these keys.
 const SMALL: &str = "[model]\nhidden = [24]\n\n[train]\nbatch_size = 32\n";
-
-fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
-}
 
 #[test]
 fn synthetic_shd_trains_with_the_shd_preset_and_both_protocols() {

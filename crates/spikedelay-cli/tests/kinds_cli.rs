@@ -4,27 +4,12 @@
 
 use std::path::Path;
 
-use assert_cmd::Command;
 use spikedelay::data::audio::wav::write_wav_i16;
 use spikedelay::data::spikes::file::SpikeSample;
 use spikedelay::data::spikes::writer::{SpikeFileContents, SpikeFileTypes, write_spike_file};
 
-fn spikedelay() -> Command {
-    Command::cargo_bin("spikedelay").unwrap()
-}
-
-fn stdout_of(cmd: &mut Command) -> String {
-    String::from_utf8(cmd.assert().success().get_output().stdout.clone()).unwrap()
-}
-
-fn stderr_of(cmd: &mut Command) -> String {
-    let out = cmd.assert().failure().code(2).get_output().clone();
-    String::from_utf8(out.stderr).unwrap()
-}
-
-fn summary(out: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
-}
+mod common;
+use common::{spikedelay, stderr_of, stdout_of, summary};
 
 /// A small deterministic generator (no test dependency on `rand`).
 struct Lcg(u64);

@@ -124,7 +124,7 @@ fn run_one(config: &RunConfig, out: &Path, resume: bool) -> Result<Summary> {
         summary.test_correct,
         summary.test_samples,
         summary.best_epoch + 1,
-        match config.data.source().select_on() {
+        match config.data.select_on() {
             SelectOn::Valid => "validation",
             SelectOn::Test => "TEST",
         },

@@ -21,16 +21,11 @@ const SPIKE_KEYS: &[&str] = &[
 /// Keys of the old flat `[data]` table that meant something for GSC.
 const AUDIO_KEYS: &[&str] = &["dir", "cache_dir", "select_on", "mel_f_max"];
 
-/// Keys of the old flat `[data]` table that meant nothing for the generated task.
-const FILE_KEYS: &[&str] = &[
-    "dir",
-    "cache_dir",
-    "binning",
-    "pool",
-    "valid_fraction",
-    "valid_seed",
-    "mel_f_max",
-];
+/// Whether an old flat `[data]` key meant nothing for the generated task: every spike-file or
+/// GSC key but `select_on`.
+fn file_key(key: &str) -> bool {
+    key != "select_on" && (SPIKE_KEYS.contains(&key) || AUDIO_KEYS.contains(&key))
+}
 
 fn table_of<T: serde::Serialize>(preset: T) -> Table {
     Table::try_from(preset).expect("a data preset serialises to a TOML table")
@@ -77,9 +72,7 @@ pub(super) fn upgrade(config: &mut Table) {
     }
     if let Some(Value::Table(patterns)) = legacy_patterns {
         if named.as_deref().is_none_or(|n| n == "delay-patterns") {
-            for key in FILE_KEYS {
-                data.remove(*key);
-            }
+            data.retain(|k, _| !file_key(k));
             for (k, v) in patterns {
                 data.insert(k, v);
             }

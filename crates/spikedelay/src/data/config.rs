@@ -8,7 +8,7 @@
 //! SHD, SSC and GSC are not kinds of their own: they are presets of `spike-file` and
 //! `audio-folder` (`SpikeFileConfig::shd()`, `AudioFolderConfig::gsc()`, ...).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -45,17 +45,12 @@ pub trait DatasetSource {
     fn input_description(&self, time_step_ms: f64) -> String;
     /// How the reported epoch is chosen, in words (for `summary.json`).
     fn selection(&self) -> String;
-    /// Which split selects the reported epoch.
-    fn select_on(&self) -> SelectOn;
-    /// Sets which split selects the reported epoch.
-    fn set_select_on(&mut self, select_on: SelectOn);
-    /// The folder the data is read from (`None` for generated data).
-    fn dir(&self) -> Option<&Path>;
     /// Reads the data from `dir`; an error for kinds that generate their data.
     fn set_dir(&mut self, dir: PathBuf) -> Result<()>;
 }
 
-/// Defines [`DataConfig`] from the list of kinds: one variant each, tagged by `dataset`.
+/// Defines [`DataConfig`] from the list of kinds: one variant each, tagged by `dataset`. Every
+/// kind's settings have a `select_on` field.
 macro_rules! dataset_kinds {
     ($( $(#[$doc:meta])* $variant:ident($config:ty) = $name:literal, )+) => {
         /// `[data]`: one dataset kind and its settings, chosen by `dataset = "..."`.
@@ -82,6 +77,16 @@ macro_rules! dataset_kinds {
             /// The kind's implementation, to change its settings.
             pub fn source_mut(&mut self) -> &mut dyn DatasetSource {
                 match self { $( DataConfig::$variant(c) => c, )+ }
+            }
+
+            /// Which split selects the reported epoch.
+            pub fn select_on(&self) -> SelectOn {
+                match self { $( DataConfig::$variant(c) => c.select_on, )+ }
+            }
+
+            /// Sets which split selects the reported epoch.
+            pub fn set_select_on(&mut self, select_on: SelectOn) {
+                match self { $( DataConfig::$variant(c) => c.select_on = select_on, )+ }
             }
         }
     };

@@ -2,7 +2,7 @@
 //! length, turned into the reference's log-mel features. Google Speech Commands v0.02 is a
 //! preset ([`AudioFolderConfig::gsc`]).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -220,18 +220,6 @@ impl DatasetSource for AudioFolderConfig {
                 self.valid_percent
             )
         }
-    }
-
-    fn select_on(&self) -> SelectOn {
-        self.select_on
-    }
-
-    fn set_select_on(&mut self, select_on: SelectOn) {
-        self.select_on = select_on;
-    }
-
-    fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
     }
 
     fn set_dir(&mut self, dir: PathBuf) -> Result<()> {

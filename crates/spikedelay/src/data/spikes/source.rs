@@ -261,18 +261,6 @@ impl DatasetSource for SpikeFileConfig {
         }
     }
 
-    fn select_on(&self) -> SelectOn {
-        self.select_on
-    }
-
-    fn set_select_on(&mut self, select_on: SelectOn) {
-        self.select_on = select_on;
-    }
-
-    fn dir(&self) -> Option<&Path> {
-        self.dir.as_deref()
-    }
-
     fn set_dir(&mut self, dir: PathBuf) -> Result<()> {
         self.dir = Some(dir);
         Ok(())

@@ -213,15 +213,6 @@ impl DatasetSource for DelayPatternsConfig {
             SelectOn::Test => TEST_SELECTION.into(),
         }
     }
-    fn select_on(&self) -> SelectOn {
-        self.select_on
-    }
-    fn set_select_on(&mut self, select_on: SelectOn) {
-        self.select_on = select_on;
-    }
-    fn dir(&self) -> Option<&std::path::Path> {
-        None
-    }
     fn set_dir(&mut self, _dir: std::path::PathBuf) -> Result<()> {
         Err(Error::config(
             "data.dir",
