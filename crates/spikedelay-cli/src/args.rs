@@ -30,6 +30,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Compare finished runs (single seeds or --seeds folders) in one Markdown table.
     Report(ReportArgs),
+    /// Draw a run's learning curves, learned delays and one test sample as PNG files.
+    Plot(PlotArgs),
     /// Get, inspect or synthesise datasets (SHD, SSC, GSC).
     #[command(subcommand)]
     Data(DataCommand),
@@ -164,6 +166,9 @@ pub struct TrainArgs {
     /// that did not finish).
     #[arg(long)]
     pub resume: bool,
+    /// After training, draw the run's figures into OUT/plots (as `spikedelay plot OUT`).
+    #[arg(long)]
+    pub plot: bool,
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
@@ -216,6 +221,23 @@ pub struct ReportArgs {
     /// Also write the table to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `spikedelay plot`.
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// A run folder written by `train` (or by `train --seeds`: mean and spread over the seeds).
+    #[arg(value_name = "RUN")]
+    pub run: PathBuf,
+    /// Folder for the PNG files [default: RUN/plots].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Which test sample to draw in sample.png.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub sample: usize,
+    /// Threads (for the sample's forward pass and data loading).
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// `spikedelay eval`.

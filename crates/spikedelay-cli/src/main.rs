@@ -4,6 +4,7 @@ mod args;
 mod bench;
 mod cmd;
 mod plan;
+mod plot;
 mod progress;
 
 use std::process::ExitCode;
@@ -34,6 +35,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(a) => in_pool(&a.threads, || cmd::eval::run(&a)),
         Command::Bench(a) => in_pool(&a.threads, || cmd::bench::run(&a)),
         Command::Report(a) => cmd::report::run(&a),
+        Command::Plot(a) => in_pool(&a.threads, || cmd::plot::run(&a)),
         Command::Data(c) => cmd::data::run(&c),
     }
 }

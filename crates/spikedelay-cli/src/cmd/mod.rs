@@ -3,5 +3,6 @@
 pub mod bench;
 pub mod data;
 pub mod eval;
+pub mod plot;
 pub mod report;
 pub mod train;

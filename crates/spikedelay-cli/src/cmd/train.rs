@@ -18,6 +18,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     let plan = TrainPlan::from_args(args)?;
     let Some(seeds) = &plan.seeds else {
         run_one(&plan.config, &plan.out, plan.resume)?;
+        if args.plot {
+            crate::cmd::plot::draw(&plan.out, &crate::plot::default_dir(&plan.out), 0)?;
+        }
         return Ok(());
     };
     let mut summaries = Vec::new();
@@ -59,6 +62,9 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         100.0 * agg.last_epoch_test_accuracy.std,
         path.display()
     );
+    if args.plot {
+        crate::cmd::plot::draw(&plan.out, &crate::plot::default_dir(&plan.out), 0)?;
+    }
     Ok(())
 }
 

@@ -28,7 +28,13 @@ pub struct RunRow {
     pub last_epoch_test_accuracy: MeanStd,
     /// Wall time per seed, seconds.
     pub wall_seconds: MeanStd,
+    /// The figures found in `dir/plots` (written by `spikedelay plot`), in the order of
+    /// [`FIGURES`].
+    pub plots: Vec<PathBuf>,
 }
+
+/// The figure files `spikedelay plot` writes into `RUN/plots`, which a report links to.
+pub const FIGURES: [&str; 4] = ["curves.png", "delays.png", "weight-delay.png", "sample.png"];
 
 impl RunRow {
     /// Reads `dir`'s `aggregate.json`, else its `summary.json`.
@@ -61,6 +67,11 @@ impl RunRow {
             test_accuracy: agg.test_accuracy,
             last_epoch_test_accuracy: agg.last_epoch_test_accuracy,
             wall_seconds: agg.wall_seconds,
+            plots: FIGURES
+                .iter()
+                .map(|f| dir.join("plots").join(f))
+                .filter(|p| p.is_file())
+                .collect(),
         })
     }
 }
@@ -73,13 +84,30 @@ fn percent(m: MeanStd, seeds: usize) -> String {
     }
 }
 
-/// The rows as a Markdown table.
+/// Markdown links to a row's figures, named by file stem (`[curves](run/plots/curves.png)`).
+fn plot_links(r: &RunRow) -> String {
+    r.plots
+        .iter()
+        .map(|p| {
+            let stem = p
+                .file_stem()
+                .map_or_else(String::new, |s| s.to_string_lossy().into());
+            format!("[{stem}]({})", p.display())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The rows as a Markdown table (with a column of plot links when any run has plots).
 pub fn markdown(rows: &[RunRow]) -> String {
+    let with_plots = rows.iter().any(|r| !r.plots.is_empty());
     let mut out = String::from(
         "| run | dataset | delays | parameters | selected on | seeds | test accuracy (selected \
-         epoch) | test accuracy (last epoch) | wall time per seed |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+         epoch) | test accuracy (last epoch) | wall time per seed |",
     );
+    out.push_str(if with_plots { " plots |\n" } else { "\n" });
+    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    out.push_str(if with_plots { " --- |\n" } else { "\n" });
     for r in rows {
         let selected_on = if r.selection.starts_with("best TEST") {
             "test (optimistic)"
@@ -87,7 +115,7 @@ pub fn markdown(rows: &[RunRow]) -> String {
             "validation"
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} s |\n",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} s |",
             r.dir.display(),
             r.dataset,
             r.delays,
@@ -98,6 +126,10 @@ pub fn markdown(rows: &[RunRow]) -> String {
             percent(r.last_epoch_test_accuracy, r.seeds),
             r.wall_seconds.mean,
         ));
+        if with_plots {
+            out.push_str(&format!(" {} |", plot_links(r)));
+        }
+        out.push('\n');
     }
     out
 }
