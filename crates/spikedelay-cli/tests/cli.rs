@@ -244,7 +244,10 @@ fn unreadable_checkpoints_are_named() {
     );
     let err =
         stderr_of(spikedelay().args(["train", "--resume", "--out", dir.path().to_str().unwrap()]));
-    assert!(err.contains("last.safetensors"), "{err}");
+    assert!(
+        err.contains("last.safetensors") && err.contains("nothing to resume yet"),
+        "{err}"
+    );
 }
 
 #[test]

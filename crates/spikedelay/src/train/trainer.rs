@@ -108,6 +108,14 @@ impl Trainer {
     /// Continues the run saved in `out` (its `last.safetensors` and `metrics.jsonl`).
     pub fn resume(out: &Path) -> Result<Self> {
         let path = out.join(files::LAST);
+        if !path.exists() {
+            return Err(Error::NotFound {
+                path,
+                what: "a finished epoch to resume from; nothing to resume yet (no epoch of a run \
+                       in this folder has finished): train without --resume"
+                    .into(),
+            });
+        }
         let ck = Checkpoint::load(&path)?;
         let optimizer = ck.optimizer.ok_or_else(|| {
             Error::checkpoint(&path, "holds no optimiser state, so it cannot be resumed")
