@@ -65,9 +65,12 @@ pub struct DownloadArgs {
 /// `spikedelay data inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// An SHD/SSC `.h5` file or a GSC folder.
+    /// An SHD/SSC `.h5` file, a folder of them, or a GSC-style audio folder.
     #[arg(value_name = "PATH")]
     pub path: PathBuf,
+    /// Print one JSON object per file or folder instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Synthetic data formats.
@@ -104,6 +107,10 @@ pub struct SyntheticArgs {
     /// Seed.
     #[arg(long, default_value_t = 0, value_name = "N")]
     pub seed: u64,
+    /// Replace files already in OUT (`shd_*.h5`, or the GSC words' folders and split lists);
+    /// without it, existing files are never touched.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Options shared by commands that compute.
@@ -166,6 +173,10 @@ pub struct TrainArgs {
     /// that did not finish).
     #[arg(long)]
     pub resume: bool,
+    /// Replace a run that is already in --out (its checkpoints, records and figures) instead
+    /// of refusing to; with --seeds, every seed is trained again.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
     /// After training, draw the run's figures into OUT/plots (as `spikedelay plot OUT`).
     #[arg(long)]
     pub plot: bool,
@@ -250,6 +261,10 @@ pub struct EvalArgs {
     /// correct / total whatever the batch size; only the reference's batch-mean figure moves.
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// Read the checkpoint's dataset from DIR instead of the folder stored in it (the data has
+    /// moved, or the run came from another machine).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
     /// Print one JSON object (accuracy, counts, per-class accuracy and the confusion matrix of
     /// each split) instead of text.
     #[arg(long)]

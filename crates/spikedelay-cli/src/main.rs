@@ -53,7 +53,18 @@ fn tune_allocator() {
     }
 }
 
+/// Restores the default SIGPIPE action, so that `spikedelay ... | head` ends quietly when the
+/// reader closes the pipe (as other Unix tools do) instead of panicking in `println!`.
+fn default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default, before any other thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     tune_allocator();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,

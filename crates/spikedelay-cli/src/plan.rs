@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use spikedelay::config::RunConfig;
 use spikedelay::data::DataConfig;
 
@@ -20,6 +20,13 @@ pub struct TrainPlan {
     pub resume: bool,
     /// `--seeds`: one run per seed in `out/seed<k>/`.
     pub seeds: Option<Vec<u64>>,
+    /// `--data-dir` for a resumed run (absolute): its data has moved.
+    pub resume_data_dir: Option<PathBuf>,
+}
+
+/// `path` made absolute against the working folder.
+pub fn absolute(path: &std::path::Path) -> Result<PathBuf> {
+    std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
 }
 
 impl TrainPlan {
@@ -51,7 +58,8 @@ impl TrainPlan {
         if let Some(s) = args.seed {
             config.train.seed = s;
         }
-        if let Some(dir) = &args.data_dir
+        let resuming_one = args.resume && args.seeds.is_none();
+        if let Some(dir) = args.data_dir.as_ref().filter(|_| !resuming_one)
             && let Err(e) = config.data.source_mut().set_dir(dir.clone())
         {
             bail!(
@@ -73,6 +81,10 @@ impl TrainPlan {
                 ),
             }
         }
+        config
+            .data
+            .source_mut()
+            .resolve_paths(&std::env::current_dir().context("reading the working folder")?);
         if let Err(e) = config.validate() {
             let source = match &args.config {
                 Some(p) => format!("checking {}", p.display()),
@@ -108,7 +120,6 @@ impl TrainPlan {
             ("--epochs", args.epochs.is_some()),
             ("--batch-size", args.batch_size.is_some()),
             ("--seed", args.seed.is_some()),
-            ("--data-dir", args.data_dir.is_some()),
             ("--select-on", args.select_on.is_some()),
             ("--binning", args.binning.is_some()),
         ]
@@ -118,7 +129,8 @@ impl TrainPlan {
         if args.resume && args.seeds.is_none() && !given.is_empty() {
             bail!(
                 "--resume continues the run in {} with the configuration stored in its checkpoint; \
-                 drop {} (or start a new run without --resume)",
+                 drop {} (or start a new run without --resume; --data-dir may be given, to read \
+                 the run's data from where it has moved)",
                 out.display(),
                 given.join(", ")
             );
@@ -128,6 +140,10 @@ impl TrainPlan {
             out,
             resume: args.resume,
             seeds: args.seeds.clone(),
+            resume_data_dir: match (&args.data_dir, resuming_one) {
+                (Some(d), true) => Some(absolute(d)?),
+                _ => None,
+            },
         })
     }
 }

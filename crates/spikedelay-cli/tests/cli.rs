@@ -68,7 +68,7 @@ fn train_writes_checkpoints_metrics_and_summary_then_eval_and_resume_work() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert!(
-        names.iter().all(|n| !n.starts_with('.')),
+        names.iter().all(|n| !n.contains(".tmp-")),
         "temporary files left: {names:?}"
     );
     let metrics = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();

@@ -1,5 +1,7 @@
 //! Writing files so that nothing is ever left half-written: write a temporary file in the same
-//! directory, flush it to disk, then rename it over the destination.
+//! directory, flush it to disk, rename it over the destination, then flush the directory so the
+//! rename itself survives a power cut. Temporaries are named `.NAME.tmp-PID`; a run folder's
+//! owner removes stale ones ([`crate::train::RunDir`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -26,13 +28,32 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        crate::fault::point(format!("{name}:tmp"));
         std::fs::rename(&tmp, path)
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
         return Err(io("writing", e));
     }
+    sync_dir(dir);
+    crate::fault::point(format!("{name}:written"));
     Ok(())
+}
+
+/// Whether `name` is one of [`write_atomic`]'s temporaries.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
+}
+
+/// Flushes a directory's entries (the rename) to disk; a no-op where directories cannot be
+/// opened as files.
+fn sync_dir(dir: &Path) {
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
 }
 
 #[cfg(test)]

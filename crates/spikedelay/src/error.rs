@@ -82,6 +82,43 @@ pub enum Error {
         /// What is wrong, naming the tensor or metadata key.
         message: String,
     },
+
+    // === Runs ===
+    /// A run's output folder cannot be used as asked (another writer holds it, it holds a run
+    /// that would be replaced, nothing to resume).
+    #[error("run folder {path}: {message}")]
+    RunFolder {
+        /// The folder.
+        path: PathBuf,
+        /// What is in the way and what to do.
+        message: String,
+    },
+    /// Training produced a non-finite loss or parameter; nothing of that batch was saved.
+    #[error(
+        "training diverged in epoch {epoch} (0-based), batch {batch}: {what} is not finite; \
+         the last checkpoint (after the previous epoch) is intact. Lower train.max_lr or \
+         train.lr_positions, or check the input data"
+    )]
+    NonFinite {
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Batch within the epoch (0-based).
+        batch: usize,
+        /// The first offending quantity (`loss`, or a tensor name as in checkpoints).
+        what: String,
+    },
+    /// A size from a configuration or a file would need more memory than the machine has.
+    #[error("{what} needs an estimated {needed} but {available} is available; {hint}")]
+    Memory {
+        /// What was being sized, naming the fields.
+        what: String,
+        /// The estimate, human-readable.
+        needed: String,
+        /// What the machine has, human-readable.
+        available: String,
+        /// Which fields to reduce.
+        hint: String,
+    },
 }
 
 impl Error {
@@ -96,6 +133,14 @@ impl Error {
     /// A checkpoint error for `path`.
     pub fn checkpoint(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
         Error::Checkpoint {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A run-folder error for `path`.
+    pub fn run_folder(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        Error::RunFolder {
             path: path.into(),
             message: message.into(),
         }

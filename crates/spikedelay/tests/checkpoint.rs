@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use spikedelay::model::{ConvPath, DelayMode};
-use spikedelay::train::{Checkpoint, Trainer};
+use spikedelay::train::{Checkpoint, Existing, Trainer};
 
 use crate::training::{small_config, splits_of};
 
@@ -12,7 +12,7 @@ fn fresh(delays: DelayMode, epochs: usize, out: &Path) -> Trainer {
     let splits = splits_of(&config);
     Trainer::new(config, splits.train.channels(), splits.train.classes())
         .unwrap()
-        .with_output(out)
+        .with_output(out, Existing::Overwrite)
         .unwrap()
 }
 
@@ -41,12 +41,13 @@ fn the_configured_convolution_path_is_used_and_kept() {
     let splits = splits_of(&config);
     let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes())
         .unwrap()
-        .with_output(dir.path())
+        .with_output(dir.path(), Existing::Refuse)
         .unwrap();
     assert_eq!(t.network().conv_path, ConvPath::Events);
     t.run(&splits, &mut ()).unwrap();
     let back = Checkpoint::load(&dir.path().join("last.safetensors")).unwrap();
     assert_eq!(back.network.conv_path, ConvPath::Events);
+    drop(t);
     assert_eq!(
         Trainer::resume(dir.path()).unwrap().network().conv_path,
         ConvPath::Events
@@ -113,7 +114,10 @@ fn summary_reports_selected_and_last_epoch() {
     // nothing half-written is left behind
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
-        assert!(!name.starts_with('.'), "temporary file left: {name}");
+        assert!(
+            !spikedelay::atomic_file::is_temporary(&name),
+            "temporary file left: {name}"
+        );
     }
 }
 
@@ -145,7 +149,12 @@ fn bad_checkpoints_get_clear_errors() {
     // tensor of the wrong shape
     let st = safetensors::SafeTensors::deserialize(&good).unwrap();
     let (_, header) = safetensors::SafeTensors::read_metadata(&good).unwrap();
-    let meta = header.metadata().clone();
+    // Without the checksum, so that the structural checks are reached (a forged file with
+    // the original checksum fails on the checksum first, which `a_damaged_*` tests).
+    let mut meta = header.metadata().clone();
+    if let Some(m) = meta.as_mut() {
+        assert!(m.remove("checksum").is_some());
+    }
     let kept: Vec<(String, safetensors::tensor::TensorView<'_>)> = st
         .tensors()
         .into_iter()
@@ -201,4 +210,33 @@ fn resume_without_a_run_is_a_clear_error() {
         .expect("no run to resume")
         .to_string();
     assert!(err.contains("last.safetensors"), "{err}");
+}
+
+#[test]
+fn damaged_and_non_finite_checkpoints_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut t = fresh(DelayMode::Learned, 1, dir.path());
+    let splits = splits_of(t.config());
+    t.run(&splits, &mut ()).unwrap();
+    let path = dir.path().join("best.safetensors");
+    let good = std::fs::read(&path).unwrap();
+    // One flipped bit in the last tensor's bytes: still a valid safetensors file.
+    let mut bad = good.clone();
+    let at = bad.len() - 3;
+    bad[at] ^= 0x01;
+    let damaged = dir.path().join("damaged.safetensors");
+    std::fs::write(&damaged, &bad).unwrap();
+    safetensors::SafeTensors::deserialize(&bad).unwrap();
+    let err = Checkpoint::load(&damaged).unwrap_err().to_string();
+    assert!(err.contains("checksum mismatch"), "{err}");
+
+    let mut ck = Checkpoint::load(&path).unwrap();
+    ck.network.blocks[0].norm.beta[1] = f32::INFINITY;
+    let diverged = dir.path().join("diverged.safetensors");
+    ck.save(&diverged).unwrap();
+    let err = Checkpoint::load(&diverged).unwrap_err().to_string();
+    assert!(
+        err.contains("`blocks.0.norm.beta`") && err.contains("NaN or infinite"),
+        "{err}"
+    );
 }

@@ -62,7 +62,7 @@ fn h5py_fixture_is_read_exactly() {
 }
 
 /// The special samples of docs/datasets.md §1.5.
-fn special_contents() -> SpikeFileContents {
+pub fn special_contents() -> SpikeFileContents {
     let samples = vec![
         SpikeSample {
             times: vec![0.0, 0.010, 0.0105, 0.0201],
@@ -179,6 +179,24 @@ fn frames_are_cached_and_rebuilt_when_the_source_changes() {
     write_spike_file(&src, &c2, SpikeFileTypes::PUBLISHED).unwrap();
     let changed = load_spike_frames(&src, &cache_dir, &b, &mut ()).unwrap();
     assert_eq!(changed.label(0), 2);
+    // Same size and modification time, other content: the content sample notices.
+    let len = std::fs::metadata(&src).unwrap().len();
+    let stamp = std::fs::metadata(&src).unwrap().modified().unwrap();
+    let mut c3 = c2.clone();
+    c3.labels[0] = 1;
+    write_spike_file(&src, &c3, SpikeFileTypes::PUBLISHED).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&src)
+        .unwrap()
+        .set_modified(stamp)
+        .unwrap();
+    assert_eq!(std::fs::metadata(&src).unwrap().len(), len);
+    assert_eq!(std::fs::metadata(&src).unwrap().modified().unwrap(), stamp);
+    let relabelled = load_spike_frames(&src, &cache_dir, &b, &mut ()).unwrap();
+    assert_eq!(relabelled.label(0), 1);
+    write_spike_file(&src, &c2, SpikeFileTypes::PUBLISHED).unwrap();
+    let changed = load_spike_frames(&src, &cache_dir, &b, &mut ()).unwrap();
     // A corrupt cache is rebuilt, not trusted.
     std::fs::write(&cached, b"not a cache").unwrap();
     let rebuilt = load_spike_frames(&src, &cache_dir, &b, &mut ()).unwrap();

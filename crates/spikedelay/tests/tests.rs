@@ -6,6 +6,7 @@ mod checkpoint;
 mod common;
 #[cfg(feature = "download")]
 mod download;
+mod fuzz;
 mod gradcheck;
 mod gsc;
 mod parity;

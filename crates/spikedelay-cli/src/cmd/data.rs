@@ -32,11 +32,73 @@ fn run_download(a: &DownloadArgs) -> Result<()> {
     Ok(())
 }
 
+/// Prints each report; fails (after printing) when a report lists problems or holds nothing.
 fn run_inspect(a: &InspectArgs) -> Result<()> {
-    if a.path.is_dir() {
-        print!("{}", inspect_audio_folder(&a.path)?);
-    } else {
-        print!("{}", inspect_spike_file(&a.path)?);
+    let mut failures = Vec::new();
+    let report = |text: String, json: serde_json::Value, problems: usize, items: usize| {
+        if a.json {
+            println!("{json}");
+        } else {
+            print!("{text}");
+        }
+        (problems, items)
+    };
+    let h5 = spike_files_in(&a.path)?;
+    let targets: Vec<(std::path::PathBuf, bool)> = match (&h5, a.path.is_dir()) {
+        (Some(files), _) => files.iter().map(|f| (f.clone(), true)).collect(),
+        (None, true) => vec![(a.path.clone(), false)],
+        (None, false) => vec![(a.path.clone(), true)],
+    };
+    for (path, spikes) in targets {
+        let (problems, items, what) = if spikes {
+            let r = inspect_spike_file(&path)?;
+            let (p, n) = report(r.to_string(), r.to_json(), r.problem_count, r.samples);
+            (p, n, "samples")
+        } else {
+            let r = inspect_audio_folder(&path)?;
+            let clips = r.splits.iter().flat_map(|(_, c)| c).sum();
+            let (p, n) = report(r.to_string(), r.to_json(), r.problem_count, clips);
+            (p, n, "clips")
+        };
+        if problems > 0 {
+            failures.push(format!("{}: {problems} problem(s)", path.display()));
+        } else if items == 0 {
+            failures.push(format!("{}: no {what}", path.display()));
+        }
+    }
+    if !failures.is_empty() {
+        bail!("inspection found problems: {}", failures.join("; "));
+    }
+    Ok(())
+}
+
+/// The `.h5` files of a folder (sorted), `None` for a folder without any or for a file.
+fn spike_files_in(path: &std::path::Path) -> Result<Option<Vec<std::path::PathBuf>>> {
+    if !path.is_dir() {
+        return Ok(None);
+    }
+    let mut files: Vec<_> = std::fs::read_dir(path)
+        .with_context(|| format!("listing {}", path.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "h5"))
+        .collect();
+    files.sort();
+    Ok((!files.is_empty()).then_some(files))
+}
+
+/// Refuses to replace `paths` that exist unless `overwrite`.
+fn refuse_existing(paths: &[std::path::PathBuf], overwrite: bool) -> Result<()> {
+    let existing: Vec<String> = paths
+        .iter()
+        .filter(|p| p.exists())
+        .map(|p| p.display().to_string())
+        .collect();
+    if !overwrite && !existing.is_empty() {
+        bail!(
+            "{} already exist(s); make-synthetic never replaces files (they may be a real \
+             dataset) unless given --overwrite",
+            existing.join(", ")
+        );
     }
     Ok(())
 }
@@ -64,6 +126,8 @@ fn run_synthetic(a: &SyntheticArgs) -> Result<()> {
             if g.train_per_class == 0 || g.test_per_class == 0 {
                 bail!("--train-per-class and --test-per-class must be at least 1");
             }
+            let names = ["shd_train.h5", "shd_test.h5"];
+            refuse_existing(&names.map(|n| a.out.join(n)), a.overwrite)?;
             let (train, test) = g.generate();
             for (name, c) in [("shd_train.h5", &train), ("shd_test.h5", &test)] {
                 let path = a.out.join(name);
@@ -86,6 +150,15 @@ fn run_synthetic(a: &SyntheticArgs) -> Result<()> {
                     bail!("--speakers needs at least 3 (one per split), got {n}");
                 }
                 g.speakers = n;
+            }
+            let mut ours: Vec<std::path::PathBuf> = spikedelay::data::audio::source::GSC_WORDS
+                .iter()
+                .map(|w| a.out.join(w))
+                .collect();
+            ours.extend(["validation_list.txt", "testing_list.txt"].map(|n| a.out.join(n)));
+            refuse_existing(&ours, a.overwrite)?;
+            for p in ours.iter().filter(|p| p.is_dir()) {
+                std::fs::remove_dir_all(p).with_context(|| format!("removing {}", p.display()))?;
             }
             let clips = g.write(&a.out)?;
             println!("wrote {} clips of 35 words into {}", clips, a.out.display());

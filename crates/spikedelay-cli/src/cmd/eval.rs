@@ -8,7 +8,15 @@ use crate::args::EvalArgs;
 
 /// Evaluates a checkpoint's rounded (integer-delay) model on its task's splits.
 pub fn run(args: &EvalArgs) -> Result<()> {
-    let ck = Checkpoint::load(&args.checkpoint)?;
+    let mut ck = Checkpoint::load(&args.checkpoint)?;
+    if let Some(dir) = &args.data_dir {
+        let dir = crate::plan::absolute(dir)?;
+        ck.config
+            .data
+            .source_mut()
+            .set_dir(dir)
+            .map_err(|e| anyhow::anyhow!("--data-dir: {e}"))?;
+    }
     let splits = crate::cmd::train::load(&ck.config)?;
     let batch_size = args.batch_size.unwrap_or(ck.config.train.batch_size).max(1);
     let epochs = ck.progress.as_ref().map_or(0, |p| p.epochs_done);

@@ -1,12 +1,13 @@
 //! `spikedelay train`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use spikedelay::config::RunConfig;
 use spikedelay::data::{DataConfig, SelectOn, Splits};
+use spikedelay::train::run_dir::holds_run;
 use spikedelay::train::trainer::files;
-use spikedelay::train::{Aggregate, Summary, Trainer, read_summary};
+use spikedelay::train::{Aggregate, Existing, Summary, Trainer, read_summary};
 
 use crate::args::TrainArgs;
 use crate::plan::TrainPlan;
@@ -17,7 +18,13 @@ use crate::progress::{DataProgress, TrainProgress};
 pub fn run(args: &TrainArgs) -> Result<()> {
     let plan = TrainPlan::from_args(args)?;
     let Some(seeds) = &plan.seeds else {
-        run_one(&plan.config, &plan.out, plan.resume)?;
+        run_one(
+            &plan.config,
+            &plan.out,
+            plan.resume,
+            args.overwrite,
+            plan.resume_data_dir.clone(),
+        )?;
         if args.plot {
             crate::cmd::plot::draw(&plan.out, &crate::plot::default_dir(&plan.out), 0)?;
         }
@@ -29,14 +36,15 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         let mut config = plan.config.clone();
         config.train.seed = seed;
         let stored = out.join(files::CONFIG);
-        if stored.is_file() && RunConfig::from_toml_file(&stored)? != config {
+        if !args.overwrite && stored.is_file() && RunConfig::from_toml_file(&stored)? != config {
             bail!(
-                "{} holds a run of another configuration; choose another --out",
+                "{} holds a run of another configuration; choose another --out, or replace it \
+                 with --overwrite",
                 out.display()
             );
         }
         let done = out.join(files::SUMMARY);
-        if done.is_file() {
+        if !args.overwrite && done.is_file() {
             let s = read_summary(&done)?;
             println!(
                 "seed {seed}: finished earlier (test accuracy {:.2}%), skipped",
@@ -47,7 +55,7 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         }
         let resume = plan.resume && out.join(files::LAST).is_file();
         println!("seed {seed} → {}", out.display());
-        summaries.push(run_one(&config, &out, resume)?);
+        summaries.push(run_one(&config, &out, resume, args.overwrite, None)?);
     }
     let agg = Aggregate::of(&summaries)?;
     let path = plan.out.join(files::AGGREGATE);
@@ -68,21 +76,47 @@ pub fn run(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// One run of `config` into `out` (continued from its last checkpoint with `resume`).
-fn run_one(config: &RunConfig, out: &Path, resume: bool) -> Result<Summary> {
+/// One run of `config` into `out` (continued from its last checkpoint with `resume`; a run
+/// already there replaced with `overwrite`, refused otherwise).
+fn run_one(
+    config: &RunConfig,
+    out: &Path,
+    resume: bool,
+    overwrite: bool,
+    data_dir: Option<PathBuf>,
+) -> Result<Summary> {
     let (mut trainer, splits) = if resume {
-        let trainer = Trainer::resume(out)
+        let mut trainer = Trainer::resume(out)
             .with_context(|| format!("resuming the run in {}", out.display()))?;
+        if let Some(dir) = data_dir {
+            trainer
+                .relocate_data(dir)
+                .context("--data-dir for the resumed run")?;
+        }
         let splits = load(trainer.config())?;
         (trainer, splits)
     } else {
+        if !overwrite && let Some(what) = holds_run(out) {
+            bail!(
+                "{} holds a run ({what}); continue it with --resume, replace it with \
+                 --overwrite, or choose another --out",
+                out.display()
+            );
+        }
         let splits = load(config)?;
         let trainer = Trainer::new(
             config.clone(),
             splits.train.channels(),
             splits.train.classes(),
         )?
-        .with_output(out)?;
+        .with_output(
+            out,
+            if overwrite {
+                Existing::Overwrite
+            } else {
+                Existing::Refuse
+            },
+        )?;
         (trainer, splits)
     };
     let config = trainer.config().clone();
@@ -125,14 +159,17 @@ fn run_one(config: &RunConfig, out: &Path, resume: bool) -> Result<Summary> {
     let mut progress = TrainProgress::new(config.train.epochs);
     let summary = trainer.run(&splits, &mut progress)?;
     println!(
-        "test accuracy {:.2}% ({}/{}) at epoch {}, selected by {} accuracy {:.2}%; last epoch {:.2}%; {:.1}s",
+        "test accuracy {:.2}% ({}/{}) at epoch {} of {} (best_epoch = {} in summary.json, counted \
+         from 0), selected by its {} accuracy {:.2}%; last epoch {:.2}%; {:.1}s",
         100.0 * summary.test_accuracy,
         summary.test_correct,
         summary.test_samples,
         summary.best_epoch + 1,
+        summary.epochs,
+        summary.best_epoch,
         match config.data.select_on() {
             SelectOn::Valid => "validation",
-            SelectOn::Test => "TEST",
+            SelectOn::Test => "TEST (the test set also selects)",
         },
         100.0 * summary.best_valid_accuracy,
         100.0 * summary.last_epoch_test_accuracy,

@@ -105,6 +105,40 @@ fn read(path: &Path) -> Result<toml::Table> {
     toml::from_str(&text).map_err(parse_error(path))
 }
 
+/// Names the first NaN or infinite number among `table`'s values (keys as `prefix.key`).
+fn reject_non_finite(prefix: &str, table: &toml::Table) -> Result<()> {
+    for (k, v) in table {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Float(x) if !x.is_finite() => {
+                return Err(Error::config(
+                    key,
+                    format!("must be a finite number, got {x}"),
+                ));
+            }
+            toml::Value::Table(t) => reject_non_finite(&key, t)?,
+            toml::Value::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    if let toml::Value::Float(x) = item
+                        && !x.is_finite()
+                    {
+                        return Err(Error::config(
+                            format!("{key}[{i}]"),
+                            format!("must be a finite number, got {x}"),
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Puts `over`'s keys into `into`, table by table.
 fn merge(into: &mut toml::Table, over: toml::Table) {
     for (k, v) in over {
@@ -179,6 +213,9 @@ impl RunConfig {
 
     /// Checks every value; errors name the TOML key.
     pub fn validate(&self) -> Result<()> {
+        if let Ok(toml::Value::Table(t)) = toml::Value::try_from(self) {
+            reject_non_finite("", &t)?;
+        }
         self.model.validate()?;
         self.train.validate()?;
         self.data.validate()
@@ -228,6 +265,9 @@ mod tests {
             ("[train]\nepochs = 0\n", "train.epochs"),
             ("[data]\nclasses = 1\n", "data.classes"),
             ("[delay_patterns]\nclasses = 1\n", "data.classes"),
+            ("[train]\nweight_decay = inf\n", "train.weight_decay"),
+            ("[model]\ntau_ms = nan\n", "model.tau_ms"),
+            ("[data]\njitter = -inf\n", "data.jitter"),
         ];
         for (text, key) in cases {
             let err = RunConfig::from_toml_str(text)

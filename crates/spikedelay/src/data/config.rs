@@ -47,6 +47,18 @@ pub trait DatasetSource {
     fn selection(&self) -> String;
     /// Reads the data from `dir`; an error for kinds that generate their data.
     fn set_dir(&mut self, dir: PathBuf) -> Result<()>;
+    /// Makes relative folders (`dir`, `cache_dir`) absolute against `base` (the working folder
+    /// they were typed in), so a saved run reads the same data from anywhere.
+    fn resolve_paths(&mut self, _base: &std::path::Path) {}
+}
+
+/// `path` made absolute against `base` (unchanged when already absolute).
+pub(crate) fn absolute_against(base: &std::path::Path, path: &mut Option<PathBuf>) {
+    if let Some(p) = path
+        && p.is_relative()
+    {
+        *p = base.join(&*p);
+    }
 }
 
 /// Defines [`DataConfig`] from the list of kinds: one variant each, tagged by `dataset`. Every

@@ -164,6 +164,36 @@ pub fn inspect_spike_file(path: &Path) -> Result<SpikeFileReport> {
     })
 }
 
+impl SpikeFileReport {
+    /// The report as JSON (the same fields; `problems` lists the first few, `problem_count`
+    /// counts all).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": "spike-file",
+            "path": self.path.display().to_string(),
+            "samples": self.samples,
+            "time_width": format!("{:?}", self.time_width),
+            "classes": self.classes.iter().map(|(c, key, n)| serde_json::json!({
+                "label": c, "key": key, "samples": n
+            })).collect::<Vec<_>>(),
+            "spikes_per_sample": spread_json(&self.spikes),
+            "total_spikes": self.total_spikes,
+            "empty_samples": self.empty_samples,
+            "time_span_s": [self.time_span.0, self.time_span.1],
+            "last_spike_s": spread_json(&self.duration),
+            "unit_range": [self.unit_range.0, self.unit_range.1],
+            "speakers": self.speakers.iter().map(|(s, n)| (s.to_string(), serde_json::json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
+            "problems": self.problems,
+            "problem_count": self.problem_count,
+        })
+    }
+}
+
+fn spread_json(s: &Spread) -> serde_json::Value {
+    serde_json::json!({ "min": s.min, "median": s.median, "max": s.max })
+}
+
 impl fmt::Display for SpikeFileReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.path.display())?;
@@ -280,6 +310,36 @@ pub fn inspect_audio_folder(root: &Path) -> Result<AudioFolderReport> {
         problems,
         problem_count,
     })
+}
+
+impl AudioFolderReport {
+    /// The report as JSON.
+    pub fn to_json(&self) -> serde_json::Value {
+        let rule = match self.rule {
+            SplitRule::Lists => serde_json::json!({ "by": "lists" }),
+            SplitRule::SpeakerHash {
+                valid_percent,
+                test_percent,
+            } => serde_json::json!({
+                "by": "speaker-hash", "valid_percent": valid_percent, "test_percent": test_percent
+            }),
+        };
+        serde_json::json!({
+            "kind": "audio-folder",
+            "path": self.root.display().to_string(),
+            "classes": self.classes,
+            "split_rule": rule,
+            "splits": self.splits.iter().map(|(name, counts)| (name.to_string(), serde_json::json!({
+                "clips": counts.iter().sum::<usize>(), "per_class": counts
+            }))).collect::<serde_json::Map<_, _>>(),
+            "duration_s": spread_json(&self.duration),
+            "formats": self.formats.iter().map(|((rate, ch, bits), n)| serde_json::json!({
+                "sample_rate": rate, "channels": ch, "bits": bits, "clips": n
+            })).collect::<Vec<_>>(),
+            "problems": self.problems,
+            "problem_count": self.problem_count,
+        })
+    }
 }
 
 impl fmt::Display for AudioFolderReport {

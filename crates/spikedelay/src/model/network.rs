@@ -104,6 +104,43 @@ pub struct NetworkConfig {
     pub sig_init: f32,
 }
 
+impl NetworkConfig {
+    /// What training this network allocates, by part: per synapse its weights and positions
+    /// with their gradients and Adam moments (`8·KC` floats) and a dense kernel with its
+    /// gradient (`2·D`); per batch of `batch` samples of `steps` steps, about six floats per
+    /// neuron and step (convolution, BatchNorm, membrane, spikes, mask, gradient). `steps`
+    /// unknown leaves the activations out.
+    pub fn memory_estimate(&self, batch: usize, steps: Option<usize>) -> crate::memory::Estimate {
+        let f = 4.0;
+        let mut widths = vec![self.inputs];
+        widths.extend(&self.hidden);
+        widths.push(self.outputs);
+        let synapses: f64 = widths.windows(2).map(|w| w[0] as f64 * w[1] as f64).sum();
+        let per_synapse = 8.0 * self.kernel_count as f64 + 2.0 * self.taps as f64;
+        let mut e = crate::memory::Estimate::default();
+        e.add(
+            "parameters, optimiser state and kernels",
+            format!(
+                "model.hidden = {:?} with {} inputs and {} classes, model.kernel_count = {}, \
+                 D = {} taps from model.max_delay_ms",
+                self.hidden, self.inputs, self.outputs, self.kernel_count, self.taps
+            ),
+            f * synapses * per_synapse,
+        );
+        if let Some(t) = steps {
+            let neurons: f64 = widths.iter().map(|&w| w as f64).sum();
+            e.add(
+                "activations of one batch",
+                format!(
+                    "train.batch_size = {batch} × {t} steps (+ D) × {neurons} neurons of model.hidden"
+                ),
+                f * 6.0 * batch as f64 * (t + self.taps) as f64 * neurons,
+            );
+        }
+        e
+    }
+}
+
 /// One hidden block's parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HiddenBlock {
@@ -228,6 +265,38 @@ impl Network {
             .iter()
             .map(|b| &b.conv)
             .chain(std::iter::once(&self.output))
+    }
+
+    /// Every stored tensor with its checkpoint name (`layers.{l}.weight`, `layers.{l}.position`,
+    /// `blocks.{l}.norm.{gamma,beta,running_mean,running_var}`) and shape, delay layers first.
+    pub fn named_tensors(&self) -> Vec<(String, Vec<usize>, &[f32])> {
+        let mut out: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
+        for (l, layer) in self.layers().enumerate() {
+            let shape = vec![layer.c_out, layer.c_in, layer.kernel_count];
+            out.push((format!("layers.{l}.weight"), shape.clone(), &layer.weight));
+            out.push((format!("layers.{l}.position"), shape, &layer.position));
+        }
+        for (l, b) in self.blocks.iter().enumerate() {
+            let n = &b.norm;
+            for (name, v) in [
+                ("gamma", &n.gamma),
+                ("beta", &n.beta),
+                ("running_mean", &n.running_mean),
+                ("running_var", &n.running_var),
+            ] {
+                out.push((format!("blocks.{l}.norm.{name}"), vec![v.len()], v));
+            }
+        }
+        out
+    }
+
+    /// The name of the first tensor holding a NaN or an infinity, if any (one pass over the
+    /// parameters, a small fraction of a training step).
+    pub fn first_non_finite(&self) -> Option<String> {
+        self.named_tensors()
+            .into_iter()
+            .find(|(_, _, v)| !v.iter().all(|x| x.is_finite()))
+            .map(|(name, _, _)| name)
     }
 
     /// Mutable delay layers, hidden first, output last.

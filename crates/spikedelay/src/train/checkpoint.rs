@@ -6,7 +6,9 @@
 //! layer (the output layer last), `blocks.{l}.norm.{gamma,beta,running_mean,running_var}`, and
 //! with optimiser state `optim.{weights,positions,gamma,beta}.{l}.{m,v}`. Metadata (strings):
 //! `format`, `config` (TOML), `network` (JSON), `layers` (JSON: SIG and kernel per layer), and
-//! optionally `optim` and `progress` (JSON).
+//! optionally `optim` and `progress` (JSON), and `checksum`: `sha256:HEX` over the other metadata
+//! (sorted by key) and every tensor's name, shape and bytes (sorted by name), verified on load so
+//! that flipped or truncated bytes are an error rather than a silently different network.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -100,33 +102,8 @@ impl Checkpoint {
     pub fn save(&self, path: &Path) -> Result<()> {
         let net = &self.network;
         let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        for (l, layer) in net.layers().enumerate() {
-            let shape = vec![layer.c_out, layer.c_in, layer.kernel_count];
-            tensors.push((
-                format!("layers.{l}.weight"),
-                shape.clone(),
-                bytes_of(&layer.weight),
-            ));
-            tensors.push((
-                format!("layers.{l}.position"),
-                shape,
-                bytes_of(&layer.position),
-            ));
-        }
-        for (l, b) in net.blocks.iter().enumerate() {
-            let n = &b.norm;
-            for (name, v) in [
-                ("gamma", &n.gamma),
-                ("beta", &n.beta),
-                ("running_mean", &n.running_mean),
-                ("running_var", &n.running_var),
-            ] {
-                tensors.push((
-                    format!("blocks.{l}.norm.{name}"),
-                    vec![v.len()],
-                    bytes_of(v),
-                ));
-            }
+        for (name, shape, v) in net.named_tensors() {
+            tensors.push((name, shape, bytes_of(v)));
         }
         let mut meta = HashMap::new();
         meta.insert("format".to_string(), FORMAT.to_string());
@@ -185,6 +162,11 @@ impl Checkpoint {
                     })
             })
             .collect::<Result<Vec<_>>>()?;
+        let sums: Vec<(&str, &[usize], &[u8])> = tensors
+            .iter()
+            .map(|(n, sh, d)| (n.as_str(), sh.as_slice(), d.as_slice()))
+            .collect();
+        meta.insert(CHECKSUM.to_string(), checksum(&meta, sums));
         let bytes = safetensors::serialize(views, Some(meta))
             .map_err(|e| Error::checkpoint(path, format!("cannot serialise: {e}")))?;
         write_atomic(path, &bytes)
@@ -203,6 +185,20 @@ impl Checkpoint {
         let st = SafeTensors::deserialize(&bytes)
             .map_err(|e| err(format!("not a readable safetensors file ({e})")))?;
         let meta = header.metadata().clone().unwrap_or_default();
+        if let Some(stored) = meta.get(CHECKSUM) {
+            let tensors = st.tensors();
+            let sums: Vec<(&str, &[usize], &[u8])> = tensors
+                .iter()
+                .map(|(n, t)| (n.as_str(), t.shape(), t.data()))
+                .collect();
+            let actual = checksum(&meta, sums);
+            if *stored != actual {
+                return Err(err(format!(
+                    "checksum mismatch (metadata `{CHECKSUM}` is {stored}, the contents hash to \
+                     {actual}): the file is damaged; use another copy or an earlier checkpoint"
+                )));
+            }
+        }
         let get = |key: &str| {
             meta.get(key)
                 .ok_or_else(|| err(format!("missing metadata key `{key}`")))
@@ -219,6 +215,28 @@ impl Checkpoint {
             .map_err(|e| err(format!("metadata `network`: {e}")))?;
         let layer_meta: Vec<LayerMeta> = serde_json::from_str(get("layers")?)
             .map_err(|e| err(format!("metadata `layers`: {e}")))?;
+        let declared: f64 = st
+            .tensors()
+            .iter()
+            .map(|(_, t)| t.data().len() as f64)
+            .sum();
+        let widths: Vec<usize> = std::iter::once(net_config.inputs)
+            .chain(net_config.hidden.iter().copied())
+            .chain(std::iter::once(net_config.outputs))
+            .collect();
+        let parameters: f64 = widths
+            .windows(2)
+            .map(|w| 8.0 * w[0] as f64 * w[1] as f64 * net_config.kernel_count as f64)
+            .sum();
+        if parameters > declared {
+            return Err(err(format!(
+                "metadata `network` describes {parameters} bytes of weights and positions, the \
+                 file holds {declared} bytes of tensors"
+            )));
+        }
+        net_config
+            .memory_estimate(1, None)
+            .check(&format!("loading {}", path.display()))?;
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
         let mut network = Network::new(&net_config, &mut rng)
             .map_err(|e| err(format!("metadata `network`: {e}")))?;
@@ -294,6 +312,12 @@ impl Checkpoint {
                 Some(opt)
             }
         };
+        if let Some(name) = network.first_non_finite() {
+            return Err(err(format!(
+                "tensor `{name}` holds NaN or infinite values: the run that wrote it diverged; \
+                 use an earlier checkpoint"
+            )));
+        }
         let progress = match meta.get("progress") {
             None => None,
             Some(text) => Some(
@@ -307,6 +331,36 @@ impl Checkpoint {
             progress,
         })
     }
+}
+
+/// The metadata key of the checksum.
+pub const CHECKSUM: &str = "checksum";
+
+/// `sha256:HEX` of the metadata other than the checksum and of the tensors, both sorted.
+fn checksum(meta: &HashMap<String, String>, mut tensors: Vec<(&str, &[usize], &[u8])>) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut keys: Vec<&String> = meta.keys().filter(|k| *k != CHECKSUM).collect();
+    keys.sort();
+    for k in keys {
+        for part in [k.as_bytes(), meta[k].as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+    }
+    tensors.sort_by(|a, b| a.0.cmp(b.0));
+    for (name, shape, data) in tensors {
+        h.update((name.len() as u64).to_le_bytes());
+        h.update(name.as_bytes());
+        h.update((shape.len() as u64).to_le_bytes());
+        for d in shape {
+            h.update((*d as u64).to_le_bytes());
+        }
+        h.update((data.len() as u64).to_le_bytes());
+        h.update(data);
+    }
+    let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 fn json<T: Serialize>(v: &T) -> String {

@@ -100,11 +100,22 @@ pub struct Summary {
     pub parameters: usize,
 }
 
-/// Writes `metrics.jsonl` (one JSON object per line) atomically.
+/// Writes `metrics.jsonl` (one JSON object per line) atomically; a non-finite number (which
+/// JSON would hold as `null`) is an error naming the epoch.
 pub fn write_metrics(path: &Path, history: &[EpochMetrics]) -> Result<()> {
     let mut text = String::new();
     for m in history {
-        text.push_str(&serde_json::to_string(m).expect("metrics serialise"));
+        let line = serde_json::to_string(m).expect("metrics serialise");
+        if line.contains("null") {
+            return Err(Error::data(
+                path,
+                format!(
+                    "epoch {} has a non-finite number, not written: {line}",
+                    m.epoch
+                ),
+            ));
+        }
+        text.push_str(&line);
         text.push('\n');
     }
     write_atomic(path, text.as_bytes())

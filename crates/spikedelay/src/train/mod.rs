@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod metrics;
 pub mod optim;
 pub mod report;
+pub mod run_dir;
 pub mod schedule;
 pub mod trainer;
 
@@ -12,5 +13,6 @@ pub use aggregate::{Aggregate, MeanStd, read_summary};
 pub use checkpoint::{Checkpoint, Progress};
 pub use metrics::{EpochMetrics, Summary};
 pub use optim::{Adam, AdamState, NetworkOptimizer};
+pub use run_dir::{Existing, RunDir};
 pub use schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
 pub use trainer::{TrainObserver, Trainer};

@@ -7,8 +7,17 @@
 //!
 //! Randomness comes from streams derived from the training seed, the purpose and the epoch, so a
 //! resumed run continues exactly as an uninterrupted one would.
+//!
+//! An epoch's files are one transaction whose commit is `last.safetensors`: `metrics.jsonl`
+//! (all epochs so far) is written first, then `best.safetensors` when the epoch improved, then
+//! `last.safetensors`, each atomically. A process killed at any moment leaves a folder that
+//! resumes from its last committed epoch: records past it are dropped on resume, and a `best`
+//! written ahead of its commit is written again, identically, when the epoch is redone.
+//!
+//! Every batch checks the loss and every parameter for NaN/Inf and stops the run with
+//! [`Error::NonFinite`] before anything of that epoch is saved.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -18,6 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use super::checkpoint::{Checkpoint, Progress};
 use super::metrics::{EpochMetrics, Summary, read_metrics, write_metrics, write_summary};
 use super::optim::NetworkOptimizer;
+use super::run_dir::{Existing, RunDir};
 use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
 use crate::config::RunConfig;
 use crate::data::{Splits, make_batch};
@@ -77,15 +87,19 @@ pub struct Trainer {
     optimizer: NetworkOptimizer,
     history: Vec<EpochMetrics>,
     progress: Progress,
-    out: Option<PathBuf>,
+    out: Option<RunDir>,
 }
 
 impl Trainer {
     /// A fresh run for `config` on data with `inputs` channels and `classes` classes.
     pub fn new(config: RunConfig, inputs: usize, classes: usize) -> Result<Self> {
         config.validate()?;
+        let net_config = config.network_config(inputs, classes);
+        net_config
+            .memory_estimate(config.train.batch_size, None)
+            .check("the network")?;
         let mut rng = stream(config.train.seed, PURPOSE_INIT, 0);
-        let mut network = Network::new(&config.network_config(inputs, classes), &mut rng)?;
+        let mut network = Network::new(&net_config, &mut rng)?;
         network.conv_path = config.model.conv_path;
         let optimizer = NetworkOptimizer::new(&network);
         let progress = Progress {
@@ -105,16 +119,23 @@ impl Trainer {
         })
     }
 
-    /// Continues the run saved in `out` (its `last.safetensors` and `metrics.jsonl`).
+    /// Continues the run saved in `out` (its `last.safetensors` and `metrics.jsonl`), locking
+    /// the folder.
     pub fn resume(out: &Path) -> Result<Self> {
         let path = out.join(files::LAST);
+        if !out.is_dir() {
+            return Err(Error::run_folder(
+                out,
+                "nothing to resume yet: the folder does not exist; train without --resume",
+            ));
+        }
+        let dir = RunDir::open(out, Existing::Resume)?;
         if !path.exists() {
-            return Err(Error::NotFound {
-                path,
-                what: "a finished epoch to resume from; nothing to resume yet (no epoch of a run \
-                       in this folder has finished): train without --resume"
-                    .into(),
-            });
+            return Err(Error::run_folder(
+                out,
+                "nothing to resume yet: no epoch of a run in this folder has finished \
+                 (there is no last.safetensors); train without --resume",
+            ));
         }
         let ck = Checkpoint::load(&path)?;
         let optimizer = ck.optimizer.ok_or_else(|| {
@@ -141,23 +162,33 @@ impl Trainer {
             optimizer,
             history,
             progress,
-            out: Some(out.to_path_buf()),
+            out: Some(dir),
         })
     }
 
-    /// Writes checkpoints and records into `out` (created if missing).
-    pub fn with_output(mut self, out: &Path) -> Result<Self> {
-        std::fs::create_dir_all(out).map_err(|source| Error::Io {
-            action: "creating output directory",
-            path: out.to_path_buf(),
-            source,
-        })?;
+    /// Writes checkpoints and records into `out` (created if missing, locked while the trainer
+    /// lives); a run already there is refused or replaced as `existing` says.
+    pub fn with_output(mut self, out: &Path, existing: Existing) -> Result<Self> {
+        let dir = RunDir::open(out, existing)?;
         crate::atomic_file::write_atomic(
             &out.join(files::CONFIG),
             self.config.to_toml().as_bytes(),
         )?;
-        self.out = Some(out.to_path_buf());
+        self.out = Some(dir);
         Ok(self)
+    }
+
+    /// Reads the run's data from `dir` from now on (the data has moved); the stored
+    /// configuration is rewritten so that later epochs' checkpoints record it.
+    pub fn relocate_data(&mut self, dir: std::path::PathBuf) -> Result<()> {
+        self.config.data.source_mut().set_dir(dir)?;
+        if let Some(out) = &self.out {
+            crate::atomic_file::write_atomic(
+                &out.path().join(files::CONFIG),
+                self.config.to_toml().as_bytes(),
+            )?;
+        }
+        Ok(())
     }
 
     /// The configuration.
@@ -178,13 +209,21 @@ impl Trainer {
     /// Trains the remaining epochs and returns the summary.
     pub fn run(&mut self, splits: &Splits, observer: &mut dyn TrainObserver) -> Result<Summary> {
         let epochs = self.config.train.epochs;
+        let steps = (0..splits.train.len())
+            .map(|i| splits.train.steps(i))
+            .max()
+            .unwrap_or(0);
+        self.network
+            .config
+            .memory_estimate(self.config.train.batch_size, Some(steps))
+            .check("training")?;
         for epoch in self.progress.epochs_done..epochs {
             let m = self.train_epoch(epoch, splits, observer)?;
             observer.epoch_finished(&m);
         }
         let summary = self.summary();
         if let Some(out) = &self.out {
-            write_summary(&out.join(files::SUMMARY), &summary)?;
+            write_summary(&out.path().join(files::SUMMARY), &summary)?;
         }
         Ok(summary)
     }
@@ -239,13 +278,27 @@ impl Trainer {
                     }
                 }
             });
-            for _ in &batches {
+            for b in 0..batches.len() {
                 let batch = rx.recv().expect("the loader thread sends every batch");
                 let (v, cache) = self.network.forward_train(&batch.x, &mut dropout_rng)?;
                 let out = sum_softmax_cross_entropy(&v, &batch.labels, true)?;
+                let diverged = |what: String| Error::NonFinite {
+                    epoch,
+                    batch: b,
+                    what,
+                };
+                if !out.loss.is_finite() {
+                    return Err(diverged(format!("the loss ({})", out.loss)));
+                }
                 let g_v = out.grad.as_ref().expect("gradient requested");
                 let (grads, _) = self.network.backward(&cache, g_v, false);
                 self.optimizer.step(&mut self.network, &grads, weight_decay);
+                if crate::fault::poison_batch() {
+                    self.network.output.weight[0] = f32::NAN;
+                }
+                if let Some(name) = self.network.first_non_finite() {
+                    return Err(diverged(format!("parameter `{name}` after the update")));
+                }
                 tally.add(&out, &batch.labels, &cache.spike_rates());
                 observer.batch_finished(out.loss);
             }
@@ -295,12 +348,14 @@ impl Trainer {
         self.progress.epochs_done = epoch + 1;
         self.progress.wall_seconds += metrics.seconds;
         self.history.push(metrics.clone());
-        if let Some(out) = self.out.clone() {
+        crate::fault::point("epoch-evaluated");
+        if let Some(out) = &self.out {
+            let out = out.path();
+            write_metrics(&out.join(files::METRICS), &self.history)?;
             if improved {
                 self.checkpoint(false).save(&out.join(files::BEST))?;
             }
             self.checkpoint(true).save(&out.join(files::LAST))?;
-            write_metrics(&out.join(files::METRICS), &self.history)?;
         }
         Ok(metrics)
     }

@@ -75,7 +75,8 @@ pub fn clip_features(path: &Path, log_mel: &LogMel) -> Result<Vec<f32>> {
     Ok(log_mel.features(&samples))
 }
 
-/// A digest of clip files (paths, sizes, modification times) and settings.
+/// A digest of clip files (paths, sizes, modification times, and the whole content of up to 256
+/// clips spread evenly over the list) and settings.
 fn stamp(root: &Path, files: &[String], settings: FeatureSettings) -> String {
     let mut h = Sha256::new();
     h.update(format!(
@@ -90,6 +91,12 @@ fn stamp(root: &Path, files: &[String], settings: FeatureSettings) -> String {
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map_or(0, |d| d.as_nanos());
         h.update(format!("{f}\t{len}\t{mtime}\n"));
+    }
+    let every = files.len().div_ceil(256).max(1);
+    for f in files.iter().step_by(every) {
+        if let Ok(bytes) = std::fs::read(root.join(f)) {
+            h.update(&bytes);
+        }
     }
     h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }

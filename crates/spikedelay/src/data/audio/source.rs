@@ -226,4 +226,9 @@ impl DatasetSource for AudioFolderConfig {
         self.dir = Some(dir);
         Ok(())
     }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        crate::data::config::absolute_against(base, &mut self.dir);
+        crate::data::config::absolute_against(base, &mut self.cache_dir);
+    }
 }

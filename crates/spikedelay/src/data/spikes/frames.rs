@@ -249,6 +249,10 @@ fn source_stamp(source: &Path) -> Result<HashMap<String, String>> {
     Ok(HashMap::from([
         ("source_len".to_string(), md.len().to_string()),
         ("source_mtime_ns".to_string(), mtime.to_string()),
+        (
+            "source_sample_sha256".to_string(),
+            crate::data::cache::content_sample_digest(source)?,
+        ),
     ]))
 }
 

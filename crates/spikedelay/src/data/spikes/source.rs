@@ -265,6 +265,11 @@ impl DatasetSource for SpikeFileConfig {
         self.dir = Some(dir);
         Ok(())
     }
+
+    fn resolve_paths(&mut self, base: &std::path::Path) {
+        crate::data::config::absolute_against(base, &mut self.dir);
+        crate::data::config::absolute_against(base, &mut self.cache_dir);
+    }
 }
 
 #[cfg(test)]

@@ -174,10 +174,31 @@ impl DelayPatternsConfig {
         motifs
     }
 
+    /// The generated samples' size: per sample a label, an event list (its motif spikes and
+    /// background) and the batching index, about 64 bytes plus 16 per event.
+    pub fn memory_estimate(&self) -> crate::memory::Estimate {
+        let samples =
+            self.train_samples as f64 + self.valid_samples as f64 + self.test_samples as f64;
+        let events = self.motif_channels as f64
+            + self.channels as f64 * self.steps as f64 * self.background_rate.max(0.0);
+        let mut e = crate::memory::Estimate::default();
+        e.add(
+            "samples",
+            format!(
+                "data.train_samples + data.valid_samples + data.test_samples = {samples}, \
+                 data.channels × data.steps × data.background_rate = {events:.1} events each"
+            ),
+            samples * (64.0 + 16.0 * events),
+        );
+        e
+    }
+
     /// Generates the three splits (with `select_on = "test"`, the test set also serves as the
     /// validation set).
     pub fn generate(&self) -> Result<Splits> {
         self.validate()?;
+        self.memory_estimate()
+            .check("generating the delay-patterns task")?;
         let motifs = self.motifs();
         let split = |n: usize, stream: u64| -> Box<dyn Dataset> {
             Box::new(DelayPatterns::generate(self, &motifs, n, stream))

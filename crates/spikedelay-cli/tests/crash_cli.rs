@@ -1,0 +1,219 @@
+//! Crash safety of `spikedelay train` (issue 16): real processes die at 30+ moments spread over
+//! a run — between every pair of file writes (the `SPIKEDELAY_ABORT_AT` hook, which aborts
+//! like `kill -9`) and at random times (SIGKILL from outside) — and each is resumed until it
+//! finishes. Every resumed folder must hold the uninterrupted run's results exactly (tensors
+//! byte for byte, records except wall times) and no temporary files.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use safetensors::SafeTensors;
+
+const EPOCHS: usize = 4;
+
+const TINY: &str = r#"
+[data]
+classes = 4
+channels = 8
+motif_channels = 4
+steps = 32
+train_samples = 96
+valid_samples = 48
+test_samples = 48
+
+[model]
+hidden = [12]
+
+[train]
+epochs = 4
+batch_size = 32
+"#;
+
+fn train(cfg: &Path, out: &Path, resume: bool) -> std::process::Command {
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("spikedelay"));
+    c.args(["train", "--threads", "1", "--out"]).arg(out);
+    if resume {
+        c.arg("--resume");
+    } else {
+        c.arg("--config").arg(cfg);
+    }
+    c.stdout(Stdio::null()).stderr(Stdio::piped());
+    c
+}
+
+/// Continues `out` until its run finishes, as a user would: `--resume`, or a fresh start where
+/// no epoch had finished.
+fn finish(cfg: &Path, out: &Path) {
+    let o = train(cfg, out, true).output().unwrap();
+    if o.status.success() {
+        return;
+    }
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("nothing to resume yet"),
+        "resume failed: {err}"
+    );
+    let o = train(cfg, out, false).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Summary, per-epoch records, and `(file:tensor, bytes)` of both checkpoints.
+type Results = (
+    serde_json::Value,
+    Vec<serde_json::Value>,
+    Vec<(String, Vec<u8>)>,
+);
+
+/// The run's results without wall times: summary, records, and every tensor of both
+/// checkpoints with its bytes.
+fn results(out: &Path) -> Results {
+    let mut summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    summary.as_object_mut().unwrap().remove("wall_seconds");
+    let metrics = std::fs::read_to_string(out.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("seconds");
+            v
+        })
+        .collect();
+    let mut tensors = Vec::new();
+    for file in ["last.safetensors", "best.safetensors"] {
+        let bytes = std::fs::read(out.join(file)).unwrap();
+        let st = SafeTensors::deserialize(&bytes).unwrap();
+        let mut names: Vec<String> = st.names().into_iter().map(str::to_owned).collect();
+        names.sort();
+        for n in names {
+            tensors.push((
+                format!("{file}:{n}"),
+                st.tensor(&n).unwrap().data().to_vec(),
+            ));
+        }
+    }
+    (summary, metrics, tensors)
+}
+
+fn temporaries(out: &Path) -> Vec<String> {
+    std::fs::read_dir(out)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.contains(".tmp-"))
+        .collect()
+}
+
+enum Death {
+    /// Abort at the hook's point `NAME#N`.
+    At(String),
+    /// SIGKILL after this long.
+    After(Duration),
+}
+
+#[test]
+fn killed_at_any_moment_a_run_resumes_to_the_uninterrupted_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("tiny.toml");
+    std::fs::write(&cfg, TINY).unwrap();
+    let reference = dir.path().join("straight");
+    let t0 = Instant::now();
+    let o = train(&cfg, &reference, false).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let run_time = t0.elapsed();
+    let expected = results(&reference);
+    assert_eq!(expected.1.len(), EPOCHS);
+
+    let mut deaths = Vec::new();
+    for point in [
+        "epoch-evaluated",
+        "metrics.jsonl:tmp",
+        "metrics.jsonl:written",
+        "last.safetensors:tmp",
+        "last.safetensors:written",
+    ] {
+        for n in 1..=EPOCHS {
+            deaths.push(Death::At(format!("{point}#{n}")));
+        }
+    }
+    for point in [
+        "config.toml:tmp",
+        "config.toml:written",
+        "best.safetensors:tmp",
+        "best.safetensors:written",
+        "summary.json:tmp",
+    ] {
+        deaths.push(Death::At(format!("{point}#1")));
+    }
+    // Random moments over the whole run (start-up and data generation included).
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for _ in 0..8 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let frac = (x % 1000) as f64 / 1000.0;
+        deaths.push(Death::After(run_time.mul_f64(0.05 + 0.9 * frac)));
+    }
+    assert!(deaths.len() >= 30);
+
+    let scenarios: Vec<(usize, Death)> = deaths.into_iter().enumerate().collect();
+    let outcomes: Vec<(String, bool, PathBuf)> = std::thread::scope(|s| {
+        let chunks: Vec<&[(usize, Death)]> =
+            scenarios.chunks(scenarios.len().div_ceil(2)).collect();
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                let (cfg, root) = (&cfg, dir.path());
+                s.spawn(move || {
+                    let mut done = Vec::new();
+                    for (i, death) in chunk {
+                        let out = root.join(format!("killed{i}"));
+                        let mut cmd = train(cfg, &out, false);
+                        let (label, killed) = match death {
+                            Death::At(point) => {
+                                cmd.env(spikedelay::fault::ENV, point);
+                                let o = cmd.output().unwrap();
+                                (point.clone(), !o.status.success())
+                            }
+                            Death::After(after) => {
+                                let mut child = cmd.spawn().unwrap();
+                                std::thread::sleep(*after);
+                                let finished = child.try_wait().unwrap().is_some();
+                                let _ = child.kill();
+                                let status = child.wait().unwrap();
+                                (
+                                    format!("SIGKILL after {after:?}"),
+                                    !finished && !status.success(),
+                                )
+                            }
+                        };
+                        finish(cfg, &out);
+                        done.push((label, killed, out));
+                    }
+                    done
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut killed = 0;
+    for (label, was_killed, out) in &outcomes {
+        if !label.starts_with("SIGKILL") {
+            assert!(was_killed, "{label}: the hook did not stop the process");
+        }
+        killed += usize::from(*was_killed);
+        let got = results(out);
+        assert_eq!(got.0, expected.0, "{label}: summary.json differs");
+        assert_eq!(got.1, expected.1, "{label}: metrics.jsonl differs");
+        assert!(got.2 == expected.2, "{label}: checkpoint tensors differ");
+        assert_eq!(temporaries(out), Vec::<String>::new(), "{label}");
+    }
+    assert!(
+        killed >= 30,
+        "only {killed} of {} runs were killed",
+        outcomes.len()
+    );
+}
