@@ -87,6 +87,17 @@ fn mutate(seed: &[u8], rng: &mut ChaCha8Rng) -> Vec<u8> {
 /// Feeds `seeds`' mutations (and the committed regression inputs) to `target` through a file
 /// at `path`; panics are collected, saved and reported together.
 fn fuzz(name: &str, seeds: &[Vec<u8>], path: &Path, target: impl Fn(&Path) -> bool) {
+    fuzz_with(name, seeds, path, mutate, target)
+}
+
+/// [`fuzz`] with another mutator.
+fn fuzz_with(
+    name: &str,
+    seeds: &[Vec<u8>],
+    path: &Path,
+    mutator: impl Fn(&[u8], &mut ChaCha8Rng) -> Vec<u8>,
+    target: impl Fn(&Path) -> bool,
+) {
     let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/fuzz")
@@ -104,7 +115,7 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], path: &Path, target: impl Fn(&Path) -> bo
     for (label, bytes) in inputs.into_iter().chain((0..n).map(|case| {
         let mut rng = ChaCha8Rng::seed_from_u64(case as u64 ^ 0x5eed_f022);
         let seed = &seeds[case % seeds.len()];
-        (format!("case {case}"), mutate(seed, &mut rng))
+        (format!("case {case}"), mutator(seed, &mut rng))
     })) {
         std::fs::write(path, &bytes).unwrap();
         match catch_unwind(AssertUnwindSafe(|| target(path))) {
@@ -121,6 +132,11 @@ fn fuzz(name: &str, seeds: &[Vec<u8>], path: &Path, target: impl Fn(&Path) -> bo
             }
         }
     }
+    eprintln!(
+        "fuzz {name}: {} inputs, {ok} accepted, {refused} refused with an error, {} panics",
+        ok + refused + crashed.len(),
+        crashed.len()
+    );
     assert!(
         crashed.is_empty(),
         "{name}: {} panics: {crashed:?}",
@@ -181,6 +197,47 @@ fn fuzz_wav_clips() {
     });
 }
 
+/// Extreme values for a configuration's numbers (and wrong types).
+const EXTREME_VALUES: [&str; 14] = [
+    "0",
+    "-1",
+    "1",
+    "1e308",
+    "-1e308",
+    "-0.0",
+    "nan",
+    "inf",
+    "1e-320",
+    "4294967296",
+    "9223372036854775807",
+    "[]",
+    "\"x\"",
+    "[0, 0, 0, 0, 0, 0, 0, 0]",
+];
+
+/// Half the time a byte-level mutation; otherwise one to three values (the text after
+/// `= `) replaced by extreme ones, so that cases get past the parser into validation.
+fn mutate_values(seed: &[u8], rng: &mut ChaCha8Rng) -> Vec<u8> {
+    if rng.random_bool(0.5) {
+        return mutate(seed, rng);
+    }
+    let text = String::from_utf8_lossy(seed);
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    for _ in 0..rng.random_range(1..=3) {
+        let valued: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].contains(" = "))
+            .collect();
+        if valued.is_empty() {
+            break;
+        }
+        let i = valued[rng.random_range(0..valued.len())];
+        let key = lines[i].split(" = ").next().unwrap_or("").to_owned();
+        let value = EXTREME_VALUES[rng.random_range(0..EXTREME_VALUES.len())];
+        lines[i] = format!("{key} = {value}");
+    }
+    lines.join("\n").into_bytes()
+}
+
 #[test]
 fn fuzz_config_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -189,23 +246,31 @@ fn fuzz_config_files() {
         spikedelay::config::Preset::Shd,
         spikedelay::config::Preset::Gsc,
     ] {
-        seeds.push(preset.config().to_toml().into_bytes());
+        let mut c = preset.config();
+        c.data.source_mut().set_dir("/data".into()).unwrap();
+        seeds.push(c.to_toml().into_bytes());
     }
-    fuzz("config", &seeds, &dir.path().join("case.toml"), |p| {
-        let r = RunConfig::from_toml_file(p).and_then(|c| {
-            c.validate()?;
-            c.network_config(700, 20)
-                .memory_estimate(c.train.batch_size, Some(100))
-                .check("the network")?;
-            Ok(c)
-        });
-        if let Ok(c) = &r {
-            // What validates must survive its own round trip.
-            let back = RunConfig::from_toml_str(&c.to_toml()).unwrap();
-            assert_eq!(&back, c);
-        }
-        r.is_ok()
-    });
+    fuzz_with(
+        "config",
+        &seeds,
+        &dir.path().join("case.toml"),
+        mutate_values,
+        |p| {
+            let r = RunConfig::from_toml_file(p).and_then(|c| {
+                c.validate()?;
+                c.network_config(700, 20)
+                    .memory_estimate(c.train.batch_size, Some(100))
+                    .check("the network")?;
+                Ok(c)
+            });
+            if let Ok(c) = &r {
+                // What validates must survive its own round trip.
+                let back = RunConfig::from_toml_str(&c.to_toml()).unwrap();
+                assert_eq!(&back, c);
+            }
+            r.is_ok()
+        },
+    );
 }
 
 #[test]

@@ -86,8 +86,17 @@ fn run_one(
     data_dir: Option<PathBuf>,
 ) -> Result<Summary> {
     let (mut trainer, splits) = if resume {
-        let mut trainer = Trainer::resume(out)
-            .with_context(|| format!("resuming the run in {}", out.display()))?;
+        let mut trainer = Trainer::resume(out).map_err(|e| {
+            let hint = match &e {
+                spikedelay::Error::RunFolder { message, .. }
+                    if message.starts_with("nothing to resume") =>
+                {
+                    " (train without --resume)"
+                }
+                _ => "",
+            };
+            anyhow::anyhow!("resuming the run in {}: {e}{hint}", out.display())
+        })?;
         if let Some(dir) = data_dir {
             trainer
                 .relocate_data(dir)
@@ -158,20 +167,25 @@ fn run_one(
     }
     let mut progress = TrainProgress::new(config.train.epochs);
     let summary = trainer.run(&splits, &mut progress)?;
+    let selected = match config.data.select_on() {
+        SelectOn::Valid => format!(
+            "selected by its validation accuracy {:.2}%",
+            100.0 * summary.best_valid_accuracy
+        ),
+        SelectOn::Test => {
+            "selected by its TEST accuracy (the test set also selects, so this is optimistic)"
+                .to_string()
+        }
+    };
     println!(
         "test accuracy {:.2}% ({}/{}) at epoch {} of {} (best_epoch = {} in summary.json, counted \
-         from 0), selected by its {} accuracy {:.2}%; last epoch {:.2}%; {:.1}s",
+         from 0), {selected}; last epoch {:.2}%; {:.1}s",
         100.0 * summary.test_accuracy,
         summary.test_correct,
         summary.test_samples,
         summary.best_epoch + 1,
         summary.epochs,
         summary.best_epoch,
-        match config.data.select_on() {
-            SelectOn::Valid => "validation",
-            SelectOn::Test => "TEST (the test set also selects)",
-        },
-        100.0 * summary.best_valid_accuracy,
         100.0 * summary.last_epoch_test_accuracy,
         summary.wall_seconds
     );

@@ -67,8 +67,8 @@ impl RunDir {
                     return Err(Error::run_folder(
                         path,
                         format!(
-                            "holds a run ({what}); continue it with --resume, replace it with \
-                             --overwrite, or choose another output folder"
+                            "holds a run ({what}); resume it, replace it (overwrite), or choose \
+                             another output folder"
                         ),
                     ));
                 }
@@ -213,7 +213,7 @@ mod tests {
         std::fs::write(p.join(files::LAST), "x").unwrap();
         let err = RunDir::open(p, Existing::Refuse).unwrap_err().to_string();
         assert!(
-            err.contains("--resume") && err.contains("--overwrite"),
+            err.contains("resume it") && err.contains("(overwrite)"),
             "{err}"
         );
         assert!(p.join(files::LAST).exists());

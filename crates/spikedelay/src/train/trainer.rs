@@ -126,7 +126,7 @@ impl Trainer {
         if !out.is_dir() {
             return Err(Error::run_folder(
                 out,
-                "nothing to resume yet: the folder does not exist; train without --resume",
+                "nothing to resume yet: the folder does not exist; start the run afresh",
             ));
         }
         let dir = RunDir::open(out, Existing::Resume)?;
@@ -134,7 +134,7 @@ impl Trainer {
             return Err(Error::run_folder(
                 out,
                 "nothing to resume yet: no epoch of a run in this folder has finished \
-                 (there is no last.safetensors); train without --resume",
+                 (there is no last.safetensors); start the run afresh",
             ));
         }
         let ck = Checkpoint::load(&path)?;
