@@ -4,36 +4,12 @@
 use std::path::Path;
 
 mod common;
-use common::{spikedelay, stderr_of};
-
-const TINY: &str = r#"
-[data]
-classes = 4
-channels = 8
-motif_channels = 4
-steps = 32
-train_samples = 96
-valid_samples = 48
-test_samples = 48
-
-[model]
-hidden = [12]
-
-[train]
-epochs = 3
-batch_size = 32
-"#;
-
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use common::{spikedelay, stderr_of, tiny, write};
 
 #[test]
 fn train_writes_checkpoints_metrics_and_summary_then_eval_and_resume_work() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "tiny.toml", TINY);
+    let cfg = write(dir.path(), "tiny.toml", &tiny(3));
     let out = dir.path().join("run");
     let assert = spikedelay()
         .args([
@@ -291,7 +267,7 @@ fn eval_reports_correct_over_total_with_per_class_results() {
     let cfg = write(
         dir.path(),
         "t.toml",
-        &TINY
+        &tiny(3)
             .replace("test_samples = 48", "test_samples = 300")
             .replace("batch_size = 32", "batch_size = 64"),
     );
@@ -356,7 +332,7 @@ fn eval_reports_correct_over_total_with_per_class_results() {
 #[test]
 fn seeds_run_into_their_own_folders_and_aggregate_as_mean_and_sample_std() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "t.toml", TINY);
+    let cfg = write(dir.path(), "t.toml", &tiny(3));
     let out = dir.path().join("multi");
     let args = [
         "train",
@@ -436,7 +412,7 @@ fn seeds_run_into_their_own_folders_and_aggregate_as_mean_and_sample_std() {
     let other = write(
         dir.path(),
         "o.toml",
-        &TINY.replace("epochs = 3", "epochs = 2"),
+        &tiny(3).replace("epochs = 3", "epochs = 2"),
     );
     let err = stderr_of(spikedelay().args([
         "train",

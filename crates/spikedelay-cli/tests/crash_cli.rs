@@ -4,31 +4,16 @@
 //! finishes. Every resumed folder must hold the uninterrupted run's results exactly (tensors
 //! byte for byte, records except wall times) and no temporary files.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::tiny;
 use safetensors::SafeTensors;
 
 const EPOCHS: usize = 4;
-
-const TINY: &str = r#"
-[data]
-classes = 4
-channels = 8
-motif_channels = 4
-steps = 32
-train_samples = 96
-valid_samples = 48
-test_samples = 48
-
-[model]
-hidden = [12]
-
-[train]
-epochs = 4
-batch_size = 32
-"#;
 
 fn train(cfg: &Path, out: &Path, resume: bool) -> std::process::Command {
     let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("spikedelay"));
@@ -115,7 +100,7 @@ enum Death {
 fn killed_at_any_moment_a_run_resumes_to_the_uninterrupted_result() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("tiny.toml");
-    std::fs::write(&cfg, TINY).unwrap();
+    std::fs::write(&cfg, tiny(EPOCHS)).unwrap();
     let reference = dir.path().join("straight");
     let t0 = Instant::now();
     let o = train(&cfg, &reference, false).output().unwrap();

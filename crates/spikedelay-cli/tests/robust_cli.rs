@@ -3,33 +3,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use common::{spikedelay, stderr_of, stdout_of, summary};
-
-const TINY: &str = r#"
-[data]
-classes = 4
-channels = 8
-motif_channels = 4
-steps = 32
-train_samples = 96
-valid_samples = 48
-test_samples = 48
-
-[model]
-hidden = [12]
-
-[train]
-epochs = 4
-batch_size = 32
-"#;
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use common::{make_shd, spikedelay, stderr_of, stdout_of, summary, tiny, write};
 
 fn train_args(cfg: &Path, out: &Path) -> Vec<String> {
     vec![
@@ -46,7 +22,7 @@ fn train_args(cfg: &Path, out: &Path) -> Vec<String> {
 #[test]
 fn divergence_stops_the_run_naming_epoch_batch_and_tensor_and_keeps_the_last_epoch() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "tiny.toml", TINY);
+    let cfg = write(dir.path(), "tiny.toml", &tiny(4));
     let out = dir.path().join("run");
     // 3 batches per epoch: batch 8 of the process is epoch 2's second.
     let err = stderr_of(
@@ -80,7 +56,11 @@ fn divergence_stops_the_run_naming_epoch_batch_and_tensor_and_keeps_the_last_epo
     assert_eq!(summary(&out)["epochs"], 4);
 
     // A learning rate that really diverges: stopped, exit 2, nothing non-finite written.
-    let cfg = write(dir.path(), "wild.toml", &format!("{TINY}max_lr = 1e30\n"));
+    let cfg = write(
+        dir.path(),
+        "wild.toml",
+        &format!("{}max_lr = 1e30\n", tiny(4)),
+    );
     let wild = dir.path().join("wild");
     let err = stderr_of(spikedelay().args(train_args(&cfg, &wild)));
     assert!(
@@ -97,7 +77,7 @@ fn non_finite_config_values_are_refused_by_key() {
     let cfg = write(
         dir.path(),
         "inf.toml",
-        &format!("{TINY}weight_decay = inf\n"),
+        &format!("{}weight_decay = inf\n", tiny(4)),
     );
     let err = stderr_of(spikedelay().args(train_args(&cfg, &dir.path().join("r"))));
     assert!(
@@ -109,7 +89,7 @@ fn non_finite_config_values_are_refused_by_key() {
 #[test]
 fn a_second_writer_is_refused_and_a_finished_run_is_kept_unless_overwritten() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "tiny.toml", TINY);
+    let cfg = write(dir.path(), "tiny.toml", &tiny(4));
     let out = dir.path().join("run");
     std::fs::create_dir_all(&out).unwrap();
     // Hold the lock as a running trainer would.
@@ -245,7 +225,7 @@ fn sizes_that_cannot_fit_are_refused_naming_the_fields() {
 #[test]
 fn a_damaged_checkpoint_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write(dir.path(), "tiny.toml", TINY);
+    let cfg = write(dir.path(), "tiny.toml", &tiny(4));
     let out = dir.path().join("run");
     let mut args = train_args(&cfg, &out);
     args.extend(["--epochs".into(), "1".into()]);
@@ -305,12 +285,7 @@ fn make_synthetic_never_replaces_files_without_overwrite() {
 fn inspect_reports_json_folders_of_spike_files_and_fails_on_problems() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("shd");
-    stdout_of(
-        spikedelay()
-            .args(["data", "make-synthetic", "--format", "shd"])
-            .arg(&data)
-            .args(["--train-per-class", "2", "--test-per-class", "1"]),
-    );
+    make_shd(&data, 2);
     // A folder of spike files is inspected file by file, not as an audio folder.
     let text = stdout_of(spikedelay().args(["data", "inspect"]).arg(&data));
     assert!(
@@ -362,12 +337,7 @@ fn inspect_reports_json_folders_of_spike_files_and_fails_on_problems() {
 fn a_closed_pipe_ends_the_output_quietly() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("shd");
-    stdout_of(
-        spikedelay()
-            .args(["data", "make-synthetic", "--format", "shd"])
-            .arg(&data)
-            .args(["--train-per-class", "2", "--test-per-class", "1"]),
-    );
+    make_shd(&data, 2);
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("spikedelay"))
         .args(["data", "inspect"])
         .arg(data.join("shd_train.h5"))

@@ -1,7 +1,7 @@
 //! Helpers shared by the command-line test binaries (each uses some of them).
 #![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
@@ -24,4 +24,35 @@ pub fn stderr_of(cmd: &mut Command) -> String {
 /// A run folder's `summary.json`.
 pub fn summary(out: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// A built-in task and network small enough for a process to train in well under a second.
+pub fn tiny(epochs: usize) -> String {
+    format!(
+        "[data]\nclasses = 4\nchannels = 8\nmotif_channels = 4\nsteps = 32\ntrain_samples = 96\n\
+         valid_samples = 48\ntest_samples = 48\n\n[model]\nhidden = [12]\n\n[train]\n\
+         epochs = {epochs}\nbatch_size = 32\n"
+    )
+}
+
+/// Writes `text` to `dir/name`.
+pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Writes a small synthetic SHD pair (`per_class` training and one test sample per class).
+pub fn make_shd(out: &Path, per_class: usize) {
+    stdout_of(
+        spikedelay()
+            .args(["data", "make-synthetic", "--format", "shd"])
+            .arg(out)
+            .args([
+                "--train-per-class",
+                &per_class.to_string(),
+                "--test-per-class",
+                "1",
+            ]),
+    );
 }
