@@ -1,8 +1,6 @@
 //! The command line end to end on tiny built-in tasks: outputs on disk, evaluation, resumption,
 //! and clear errors for bad options, configs and files.
 
-use std::path::Path;
-
 mod common;
 use common::{spikedelay, stderr_of, tiny, write};
 
