@@ -6,6 +6,7 @@ mod checkpoint;
 mod common;
 #[cfg(feature = "download")]
 mod download;
+mod export;
 mod fuzz;
 mod gradcheck;
 mod gsc;

@@ -8,10 +8,10 @@
 
 use std::path::{Path, PathBuf};
 
-use half::f16;
 use hdf5_reader::{ByteOrder, Datatype, Hdf5File};
 
 use crate::error::{Error, Result};
+use crate::hdf5_numbers::{decode_floats, decode_ints};
 
 /// Input channels of the cochlea model behind SHD and SSC.
 pub const SHD_CHANNELS: usize = 700;
@@ -63,42 +63,6 @@ fn vlen_base(ds: &hdf5_reader::Dataset) -> Option<&Datatype> {
         Datatype::VarLen { base, .. } => Some(base),
         _ => None,
     }
-}
-
-/// Decodes unsigned or non-negative signed integers of any width.
-fn decode_ints(bytes: &[u8], size: usize, signed: bool, order: ByteOrder) -> Option<Vec<u64>> {
-    bytes
-        .chunks_exact(size)
-        .map(|c| {
-            let mut b = [0u8; 8];
-            match order {
-                ByteOrder::LittleEndian => b[..size].copy_from_slice(c),
-                ByteOrder::BigEndian => c.iter().rev().enumerate().for_each(|(i, &x)| b[i] = x),
-            }
-            let v = u64::from_le_bytes(b);
-            let negative = signed && size < 8 && (v >> (8 * size - 1)) & 1 == 1
-                || signed && size == 8 && (v as i64) < 0;
-            (!negative).then_some(v)
-        })
-        .collect()
-}
-
-fn decode_floats(bytes: &[u8], size: usize, order: ByteOrder) -> Vec<f64> {
-    bytes
-        .chunks_exact(size)
-        .map(|c| {
-            let mut b = [0u8; 8];
-            b[..size].copy_from_slice(c);
-            if order == ByteOrder::BigEndian {
-                b[..size].reverse();
-            }
-            match size {
-                2 => f16::from_bits(u16::from_le_bytes([b[0], b[1]])).to_f64(),
-                4 => f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64,
-                _ => f64::from_le_bytes(b),
-            }
-        })
-        .collect()
 }
 
 impl SpikeFile {

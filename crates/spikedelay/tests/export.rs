@@ -1,0 +1,271 @@
+//! Exports (docs/deploy.md): the deployed network against the checkpoint's evaluation, NIR files
+//! round-tripping exactly, the graph runner's primitives against the library's own neurons, and
+//! clear errors for graphs it cannot run.
+
+use spikedelay::data::make_batch;
+use spikedelay::export::{
+    ExportFormat, GraphRunner, Matrix, NirGraph, NirNode, export, read_nir, write_nir,
+};
+use spikedelay::infer::{EventNetwork, evaluate, evaluate_with};
+use spikedelay::model::{Charge, DelayMode, Lif};
+use spikedelay::seq::Seq;
+use spikedelay::train::{Checkpoint, Trainer};
+
+use crate::training::{small_config, splits_of};
+
+fn trained() -> Checkpoint {
+    let config = small_config(DelayMode::Learned, 4);
+    let splits = splits_of(&config);
+    let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes()).unwrap();
+    t.run(&splits, &mut ()).unwrap();
+    t.checkpoint(false)
+}
+
+#[test]
+fn the_exported_graph_decides_as_the_checkpoint_and_nir_files_round_trip_exactly() {
+    let ck = trained();
+    let splits = splits_of(&ck.config);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.nir");
+    let net = export(&ck, ExportFormat::Nir, &path).unwrap();
+    let graph = net.to_graph();
+    let back = read_nir(&path).unwrap();
+    assert_eq!(back.nodes, graph.nodes, "nodes round-trip bit for bit");
+    assert_eq!(back.edges, graph.edges);
+    assert_eq!(back.metadata["tail_steps"], net.tail_steps.to_string());
+    assert!(back.metadata["spikedelay_config"].contains("[model]"));
+
+    let dt = net.dt();
+    let (a, b) = (
+        GraphRunner::new(&graph, dt).unwrap(),
+        GraphRunner::new(&back, dt).unwrap(),
+    );
+    assert_eq!(a.spiking_nodes(), vec!["l0_lif", "l1_lif"]);
+    let test = splits.test.as_ref();
+    let hidden = ck.network.blocks.len();
+    let reference = evaluate(&ck.network, test, 64).unwrap();
+    let run = |r: &GraphRunner| {
+        evaluate_with(test, 64, hidden, |x| r.forward(x, net.tail_steps)).unwrap()
+    };
+    let (ra, rb) = (run(&a), run(&b));
+    assert_eq!(
+        ra, rb,
+        "the file runs exactly as the graph it was written from"
+    );
+    // With each layer cut at its protocol horizon (the `spikedelay_horizons` metadata) the graph
+    // is the evaluation model: the same decision for every sample, the same spike counts up to the
+    // float rounding of the folded BatchNorm.
+    let horizons = &back.metadata["spikedelay_horizons"];
+    let protocol = GraphRunner::new(&back, dt)
+        .unwrap()
+        .with_horizons(horizons)
+        .unwrap();
+    let rp = run(&protocol);
+    assert!(reference.accuracy > 0.3, "{}", reference.accuracy);
+    assert_eq!(
+        rp.confusion, reference.confusion,
+        "protocol horizons: the checkpoint's decisions, sample for sample"
+    );
+    // Spike counts per layer on one batch (the graph's sequences are longer, so rates differ).
+    let batch = make_batch(test, &(0..test.len().min(64)).collect::<Vec<_>>());
+    let (_, ours) = EventNetwork::from_network(&ck.network)
+        .forward(&batch.x)
+        .unwrap();
+    let (_, theirs) = protocol.forward(&batch.x, net.tail_steps).unwrap();
+    for (l, (x, y)) in theirs.iter().zip(&ours).enumerate() {
+        let count = |s: &Seq| s.data.iter().filter(|v| **v != 0.0).count();
+        let (a, b) = (count(x), count(y));
+        assert!(
+            b > 0 && a.abs_diff(b) <= b / 1000,
+            "layer {l}: {a} vs {b} spikes"
+        );
+    }
+    // Lockstep (every layer runs the whole tail, as a chip does) sees a few more steps of
+    // input per layer: close to the protocol, not equal.
+    eprintln!(
+        "lockstep {}/{}, protocol {}/{}",
+        ra.correct, ra.samples, rp.correct, rp.samples
+    );
+    assert!(
+        ra.correct.abs_diff(reference.correct) <= reference.samples / 20,
+        "lockstep {}/{} vs checkpoint {}/{}",
+        ra.correct,
+        ra.samples,
+        reference.correct,
+        reference.samples
+    );
+}
+
+#[test]
+fn the_synapses_export_lists_every_rounded_synapse() {
+    let ck = trained();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.json");
+    let net = export(&ck, ExportFormat::Synapses, &path).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    assert_eq!(v["format"], "spikedelay-synapses-1");
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 3);
+    let first = &ck.network.blocks[0].conv;
+    let n = layers[0]["pre"].as_array().unwrap().len();
+    let nonzero = first.weight.iter().filter(|w| **w != 0.0).count();
+    assert_eq!(
+        n, nonzero,
+        "kernel_count 1: one synapse per non-zero weight"
+    );
+    let (alpha, _) = ck.network.blocks[0].norm.folded();
+    // Synapse (pre 3, post 5): its delay and folded weight.
+    let syn = net.layers[0].synapses();
+    let s = syn.iter().find(|s| s.0 == 3 && s.1 == 5).unwrap();
+    let j = 5 * first.c_in + 3;
+    assert_eq!(s.2 as usize, first.delay_of(j));
+    let w = first.weight[j] / (1.0 + 1e-7) * alpha[5];
+    assert!((s.3 - w).abs() <= 1e-6 * w.abs(), "{} vs {w}", s.3);
+    let max = layers[0]["delay_steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(max < first.taps as u64);
+}
+
+fn one_neuron_graph(node: NirNode, n: usize) -> NirGraph {
+    let mut g = NirGraph::default();
+    g.nodes.insert(
+        "input".into(),
+        NirNode::Input {
+            shape: vec![n as i64],
+        },
+    );
+    g.nodes.insert("n".into(), node);
+    g.nodes.insert(
+        "output".into(),
+        NirNode::Output {
+            shape: vec![n as i64],
+        },
+    );
+    g.edges = vec![("input".into(), "n".into()), ("n".into(), "output".into())];
+    g
+}
+
+#[test]
+fn primitives_compute_what_nir_defines() {
+    let dt = 1e-3;
+    // Delay of 2 steps on channel 0, 0 on channel 1.
+    let g = one_neuron_graph(
+        NirNode::Delay {
+            delay: vec![2e-3, 0.0],
+        },
+        2,
+    );
+    let x = Seq::from_vec(1, 3, 2, vec![1.0, 5.0, 2.0, 6.0, 3.0, 7.0]).unwrap();
+    let (y, _) = GraphRunner::new(&g, dt).unwrap().forward(&x, 2).unwrap();
+    assert_eq!(
+        y.data,
+        vec![0.0, 5.0, 0.0, 6.0, 1.0, 7.0, 2.0, 0.0, 3.0, 0.0]
+    );
+    // A delay that is not a whole number of steps is refused.
+    let g = one_neuron_graph(
+        NirNode::Delay {
+            delay: vec![1.5e-3],
+        },
+        1,
+    );
+    let err = GraphRunner::new(&g, dt).unwrap_err().to_string();
+    assert!(err.contains("whole number of steps"), "{err}");
+
+    // The exported LIF (tau = τ·dt, r = τ, threshold just below 1) is the training neuron bit
+    // for bit, ties at the threshold included.
+    let tau = 1.5f64;
+    let lif = Lif::new(tau, 1.0);
+    let currents: Vec<f32> = (0..400)
+        .map(|k| ((k * 37 % 23) as f32 - 8.0) * 0.17)
+        .collect();
+    let mut with_tie = currents.clone();
+    with_tie[0] = 1.0; // v = 1 exactly: the training neuron fires
+    let i = Seq::from_vec(1, 100, 4, with_tie).unwrap();
+    let (s, _) = lif.forward(&i, Charge::Eval);
+    let n = 4;
+    let g = one_neuron_graph(
+        NirNode::Lif {
+            tau: vec![(tau * dt) as f32; n],
+            r: vec![tau as f32; n],
+            v_leak: vec![0.0; n],
+            v_threshold: vec![spikedelay::export::deployed::below(1.0); n],
+            v_reset: vec![0.0; n],
+        },
+        n,
+    );
+    let (y, spikes) = GraphRunner::new(&g, dt).unwrap().forward(&i, 0).unwrap();
+    assert_eq!(y.data, s.data);
+    assert_eq!(spikes[0].data, s.data);
+    assert_eq!(s.data[0], 1.0);
+
+    // Affine: y = W·x + b.
+    let g = one_neuron_graph(
+        NirNode::Affine {
+            weight: Matrix {
+                rows: 2,
+                cols: 2,
+                data: vec![1.0, 2.0, 3.0, 4.0],
+            },
+            bias: vec![0.5, -0.5],
+        },
+        2,
+    );
+    let x = Seq::from_vec(1, 1, 2, vec![1.0, 10.0]).unwrap();
+    let (y, _) = GraphRunner::new(&g, dt).unwrap().forward(&x, 0).unwrap();
+    assert_eq!(y.data, vec![21.5, 42.5]);
+}
+
+#[test]
+fn graphs_that_cannot_run_are_named_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let g = one_neuron_graph(
+        NirNode::Scale {
+            scale: vec![2.0; 3],
+        },
+        2,
+    );
+    let err = GraphRunner::new(&g, 1e-3).unwrap_err().to_string();
+    assert!(
+        err.contains("(input, n)") && err.contains("3 inputs"),
+        "{err}"
+    );
+    let mut cyc = one_neuron_graph(
+        NirNode::Scale {
+            scale: vec![2.0; 2],
+        },
+        2,
+    );
+    cyc.edges.push(("n".into(), "n".into()));
+    let err = GraphRunner::new(&cyc, 1e-3).unwrap_err().to_string();
+    assert!(err.contains("cycle"), "{err}");
+    // A node type the runner does not know, in a file written by hand.
+    let path = dir.path().join("conv.nir");
+    let ok = one_neuron_graph(
+        NirNode::Scale {
+            scale: vec![2.0; 2],
+        },
+        2,
+    );
+    write_nir(&path, &ok).unwrap();
+    assert_eq!(read_nir(&path).unwrap(), ok);
+    let bytes = std::fs::read(&path).unwrap();
+    let at = bytes.windows(5).position(|w| w == b"Scale").unwrap();
+    let mut bad = bytes.clone();
+    bad[at..at + 5].copy_from_slice(b"Conv9");
+    std::fs::write(&path, bad).unwrap();
+    let err = read_nir(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("Conv9") && err.contains("conv.nir") && err.contains("LIF"),
+        "{err}"
+    );
+    let err = read_nir(&dir.path().join("missing.nir"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing.nir"), "{err}");
+}
