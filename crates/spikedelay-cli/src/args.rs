@@ -6,6 +6,7 @@ use clap::builder::PossibleValuesParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use spikedelay::config::Preset;
 use spikedelay::data::{BinningMode, SelectOn};
+use spikedelay::export::ExportFormat;
 use spikedelay::model::{ConvPath, DelayMode};
 
 use crate::bench::{Phase, WorkloadName};
@@ -24,8 +25,11 @@ pub struct Cli {
 pub enum Command {
     /// Train a network (default: the built-in `delay-patterns` task with learned delays).
     Train(TrainArgs),
-    /// Evaluate a saved checkpoint with integer (rounded) delays.
+    /// Evaluate a saved checkpoint with integer (rounded) delays, its Loihi fixed-point form, or
+    /// an exported NIR/netx file.
     Eval(EvalArgs),
+    /// Export a checkpoint for Loihi 2 (netx), NIR tools or simulators (synapse lists).
+    Export(ExportArgs),
     /// Time training steps and inference batches on the paper's SHD and SSC shapes.
     Bench(BenchArgs),
     /// Compare finished runs (single seeds or --seeds folders) in one Markdown table.
@@ -255,20 +259,86 @@ pub struct PlotArgs {
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Checkpoint to evaluate (a `.safetensors` file written by `train`).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    pub checkpoint: Option<PathBuf>,
+    /// An exported NIR or netx file to run instead of a checkpoint (ours, or a NIR graph from
+    /// another tool: Affine, Linear, Scale, Delay, LIF, LI and CubaLIF nodes run).
     #[arg(long, value_name = "FILE")]
-    pub checkpoint: PathBuf,
+    pub model: Option<PathBuf>,
+    /// Run the checkpoint's network in Loihi 2's fixed point (as `export --format netx` writes
+    /// it and Lava's bit-accurate models run it) beside the float evaluation.
+    #[arg(long, value_enum, value_name = "KIND", requires = "checkpoint")]
+    pub quantize: Option<Quantize>,
+    /// With --quantize loihi: clip delays above Loihi 2's 62 steps instead of refusing.
+    #[arg(long)]
+    pub clip_delays: bool,
+    /// With --model: the run configuration naming the data, where the file does not carry one
+    /// (files from other tools).
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Write the first --trace-samples test samples as run (inputs, hidden spikes, readout) to
+    /// this HDF5 file, for comparison with a target's simulator (docs/deploy.md §5).
+    #[arg(long, value_name = "FILE.h5")]
+    pub trace: Option<PathBuf>,
+    /// Samples in --trace.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub trace_samples: usize,
     /// Batch size for evaluation [default: the checkpoint's training batch size]. Accuracy is
     /// correct / total whatever the batch size; only the reference's batch-mean figure moves.
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
-    /// Read the checkpoint's dataset from DIR instead of the folder stored in it (the data has
-    /// moved, or the run came from another machine).
+    /// Read the dataset from DIR instead of the folder stored in the checkpoint or file (the
+    /// data has moved, or the run came from another machine).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
     /// Print one JSON object (accuracy, counts, per-class accuracy and the confusion matrix of
     /// each split) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Threads.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
+}
+
+/// Fixed-point forms a network can be run in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Quantize {
+    /// Float (no quantisation).
+    None,
+    /// Loihi 2: 8-bit weights, 13-bit biases, 12-bit decays, 24-bit state (lava-dl netx).
+    Loihi,
+}
+
+/// `spikedelay export`.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Checkpoint to export (a `.safetensors` file written by `train`).
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: PathBuf,
+    /// Target format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: ExportFormat,
+    /// File to write (replaced atomically).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+    /// Arithmetic of the exported network: netx is always Loihi's fixed point (`loihi`); NIR
+    /// and synapse lists are float (`none`).
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub quantize: Option<Quantize>,
+    /// Clip delays above the target's maximum (Loihi 2: 62 steps) instead of refusing.
+    #[arg(long)]
+    pub clip_delays: bool,
+    /// Read the checkpoint's dataset from DIR to report float and exported accuracy.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Do not evaluate on the checkpoint's data after writing.
+    #[arg(long)]
+    pub no_eval: bool,
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,

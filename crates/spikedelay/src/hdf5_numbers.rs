@@ -76,3 +76,52 @@ pub(crate) fn decode_numbers(bytes: &[u8], dtype: &Datatype) -> Option<Vec<f64>>
         _ => None,
     }
 }
+
+/// Reads named strings and numeric arrays of one open file, with errors that name the file and
+/// the dataset.
+pub(crate) struct Hdf5Values<'a> {
+    /// The open file.
+    pub file: &'a hdf5_reader::Hdf5File,
+    /// Its path, for errors.
+    pub path: &'a std::path::Path,
+}
+
+impl Hdf5Values<'_> {
+    fn err(&self, m: String) -> crate::Error {
+        crate::Error::data(self.path, m)
+    }
+
+    /// Whether dataset `p` exists.
+    pub fn has(&self, p: &str) -> bool {
+        self.file.dataset(p).is_ok()
+    }
+
+    /// The string dataset `p`.
+    pub fn string(&self, p: &str) -> crate::Result<String> {
+        self.file
+            .dataset(p)
+            .and_then(|d| d.read_string())
+            .map_err(|e| self.err(format!("cannot read string `{p}` ({e})")))
+    }
+
+    /// The numeric dataset `p`: its shape and values.
+    pub fn numbers(&self, p: &str) -> crate::Result<(Vec<u64>, Vec<f64>)> {
+        let d = self
+            .file
+            .dataset(p)
+            .map_err(|e| self.err(format!("missing dataset `{p}` ({e})")))?;
+        let raw = d
+            .read_raw_bytes()
+            .map_err(|e| self.err(format!("cannot read `{p}` ({e})")))?;
+        let v = decode_numbers(&raw, d.dtype())
+            .ok_or_else(|| self.err(format!("`{p}` must hold numbers, found {:?}", d.dtype())))?;
+        let shape = d.shape().to_vec();
+        if shape.iter().product::<u64>() as usize != v.len() {
+            return Err(self.err(format!(
+                "`{p}` holds {} values for shape {shape:?}",
+                v.len()
+            )));
+        }
+        Ok((shape, v))
+    }
+}

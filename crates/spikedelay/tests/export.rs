@@ -4,7 +4,7 @@
 
 use spikedelay::data::make_batch;
 use spikedelay::export::{
-    ExportFormat, GraphRunner, Matrix, NirGraph, NirNode, export, read_nir, write_nir,
+    ExportFormat, GraphRunner, Matrix, NirGraph, NirNode, export, read_netx, read_nir, write_nir,
 };
 use spikedelay::infer::{EventNetwork, evaluate, evaluate_with};
 use spikedelay::model::{Charge, DelayMode, Lif};
@@ -27,7 +27,9 @@ fn the_exported_graph_decides_as_the_checkpoint_and_nir_files_round_trip_exactly
     let splits = splits_of(&ck.config);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("net.nir");
-    let net = export(&ck, ExportFormat::Nir, &path).unwrap();
+    let net = export(&ck, ExportFormat::Nir, &path, false)
+        .unwrap()
+        .deployed;
     let graph = net.to_graph();
     let back = read_nir(&path).unwrap();
     assert_eq!(back.nodes, graph.nodes, "nodes round-trip bit for bit");
@@ -101,7 +103,9 @@ fn the_synapses_export_lists_every_rounded_synapse() {
     let ck = trained();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("net.json");
-    let net = export(&ck, ExportFormat::Synapses, &path).unwrap();
+    let net = export(&ck, ExportFormat::Synapses, &path, false)
+        .unwrap()
+        .deployed;
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     assert_eq!(v["format"], "spikedelay-synapses-1");
@@ -268,4 +272,137 @@ fn graphs_that_cannot_run_are_named_errors() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("missing.nir"), "{err}");
+}
+
+#[test]
+fn the_netx_export_is_loihis_fixed_point_and_reads_back_exactly() {
+    let ck = trained();
+    let splits = splits_of(&ck.config);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("net.net");
+    let exported = export(&ck, ExportFormat::Netx, &path, false).unwrap();
+    let (q, report) = exported.loihi.unwrap();
+    let (back, meta) = read_netx(&path).unwrap();
+    assert!(back == q, "every integer, delay and scale round-trips");
+    assert_eq!(back.tail_steps, exported.deployed.tail_steps);
+    assert!(meta["spikedelay_config"].contains("[model]"));
+    assert_eq!(report.clipped_delays, 0);
+    for (l, layer) in q.layers.iter().enumerate() {
+        let max = layer.weight.iter().map(|w| w.abs()).max().unwrap();
+        assert_eq!(max, 254, "layer {l} uses the full 8-bit range");
+        assert_eq!(layer.i_decay, 4096);
+        let tau = ck.network.config.tau;
+        assert_eq!(
+            layer.v_decay,
+            (4096.0 / tau).round() as i32,
+            "vDecay = 4096/τ"
+        );
+        assert!(report.weight_error[l] <= 0.5 / 254.0 + 1e-9);
+    }
+    // The fixed-point network decides nearly as the float one (8-bit weights), and its hidden
+    // layers fire at nearly the same rates.
+    let test = splits.test.as_ref();
+    let hidden = ck.network.blocks.len();
+    let float = evaluate(&ck.network, test, 64).unwrap();
+    let fixed = evaluate_with(test, 64, hidden, |x| q.forward(x, q.tail_steps)).unwrap();
+    eprintln!(
+        "float {}/{}, Loihi fixed point {}/{}",
+        float.correct, float.samples, fixed.correct, fixed.samples
+    );
+    assert!(
+        fixed.correct.abs_diff(float.correct) <= float.samples / 10,
+        "fixed {} vs float {}",
+        fixed.correct,
+        float.correct
+    );
+}
+
+/// One layer by hand: Lava's arithmetic step by step.
+#[test]
+fn the_fixed_point_neuron_follows_lavas_arithmetic() {
+    use spikedelay::export::{LoihiLayer, LoihiNetwork};
+    // 4 inputs → 1 spiking neuron (vth 100) → readout; input 0 at delay 0, 1 at delay 3.
+    let hidden = LoihiLayer {
+        inputs: 4,
+        outputs: 1,
+        weight: vec![60, 120, 0, 0],
+        delay: vec![0, 3, 0, 0],
+        bias: vec![1],
+        i_decay: 4096,
+        v_decay: 1024,
+        v_th: 100,
+        scale: 1.0,
+        spiking: true,
+    };
+    let readout = LoihiLayer {
+        inputs: 1,
+        outputs: 1,
+        weight: vec![-7],
+        delay: vec![2],
+        bias: vec![0],
+        i_decay: 4096,
+        v_decay: 0,
+        v_th: spikedelay::export::loihi::NEVER,
+        scale: 2.0,
+        spiking: false,
+    };
+    let net = LoihiNetwork {
+        layers: vec![hidden, readout],
+        tail_steps: 0,
+        time_step_ms: 1.0,
+    };
+    let mut s = net.state();
+    // t = 0: inputs 0 and 1 spike. v = 60·64 + 64 = 3904 ≤ 6400.
+    s.step(&[0, 1]);
+    assert_eq!(s.membranes(0), &[3904]);
+    // t = 1, 2: v ← v·3072/4096 truncated + 64.
+    s.step(&[]);
+    assert_eq!(s.membranes(0), &[3904 * 3 / 4 + 64]);
+    s.step(&[]);
+    let v2 = (3904 * 3 / 4 + 64) * 3 / 4 + 64;
+    assert_eq!(s.membranes(0), &[v2]);
+    // t = 3: input 1's spike arrives (120·64): v > 6400, spike and reset.
+    s.step(&[]);
+    assert_eq!(s.spiked(0), &[true]);
+    assert_eq!(s.membranes(0), &[0]);
+    // The readout sees it two steps later: −7·64 in units of 64·s = 128.
+    s.step(&[]);
+    s.step(&[]);
+    assert_eq!(s.membranes(1), &[-7 * 64]);
+    assert_eq!(s.readout(), vec![-3.5]);
+}
+
+#[test]
+fn delays_beyond_loihis_limit_are_refused_unless_clipped() {
+    use spikedelay::export::{DeployedLayer, DeployedNetwork, DeployedNeuron, LoihiNetwork};
+    let layer = |buckets| DeployedLayer {
+        inputs: 2,
+        outputs: 1,
+        buckets,
+        bias: vec![0.0],
+        neuron: DeployedNeuron::Readout { tau: 2.0 },
+    };
+    let net = DeployedNetwork {
+        layers: vec![layer(vec![(5, vec![0.5, 0.0]), (70, vec![0.0, -0.25])])],
+        time_step_ms: 1.0,
+        tail_steps: 0,
+    };
+    let e = LoihiNetwork::quantize(&net, false).unwrap_err().to_string();
+    assert!(
+        e.contains("1 synapses have delays above Loihi 2's 62 steps (largest 70)"),
+        "{e}"
+    );
+    let (q, report) = LoihiNetwork::quantize(&net, true).unwrap();
+    assert_eq!(report.clipped_delays, 1);
+    assert_eq!(q.layers[0].delay, vec![5, 62]);
+    assert_eq!(q.layers[0].weight, vec![254, -127]);
+    let two = DeployedNetwork {
+        layers: vec![layer(vec![(1, vec![0.5, 0.0]), (2, vec![0.5, 0.0])])],
+        ..net
+    };
+    let e = LoihiNetwork::quantize(&two, false).unwrap_err().to_string();
+    assert!(
+        e.contains("two delays") && e.contains("kernel_count"),
+        "{e}"
+    );
 }

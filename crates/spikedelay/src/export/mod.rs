@@ -5,16 +5,24 @@
 pub mod deployed;
 pub mod graph;
 pub mod graph_run;
+pub mod loihi;
+pub mod model;
+pub mod netx_file;
 pub mod nir_file;
 pub mod synapses;
+pub mod trace;
 
 use std::path::Path;
 
 pub use deployed::{DeployedLayer, DeployedNetwork, DeployedNeuron};
 pub use graph::{Matrix, NirGraph, NirNode};
 pub use graph_run::GraphRunner;
+pub use loihi::{LoihiLayer, LoihiNetwork, LoihiState, QuantizeReport};
+pub use model::{ExportedModel, OpenedModel};
+pub use netx_file::{read_netx, write_netx};
 pub use nir_file::{read_nir, write_nir};
 pub use synapses::write_synapses;
+pub use trace::{Trace, write_trace};
 
 use crate::error::Result;
 use crate::train::Checkpoint;
@@ -27,19 +35,41 @@ pub enum ExportFormat {
     Nir,
     /// JSON lists of `(pre, post, delay, weight)` per layer, for simulators.
     Synapses,
+    /// lava-dl netx (HDF5) for Loihi 2: Loihi's fixed point, per-synapse delays.
+    Netx,
+}
+
+/// What `export` wrote: the deployed (float) network and, for netx, its fixed-point form.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// The rounded, folded network.
+    pub deployed: DeployedNetwork,
+    /// The Loihi 2 fixed-point network and what quantisation changed (netx only).
+    pub loihi: Option<(LoihiNetwork, QuantizeReport)>,
 }
 
 /// Metadata key holding the run's configuration (TOML), so that `eval --model` finds the data.
 pub const CONFIG_KEY: &str = "spikedelay_config";
+
+/// How inputs reach the network: the frames hold spike counts per step.
+pub const INPUT: &str = "per-step spike counts per channel (graded input spikes: load with \
+     hdf5.Network(net_config=..., input_message_bits=8) when a bin holds more than one spike)";
 
 /// What changes between the checkpoint and its export, for the user.
 pub const CHANGES: &str = "positions rounded to integer delays (the evaluation model); BatchNorm \
      folded into weights and a per-step bias (float rounding differs from the unfolded sum); \
      dropout omitted; the readout's sum over steps of softmax decides the class outside the graph";
 
-/// Writes `ck`'s network to `path` as `format`; returns the deployed form.
-pub fn export(ck: &Checkpoint, format: ExportFormat, path: &Path) -> Result<DeployedNetwork> {
+/// Writes `ck`'s network to `path` as `format`. Delays beyond netx's limit are an error unless
+/// `clip_delays`.
+pub fn export(
+    ck: &Checkpoint,
+    format: ExportFormat,
+    path: &Path,
+    clip_delays: bool,
+) -> Result<Exported> {
     let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
+    let mut loihi = None;
     match format {
         ExportFormat::Nir => {
             let mut g = net.to_graph();
@@ -49,6 +79,21 @@ pub fn export(ck: &Checkpoint, format: ExportFormat, path: &Path) -> Result<Depl
             write_nir(path, &g)?;
         }
         ExportFormat::Synapses => write_synapses(path, &net)?,
+        ExportFormat::Netx => {
+            let (q, report) = LoihiNetwork::quantize(&net, clip_delays)?;
+            let meta = [
+                (CONFIG_KEY.to_string(), ck.config.to_toml()),
+                ("changes".into(), format!("{CHANGES}; {}", loihi::CHANGES)),
+                ("input".into(), INPUT.into()),
+            ]
+            .into_iter()
+            .collect();
+            write_netx(path, &q, &meta)?;
+            loihi = Some((q, report));
+        }
     }
-    Ok(net)
+    Ok(Exported {
+        deployed: net,
+        loihi,
+    })
 }

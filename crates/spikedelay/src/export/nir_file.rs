@@ -13,7 +13,7 @@ use hdf5_writer::{DatasetBuilder, Hdf5Builder, WriteOptions};
 use super::graph::{Matrix, NirGraph, NirNode};
 use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
-use crate::hdf5_numbers::decode_numbers;
+use crate::hdf5_numbers::Hdf5Values;
 
 /// The NIR version written into `/version`.
 pub const NIR_VERSION: &str = "1.0.8";
@@ -134,29 +134,9 @@ pub fn read_nir(path: &Path) -> Result<NirGraph> {
     }
     let file = Hdf5File::open(path)
         .map_err(|e| err(format!("not a readable HDF5 file ({e}); is it a NIR file?")))?;
-    let string = |p: &str| -> Result<String> {
-        file.dataset(p)
-            .and_then(|d| d.read_string())
-            .map_err(|e| err(format!("cannot read string `{p}` ({e})")))
-    };
-    let numbers = |p: &str| -> Result<(Vec<u64>, Vec<f64>)> {
-        let d = file
-            .dataset(p)
-            .map_err(|e| err(format!("missing dataset `{p}` ({e})")))?;
-        let raw = d
-            .read_raw_bytes()
-            .map_err(|e| err(format!("cannot read `{p}` ({e})")))?;
-        let v = decode_numbers(&raw, d.dtype())
-            .ok_or_else(|| err(format!("`{p}` must hold numbers, found {:?}", d.dtype())))?;
-        let shape = d.shape().to_vec();
-        if shape.iter().product::<u64>() as usize != v.len() {
-            return Err(err(format!(
-                "`{p}` holds {} values for shape {shape:?}",
-                v.len()
-            )));
-        }
-        Ok((shape, v))
-    };
+    let values = Hdf5Values { file: &file, path };
+    let string = |p: &str| values.string(p);
+    let numbers = |p: &str| values.numbers(p);
     let top = string("node/type")?;
     if top != "NIRGraph" {
         return Err(err(format!("`/node/type` is `{top}`, expected `NIRGraph`")));
@@ -174,7 +154,7 @@ pub fn read_nir(path: &Path) -> Result<NirGraph> {
             Ok(v.into_iter().map(|x| x as f32).collect())
         };
         let vec_or_zeros = |f: &str, n: usize| -> Result<Vec<f32>> {
-            if file.dataset(&p(f)).is_ok() {
+            if values.has(&p(f)) {
                 vec(f)
             } else {
                 Ok(vec![0.0; n])
