@@ -333,6 +333,10 @@ pub struct ExportArgs {
     /// Clip delays above the target's maximum (Loihi 2: 62 steps) instead of refusing.
     #[arg(long)]
     pub clip_delays: bool,
+    /// NIR: write one step as SECONDS (time constants and delays scale with it; the discrete
+    /// network is unchanged). snnTorch's NIR importer assumes 1e-4 [default: the model's step].
+    #[arg(long, value_name = "SECONDS")]
+    pub nir_dt: Option<f64>,
     /// Read the checkpoint's dataset from DIR to report float and exported accuracy.
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,

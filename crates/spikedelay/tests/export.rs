@@ -4,7 +4,8 @@
 
 use spikedelay::data::make_batch;
 use spikedelay::export::{
-    ExportFormat, GraphRunner, Matrix, NirGraph, NirNode, export, read_netx, read_nir, write_nir,
+    ExportFormat, ExportOptions, GraphRunner, Matrix, NirGraph, NirNode, export, read_netx,
+    read_nir, write_nir,
 };
 use spikedelay::infer::{EventNetwork, evaluate, evaluate_with};
 use spikedelay::model::{Charge, DelayMode, Lif};
@@ -27,7 +28,7 @@ fn the_exported_graph_decides_as_the_checkpoint_and_nir_files_round_trip_exactly
     let splits = splits_of(&ck.config);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("net.nir");
-    let net = export(&ck, ExportFormat::Nir, &path, false)
+    let net = export(&ck, ExportFormat::Nir, &path, &Default::default())
         .unwrap()
         .deployed;
     let graph = net.to_graph();
@@ -103,7 +104,7 @@ fn the_synapses_export_lists_every_rounded_synapse() {
     let ck = trained();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("net.json");
-    let net = export(&ck, ExportFormat::Synapses, &path, false)
+    let net = export(&ck, ExportFormat::Synapses, &path, &Default::default())
         .unwrap()
         .deployed;
     let v: serde_json::Value =
@@ -280,7 +281,7 @@ fn the_netx_export_is_loihis_fixed_point_and_reads_back_exactly() {
     let splits = splits_of(&ck.config);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("net.net");
-    let exported = export(&ck, ExportFormat::Netx, &path, false).unwrap();
+    let exported = export(&ck, ExportFormat::Netx, &path, &Default::default()).unwrap();
     let (q, report) = exported.loihi.unwrap();
     let (back, meta) = read_netx(&path).unwrap();
     assert!(back == q, "every integer, delay and scale round-trips");
@@ -405,4 +406,109 @@ fn delays_beyond_loihis_limit_are_refused_unless_clipped() {
         e.contains("two delays") && e.contains("kernel_count"),
         "{e}"
     );
+}
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/deploy")
+        .join(name)
+}
+
+fn json_fixture(name: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(name)).unwrap()).unwrap()
+}
+
+fn rows(v: &serde_json::Value) -> Vec<Vec<i64>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_i64().unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// A netx file written by lava-dl's SLAYER (`export_hdf5`: float weights, per-output delays,
+/// a current that decays by half) runs here as Lava's bit-accurate models ran it
+/// (tools/deploy/make_fixtures.py).
+#[test]
+fn a_slayer_netx_file_runs_as_lava_ran_it() {
+    let (net, meta) = read_netx(&fixture("slayer_netx.net")).unwrap();
+    assert!(meta.is_empty(), "not written by spikedelay");
+    assert_eq!(net.layers.len(), 2);
+    let (hidden, readout) = (&net.layers[0], &net.layers[1]);
+    assert_eq!(
+        (
+            hidden.inputs,
+            hidden.outputs,
+            hidden.i_decay,
+            hidden.v_decay,
+            hidden.v_th
+        ),
+        (6, 5, 2048, 1024, 64)
+    );
+    assert_eq!(
+        &hidden.delay[..6],
+        &[0; 6],
+        "per-output delays spread over each row"
+    );
+    assert_eq!(hidden.delay[6 * 3], 5);
+    assert!(hidden.spiking && !readout.spiking);
+    let expected = json_fixture("slayer_netx.json");
+    let input = rows(&expected["input"]);
+    let spikes = rows(&expected["hidden_spikes"]);
+    let v = rows(&expected["readout_v"]);
+    let mut state = net.state();
+    let mut seen = 0;
+    for (t, row) in input.iter().enumerate() {
+        let events: Vec<usize> = (0..row.len()).filter(|&i| row[i] != 0).collect();
+        state.step(&events);
+        let ours: Vec<i64> = state.spiked(0).iter().map(|&s| i64::from(s)).collect();
+        // Lava shows layer l at its recorded index t + l + 1.
+        assert_eq!(ours, spikes[t + 1], "hidden spikes, step {t}");
+        seen += ours.iter().sum::<i64>();
+        if t + 2 < v.len() {
+            assert_eq!(
+                state.membranes(1),
+                &v[t + 2][..],
+                "readout membranes, step {t}"
+            );
+        }
+    }
+    assert!(seen > 5, "{seen} spikes");
+}
+
+/// A NIR graph written by snnTorch (`export_to_nir`, `nir.write`) runs here as snnTorch's own
+/// importer ran it (one step = 1e-4 s, snnTorch's convention).
+#[test]
+fn a_snntorch_nir_file_runs_as_snntorch_ran_it() {
+    let graph = read_nir(&fixture("snntorch.nir")).unwrap();
+    let runner = GraphRunner::new(&graph, 1e-4).unwrap();
+    let expected = json_fixture("snntorch.json");
+    let input = rows(&expected["input"]);
+    let names: Vec<String> = expected["spiking_nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(runner.spiking_nodes(), names);
+    let data: Vec<f32> = input.iter().flatten().map(|&x| x as f32).collect();
+    let x = Seq::from_vec(1, input.len(), input[0].len(), data).unwrap();
+    let (_, spikes) = runner.forward(&x, 0).unwrap();
+    for (k, name) in names.iter().enumerate() {
+        let want = rows(&expected["spikes"][name]);
+        let n = want[0].len();
+        for (t, row) in want.iter().enumerate() {
+            let ours: Vec<i64> = spikes[k].sample(0)[t * n..(t + 1) * n]
+                .iter()
+                .map(|&s| s as i64)
+                .collect();
+            assert_eq!(&ours, row, "node {name}, step {t}");
+        }
+    }
 }

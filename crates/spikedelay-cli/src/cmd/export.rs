@@ -1,7 +1,7 @@
 //! `spikedelay export`.
 
 use anyhow::{Result, bail};
-use spikedelay::export::{ExportFormat, export};
+use spikedelay::export::{ExportFormat, ExportOptions, export};
 use spikedelay::infer::{evaluate, evaluate_with};
 use spikedelay::train::Checkpoint;
 
@@ -20,8 +20,15 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         ),
         _ => {}
     }
+    if args.nir_dt.is_some() && args.format != ExportFormat::Nir {
+        bail!("--nir-dt applies to --format nir");
+    }
     let mut ck = Checkpoint::load(&args.checkpoint)?;
-    let exported = export(&ck, args.format, &args.out, args.clip_delays)
+    let options = ExportOptions {
+        clip_delays: args.clip_delays,
+        nir_dt: args.nir_dt,
+    };
+    let exported = export(&ck, args.format, &args.out, &options)
         .map_err(|e| anyhow::anyhow!("{e} (--clip-delays clips them)"))?;
     let net = &exported.deployed;
     let synapses: usize = net.layers.iter().map(|l| l.synapses().len()).sum();

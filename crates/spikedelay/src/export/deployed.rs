@@ -155,7 +155,12 @@ impl DeployedNetwork {
     /// `d > 0`) → `l{l}_w{d}` (the first bucket an `Affine` carrying the bias, the others
     /// `Linear`) → `l{l}_lif` (`LIF`) or `readout` (`LI`), and `output`.
     pub fn to_graph(&self) -> NirGraph {
-        let dt = self.dt();
+        self.to_graph_with_dt(self.dt())
+    }
+
+    /// The NIR graph with one step written as `dt` seconds (time constants and delays scale with
+    /// it; the discrete network is the same). snnTorch's NIR importer assumes `dt = 1e-4`.
+    pub fn to_graph_with_dt(&self, dt: f64) -> NirGraph {
         let mut g = NirGraph::default();
         g.nodes.insert(
             "input".into(),

@@ -24,7 +24,7 @@ pub use nir_file::{read_nir, write_nir};
 pub use synapses::write_synapses;
 pub use trace::{Trace, write_trace};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::train::Checkpoint;
 
 /// Export targets.
@@ -60,19 +60,34 @@ pub const CHANGES: &str = "positions rounded to integer delays (the evaluation m
      folded into weights and a per-step bias (float rounding differs from the unfolded sum); \
      dropout omitted; the readout's sum over steps of softmax decides the class outside the graph";
 
-/// Writes `ck`'s network to `path` as `format`. Delays beyond netx's limit are an error unless
-/// `clip_delays`.
+/// Choices of an export.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ExportOptions {
+    /// Clip delays above the target's maximum instead of refusing (netx).
+    pub clip_delays: bool,
+    /// Seconds one step is written as in a NIR graph [default: the model's time step].
+    pub nir_dt: Option<f64>,
+}
+
+/// Writes `ck`'s network to `path` as `format`.
 pub fn export(
     ck: &Checkpoint,
     format: ExportFormat,
     path: &Path,
-    clip_delays: bool,
+    options: &ExportOptions,
 ) -> Result<Exported> {
     let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
     let mut loihi = None;
     match format {
         ExportFormat::Nir => {
-            let mut g = net.to_graph();
+            let dt = options.nir_dt.unwrap_or(net.dt());
+            if !(dt > 0.0 && dt.is_finite()) {
+                return Err(Error::config(
+                    "nir_dt",
+                    format!("must be positive seconds, got {dt}"),
+                ));
+            }
+            let mut g = net.to_graph_with_dt(dt);
             g.metadata.insert(CONFIG_KEY.into(), ck.config.to_toml());
             g.metadata
                 .insert("spikedelay_changes".into(), CHANGES.into());
@@ -80,7 +95,7 @@ pub fn export(
         }
         ExportFormat::Synapses => write_synapses(path, &net)?,
         ExportFormat::Netx => {
-            let (q, report) = LoihiNetwork::quantize(&net, clip_delays)?;
+            let (q, report) = LoihiNetwork::quantize(&net, options.clip_delays)?;
             let meta = [
                 (CONFIG_KEY.to_string(), ck.config.to_toml()),
                 ("changes".into(), format!("{CHANGES}; {}", loihi::CHANGES)),

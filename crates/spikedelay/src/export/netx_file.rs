@@ -136,13 +136,17 @@ pub fn read_netx(path: &Path) -> Result<(LoihiNetwork, BTreeMap<String, String>)
                 prev.outputs
             )));
         }
+        // netx reads weights, biases and delays with numpy's `astype(int)`: truncation toward
+        // zero (SLAYER writes its 8-bit weights as floats).
         let as_int = |f: &str, v: Vec<f64>| -> Result<Vec<i32>> {
             v.into_iter()
                 .map(|x| {
-                    (x.fract() == 0.0 && x.abs() < 1e9)
-                        .then_some(x as i32)
+                    (x.is_finite() && x.abs() < 1e9)
+                        .then_some(x.trunc() as i32)
                         .ok_or_else(|| {
-                            err(format!("`layer/{l}/{f}` must hold integers, found {x}"))
+                            err(format!(
+                                "`layer/{l}/{f}` must hold numbers below 1e9, found {x}"
+                            ))
                         })
                 })
                 .collect()
