@@ -4,8 +4,7 @@
 
 use spikedelay::data::make_batch;
 use spikedelay::export::{
-    ExportFormat, ExportOptions, GraphRunner, Matrix, NirGraph, NirNode, export, read_netx,
-    read_nir, write_nir,
+    ExportFormat, GraphRunner, Matrix, NirGraph, NirNode, export, read_netx, read_nir, write_nir,
 };
 use spikedelay::infer::{EventNetwork, evaluate, evaluate_with};
 use spikedelay::model::{Charge, DelayMode, Lif};
