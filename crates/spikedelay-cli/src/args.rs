@@ -30,6 +30,9 @@ pub enum Command {
     Eval(EvalArgs),
     /// Export a checkpoint for Loihi 2 (netx), NIR tools or simulators (synapse lists).
     Export(ExportArgs),
+    /// Run a network on a stream of (time, channel) events, one step at a time, printing the
+    /// running class decision.
+    Stream(StreamArgs),
     /// Time training steps and inference batches on the paper's SHD and SSC shapes.
     Bench(BenchArgs),
     /// Compare finished runs (single seeds or --seeds folders) in one Markdown table.
@@ -346,4 +349,40 @@ pub struct ExportArgs {
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// `spikedelay stream`.
+#[derive(Debug, Args)]
+pub struct StreamArgs {
+    /// Checkpoint to stream through (its float integer-delay network, or with --quantize loihi
+    /// its fixed point).
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    pub checkpoint: Option<PathBuf>,
+    /// An exported netx file (Loihi 2 fixed point) to stream through.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Run the checkpoint in Loihi 2's fixed point.
+    #[arg(long, value_enum, value_name = "KIND", requires = "checkpoint")]
+    pub quantize: Option<Quantize>,
+    /// With --quantize loihi: clip delays above 62 steps instead of refusing.
+    #[arg(long)]
+    pub clip_delays: bool,
+    /// Events: a CSV file of `time_s,channel` lines in time order, a blank line ending each
+    /// sample (`-` reads standard input), or an SHD-format HDF5 file (every sample, with labels).
+    #[arg(long, value_name = "EVENTS|-", default_value = "-")]
+    pub input: PathBuf,
+    /// The run configuration giving the binning, where the model carries none.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: Option<PathBuf>,
+    /// Print the decision after every step, not only per sample.
+    #[arg(long)]
+    pub every_step: bool,
+    /// Stop after N samples.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
 }

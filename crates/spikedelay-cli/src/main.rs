@@ -34,6 +34,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => in_pool(&a.threads, || cmd::train::run(&a)),
         Command::Eval(a) => in_pool(&a.threads, || cmd::eval::run(&a)),
         Command::Export(a) => in_pool(&a.threads, || cmd::export::run(&a)),
+        Command::Stream(a) => cmd::stream::run(&a),
         Command::Bench(a) => in_pool(&a.threads, || cmd::bench::run(&a)),
         Command::Report(a) => cmd::report::run(&a),
         Command::Plot(a) => in_pool(&a.threads, || cmd::plot::run(&a)),

@@ -398,7 +398,7 @@ fn delays_beyond_loihis_limit_are_refused_unless_clipped() {
     assert_eq!(q.layers[0].weight, vec![254, -127]);
     let two = DeployedNetwork {
         layers: vec![layer(vec![(1, vec![0.5, 0.0]), (2, vec![0.5, 0.0])])],
-        ..net
+        ..net.clone()
     };
     let e = LoihiNetwork::quantize(&two, false).unwrap_err().to_string();
     assert!(
@@ -510,4 +510,51 @@ fn a_snntorch_nir_file_runs_as_snntorch_ran_it() {
             assert_eq!(&ours, row, "node {name}, step {t}");
         }
     }
+}
+
+/// Streams every test sample step by step: the float stream decides as the exported graph runs
+/// in lockstep, the Loihi stream exactly as the fixed-point evaluation.
+#[test]
+fn streaming_decides_as_the_batch_runs() {
+    use spikedelay::export::{DeployedNetwork, LoihiNetwork, Stream};
+    let ck = trained();
+    let splits = splits_of(&ck.config);
+    let test = splits.test.as_ref();
+    let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
+    let (q, _) = LoihiNetwork::quantize(&net, false).unwrap();
+    let hidden = ck.network.blocks.len();
+    let graph = GraphRunner::new(&net.to_graph(), net.dt()).unwrap();
+    let lockstep = evaluate_with(test, 64, hidden, |x| graph.forward(x, net.tail_steps)).unwrap();
+    let fixed = evaluate_with(test, 64, hidden, |x| q.forward(x, q.tail_steps)).unwrap();
+    let classes = test.classes();
+    let (mut float_conf, mut loihi_conf) = (
+        vec![vec![0u64; classes]; classes],
+        vec![vec![0u64; classes]; classes],
+    );
+    for i in 0..test.len() {
+        let b = make_batch(test, &[i]);
+        let (_, t_in, c) = b.x.shape();
+        let (mut f, mut l) = (Stream::float(&net), Stream::loihi(&q));
+        for t in 0..t_in + net.tail_steps {
+            let mut events = Vec::new();
+            if t < t_in {
+                for (ch, &k) in b.x.sample(0)[t * c..(t + 1) * c].iter().enumerate() {
+                    events.extend(std::iter::repeat_n(ch, k as usize));
+                }
+            }
+            f.step(&events);
+            l.step(&events);
+        }
+        assert_eq!(f.steps(), t_in + net.tail_steps);
+        float_conf[b.labels[0]][f.decision().unwrap()] += 1;
+        loihi_conf[b.labels[0]][l.decision().unwrap()] += 1;
+    }
+    assert_eq!(
+        loihi_conf, fixed.confusion,
+        "the fixed-point stream is the fixed-point batch"
+    );
+    assert_eq!(
+        float_conf, lockstep.confusion,
+        "the float stream decides as the lockstep graph"
+    );
 }

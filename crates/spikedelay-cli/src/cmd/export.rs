@@ -51,10 +51,8 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             .map(|e| format!("{:.2}%", 100.0 * e))
             .collect();
         println!(
-            "  largest weight rounding per layer (of max|w|): {}; {} biases clamped to 13 bits; \
-             {} delays clipped",
+            "  largest weight rounding per layer (of max|w|): {}; {} delays clipped",
             errs.join(", "),
-            report.clamped_biases,
             report.clipped_delays
         );
     }

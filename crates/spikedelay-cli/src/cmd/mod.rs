@@ -6,4 +6,5 @@ pub mod eval;
 pub mod export;
 pub mod plot;
 pub mod report;
+pub mod stream;
 pub mod train;

@@ -74,7 +74,7 @@ pub struct LoihiNetwork {
 pub struct QuantizeReport {
     /// Synapses whose delay was clipped to [`MAX_DELAY`].
     pub clipped_delays: usize,
-    /// Biases clamped to 13 bits.
+    /// Biases beyond 13 bits (quantisation refuses them; always 0 in a returned report).
     pub clamped_biases: usize,
     /// Largest relative weight rounding error per layer.
     pub weight_error: Vec<f64>,
@@ -149,7 +149,19 @@ impl LoihiLayer {
             .bias
             .iter()
             .map(|&b| round_clamp(b as f64 * scale, -4096, 4095, &mut report.clamped_biases))
-            .collect();
+            .collect::<Vec<i32>>();
+        if report.clamped_biases > 0 {
+            let largest = layer.bias.iter().fold(0f32, |m, b| m.max(b.abs()));
+            return Err(Error::config(
+                field("bias"),
+                format!(
+                    "{} folded biases exceed Loihi's 13-bit mantissa at this layer's weight scale \
+                     (|b|·s ≤ 4096 with s = {scale:.1}; largest |b| = {largest}, so |b| ≤ {:.3})",
+                    report.clamped_biases,
+                    4096.0 / scale
+                ),
+            ));
+        }
         let (tau, v_th, spiking) = match layer.neuron {
             DeployedNeuron::Lif { tau, threshold } => {
                 // Membranes are multiples of 64 (plus decay residue): `v > vth << 6` is then

@@ -9,6 +9,7 @@ pub mod loihi;
 pub mod model;
 pub mod netx_file;
 pub mod nir_file;
+pub mod stream;
 pub mod synapses;
 pub mod trace;
 
@@ -21,6 +22,7 @@ pub use loihi::{LoihiLayer, LoihiNetwork, LoihiState, QuantizeReport};
 pub use model::{ExportedModel, OpenedModel};
 pub use netx_file::{read_netx, write_netx};
 pub use nir_file::{read_nir, write_nir};
+pub use stream::{Engine, FloatState, Stream};
 pub use synapses::write_synapses;
 pub use trace::{Trace, write_trace};
 

@@ -34,7 +34,8 @@ impl LossOutput {
     }
 }
 
-fn softmax_into(x: &[f32], out: &mut [f32]) {
+/// `out = softmax(x)` in f32, as the decision computes it (streaming reuses it to decide alike).
+pub fn softmax_into(x: &[f32], out: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let mut z = 0.0f32;
     for (o, &v) in out.iter_mut().zip(x) {

@@ -108,7 +108,8 @@ impl SpikeFileConfig {
             .or_else(|| self.dir.as_ref().map(|d| d.join(".spikedelay-cache")))
     }
 
-    fn binning(&self, time_step_ms: f64) -> Binning {
+    /// The binning this source applies with steps of `time_step_ms`.
+    pub fn binning(&self, time_step_ms: f64) -> Binning {
         Binning {
             mode: self.binning,
             duration_ms: time_step_ms,

@@ -1,0 +1,288 @@
+//! `spikedelay stream`: events in, one network step per frame, the running decision out
+//! (docs/deploy.md §6).
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result, anyhow, bail};
+use spikedelay::config::RunConfig;
+use spikedelay::data::DataConfig;
+use spikedelay::data::spikes::binning::{Binning, BinningMode};
+use spikedelay::data::spikes::file::SpikeFile;
+use spikedelay::data::spikes::stream_binner::StreamBinner;
+use spikedelay::export::{DeployedNetwork, LoihiNetwork, Stream, read_netx};
+use spikedelay::train::Checkpoint;
+
+use crate::args::{Quantize, StreamArgs};
+
+/// The network to stream through and what it needs.
+struct Streamed {
+    float: Option<DeployedNetwork>,
+    loihi: Option<LoihiNetwork>,
+    tail: usize,
+    binning: Binning,
+    inputs: usize,
+}
+
+impl Streamed {
+    fn stream(&self) -> Stream<'_> {
+        match (&self.loihi, &self.float) {
+            (Some(q), _) => Stream::loihi(q),
+            (None, Some(f)) => Stream::float(f),
+            (None, None) => unreachable!("one network is loaded"),
+        }
+    }
+}
+
+/// The binning of `config`'s data (spike files); other data kinds stream on a plain grid of
+/// the model's step.
+fn binning_of(config: &RunConfig) -> Binning {
+    let step = config.model.time_step_ms;
+    match &config.data {
+        DataConfig::SpikeFile(c) => c.binning(step),
+        _ => Binning {
+            mode: BinningMode::FixedGrid,
+            duration_ms: step,
+            pool: 1,
+            channels: None,
+        },
+    }
+}
+
+fn load(args: &StreamArgs) -> Result<Streamed> {
+    let given = match &args.config {
+        Some(c) => Some(RunConfig::from_toml_file(c)?),
+        None => None,
+    };
+    if let Some(path) = &args.model {
+        let (net, meta) = read_netx(path).map_err(|e| {
+            anyhow!(
+                "{e} (stream takes netx files and checkpoints; run NIR graphs with eval --model)"
+            )
+        })?;
+        let config = match (given, meta.get(spikedelay::export::CONFIG_KEY)) {
+            (Some(c), _) => c,
+            (None, Some(t)) => RunConfig::from_toml_str(t)
+                .with_context(|| format!("{}: the stored run configuration", path.display()))?,
+            (None, None) => bail!(
+                "{}: carries no run configuration; give --config FILE.toml for its binning",
+                path.display()
+            ),
+        };
+        return Ok(Streamed {
+            tail: net.tail_steps,
+            inputs: net.layers[0].inputs,
+            float: None,
+            loihi: Some(net),
+            binning: binning_of(&config),
+        });
+    }
+    let path = args.checkpoint.as_ref().expect("clap requires one");
+    let ck = Checkpoint::load(path)?;
+    let config = given.unwrap_or_else(|| ck.config.clone());
+    let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
+    let loihi = match args.quantize {
+        Some(Quantize::Loihi) => Some(
+            LoihiNetwork::quantize(&net, args.clip_delays)
+                .map_err(|e| anyhow!("{e} (--clip-delays clips them)"))?
+                .0,
+        ),
+        _ => None,
+    };
+    Ok(Streamed {
+        tail: net.tail_steps,
+        inputs: net.layers[0].inputs,
+        binning: binning_of(&config),
+        float: Some(net),
+        loihi,
+    })
+}
+
+/// Tallies and timing over the whole input.
+#[derive(Default)]
+struct Totals {
+    samples: usize,
+    labelled: usize,
+    correct: usize,
+    events: usize,
+    seconds: f64,
+}
+
+/// Streams one sample's frames (then the tail) and prints its decision.
+fn run_sample(
+    net: &Streamed,
+    frames: &[Vec<usize>],
+    label: Option<u32>,
+    index: usize,
+    every_step: bool,
+    totals: &mut Totals,
+) -> Result<()> {
+    let start = Instant::now();
+    let mut stream = net.stream();
+    let mut first_final = 0;
+    let mut decisions = Vec::with_capacity(frames.len() + net.tail);
+    for t in 0..frames.len() + net.tail {
+        let events = frames.get(t).map_or(&[][..], |f| &f[..]);
+        if let Some(&bad) = events.iter().find(|&&c| c >= net.inputs) {
+            bail!(
+                "sample {index}: pooled channel {bad}, but the network takes {} inputs",
+                net.inputs
+            );
+        }
+        stream.step(events);
+        decisions.push(stream.decision().expect("stepped"));
+    }
+    totals.seconds += start.elapsed().as_secs_f64();
+    totals.events += frames.iter().map(Vec::len).sum::<usize>();
+    let last = *decisions.last().expect("at least one step");
+    for (t, &d) in decisions.iter().enumerate() {
+        if d != last {
+            first_final = t + 1;
+        }
+        if every_step {
+            println!(
+                "sample {index} step {t}: class {d} (score {:.3})",
+                stream.scores()[d]
+            );
+        }
+    }
+    totals.samples += 1;
+    let verdict = match label {
+        Some(y) => {
+            totals.labelled += 1;
+            totals.correct += usize::from(y as usize == last);
+            format!(
+                ", label {y}{}",
+                if y as usize == last { "" } else { " (wrong)" }
+            )
+        }
+        None => String::new(),
+    };
+    println!(
+        "sample {index}: class {last} after {} steps (settled from step {first_final}){verdict}",
+        decisions.len()
+    );
+    Ok(())
+}
+
+/// Runs `stream`.
+pub fn run(args: &StreamArgs) -> Result<()> {
+    let net = load(args)?;
+    let limit = args.limit.unwrap_or(usize::MAX);
+    let mut totals = Totals::default();
+    let path = &args.input;
+    let is_hdf5 = path != Path::new("-")
+        && std::fs::File::open(path)
+            .and_then(|mut f| {
+                let mut magic = [0u8; 8];
+                f.read_exact(&mut magic)
+                    .map(|_| magic == *b"\x89HDF\r\n\x1a\n")
+            })
+            .unwrap_or(false);
+    if is_hdf5 {
+        // An SHD-format file: each sample binned as evaluation bins it, then streamed per frame.
+        let file = SpikeFile::open(path)?;
+        for i in 0..file.len().min(limit) {
+            let sample = file.sample(i)?;
+            let binned = net.binning.bin(&sample, file.time_width);
+            let mut frames = vec![Vec::new(); binned.steps];
+            for &(f, c, n) in &binned.entries {
+                frames[f as usize].extend(std::iter::repeat_n(c as usize, n as usize));
+            }
+            run_sample(
+                &net,
+                &frames,
+                Some(file.labels[i]),
+                i,
+                args.every_step,
+                &mut totals,
+            )?;
+        }
+    } else {
+        let reader: Box<dyn BufRead> = if path == Path::new("-") {
+            Box::new(BufReader::new(std::io::stdin()))
+        } else {
+            Box::new(BufReader::new(std::fs::File::open(path).with_context(
+                || format!("--input {}: cannot open", path.display()),
+            )?))
+        };
+        let mut binner = StreamBinner::new(net.binning);
+        let (mut frames, mut any) = (Vec::new(), false);
+        let name = path.display().to_string();
+        for (n, line) in reader.lines().enumerate() {
+            let line = line.with_context(|| format!("--input {name}: reading line {}", n + 1))?;
+            let line = line.trim();
+            if line.is_empty() {
+                if any {
+                    frames.push(binner.finish());
+                    run_sample(
+                        &net,
+                        &frames,
+                        None,
+                        totals.samples,
+                        args.every_step,
+                        &mut totals,
+                    )?;
+                    frames.clear();
+                    any = false;
+                    if totals.samples >= limit {
+                        break;
+                    }
+                }
+                continue;
+            }
+            if line.starts_with('#') || (n == 0 && line.starts_with("time")) {
+                continue;
+            }
+            let bad = || {
+                anyhow!(
+                    "--input {name}, line {}: `{line}` is not `time_s,channel`",
+                    n + 1
+                )
+            };
+            let (t, c) = line.split_once(',').ok_or_else(bad)?;
+            let t: f64 = t.trim().parse().map_err(|_| bad())?;
+            let c: u32 = c.trim().parse().map_err(|_| bad())?;
+            frames.extend(
+                binner
+                    .push(t, c)
+                    .map_err(|e| anyhow!("--input {name}, line {}: {e}", n + 1))?,
+            );
+            any = true;
+        }
+        if any && totals.samples < limit {
+            frames.push(binner.finish());
+            run_sample(
+                &net,
+                &frames,
+                None,
+                totals.samples,
+                args.every_step,
+                &mut totals,
+            )?;
+        }
+    }
+    if totals.samples == 0 {
+        bail!("--input {}: no events", path.display());
+    }
+    let accuracy = if totals.labelled > 0 {
+        format!(
+            "accuracy {:.2}% ({}/{}); ",
+            100.0 * totals.correct as f64 / totals.labelled as f64,
+            totals.correct,
+            totals.labelled
+        )
+    } else {
+        String::new()
+    };
+    println!(
+        "streamed {} samples, {} input events: {accuracy}{:.2} µs per input event, {:.3} ms per \
+         sample (one thread, tail steps included)",
+        totals.samples,
+        totals.events,
+        1e6 * totals.seconds / totals.events.max(1) as f64,
+        1e3 * totals.seconds / totals.samples as f64
+    );
+    Ok(())
+}
