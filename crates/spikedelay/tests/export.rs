@@ -516,12 +516,13 @@ fn a_snntorch_nir_file_runs_as_snntorch_ran_it() {
 /// in lockstep, the Loihi stream exactly as the fixed-point evaluation.
 #[test]
 fn streaming_decides_as_the_batch_runs() {
-    use spikedelay::export::{DeployedNetwork, LoihiNetwork, Stream};
+    use spikedelay::export::{DeployedNetwork, EventDeployed, LoihiNetwork, Stream};
     let ck = trained();
     let splits = splits_of(&ck.config);
     let test = splits.test.as_ref();
     let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
     let (q, _) = LoihiNetwork::quantize(&net, false).unwrap();
+    let events = EventDeployed::new(&net);
     let hidden = ck.network.blocks.len();
     let graph = GraphRunner::new(&net.to_graph(), net.dt()).unwrap();
     let lockstep = evaluate_with(test, 64, hidden, |x| graph.forward(x, net.tail_steps)).unwrap();
@@ -534,7 +535,7 @@ fn streaming_decides_as_the_batch_runs() {
     for i in 0..test.len() {
         let b = make_batch(test, &[i]);
         let (_, t_in, c) = b.x.shape();
-        let (mut f, mut l) = (Stream::float(&net), Stream::loihi(&q));
+        let (mut f, mut l) = (Stream::float(&events), Stream::loihi(&q));
         for t in 0..t_in + net.tail_steps {
             let mut events = Vec::new();
             if t < t_in {

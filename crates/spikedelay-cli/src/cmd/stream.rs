@@ -11,14 +11,14 @@ use spikedelay::data::DataConfig;
 use spikedelay::data::spikes::binning::{Binning, BinningMode};
 use spikedelay::data::spikes::file::SpikeFile;
 use spikedelay::data::spikes::stream_binner::StreamBinner;
-use spikedelay::export::{DeployedNetwork, LoihiNetwork, Stream, read_netx};
+use spikedelay::export::{DeployedNetwork, EventDeployed, LoihiNetwork, Stream, read_netx};
 use spikedelay::train::Checkpoint;
 
 use crate::args::{Quantize, StreamArgs};
 
 /// The network to stream through and what it needs.
 struct Streamed {
-    float: Option<DeployedNetwork>,
+    float: Option<EventDeployed>,
     loihi: Option<LoihiNetwork>,
     tail: usize,
     binning: Binning,
@@ -94,7 +94,7 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
         tail: net.tail_steps,
         inputs: net.layers[0].inputs,
         binning: binning_of(&config),
-        float: Some(net),
+        float: Some(EventDeployed::new(&net)),
         loihi,
     })
 }

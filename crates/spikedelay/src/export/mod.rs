@@ -22,7 +22,7 @@ pub use loihi::{LoihiLayer, LoihiNetwork, LoihiState, QuantizeReport};
 pub use model::{ExportedModel, OpenedModel};
 pub use netx_file::{read_netx, write_netx};
 pub use nir_file::{read_nir, write_nir};
-pub use stream::{Engine, FloatState, Stream};
+pub use stream::{Engine, EventDeployed, FloatState, Stream};
 pub use synapses::write_synapses;
 pub use trace::{Trace, write_trace};
 

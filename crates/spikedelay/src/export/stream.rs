@@ -1,7 +1,8 @@
 //! Streaming inference (docs/deploy.md §6): the deployed integer-delay network advanced one step
 //! at a time on the input events of that step, with the running class decision
 //! `argmax_c Σ_{t' ≤ t} softmax(v_t')_c`. Two engines: [`FloatState`] (the exported float
-//! network, event-driven: each spike adds its synapses' weights into a delay ring) and
+//! network, prepared once as [`EventDeployed`], event-driven: each spike adds its synapses'
+//! weights into a delay ring) and
 //! [`LoihiState`] (Loihi 2's fixed point). Both run every layer in lockstep, as a chip does.
 
 use super::deployed::{DeployedNetwork, DeployedNeuron};
@@ -19,19 +20,16 @@ struct EventLayer {
     threshold: Option<f32>,
 }
 
-/// The running state of the float deployed network for one input stream.
-pub struct FloatState {
+/// The float deployed network prepared for events (synapses listed by presynaptic neuron),
+/// built once and shared by every stream.
+pub struct EventDeployed {
     layers: Vec<EventLayer>,
-    ring: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    spiked: Vec<Vec<usize>>,
-    t: usize,
 }
 
-impl FloatState {
-    /// A fresh state (zero membranes, empty delay lines) for `net`.
+impl EventDeployed {
+    /// Prepares `net`.
     pub fn new(net: &DeployedNetwork) -> Self {
-        let layers: Vec<EventLayer> = net
+        let layers = net
             .layers
             .iter()
             .map(|l| {
@@ -53,6 +51,12 @@ impl FloatState {
                 }
             })
             .collect();
+        EventDeployed { layers }
+    }
+
+    /// A fresh state (zero membranes, empty delay lines).
+    pub fn state(&self) -> FloatState<'_> {
+        let layers = &self.layers;
         FloatState {
             ring: layers
                 .iter()
@@ -60,24 +64,42 @@ impl FloatState {
                 .collect(),
             v: layers.iter().map(|l| vec![0.0; l.outputs]).collect(),
             spiked: vec![Vec::new(); layers.len()],
-            layers,
+            pre: Vec::new(),
+            net: self,
             t: 0,
         }
     }
+}
 
+/// The running state of the float deployed network for one input stream.
+pub struct FloatState<'a> {
+    net: &'a EventDeployed,
+    ring: Vec<Vec<f32>>,
+    v: Vec<Vec<f32>>,
+    spiked: Vec<Vec<usize>>,
+    pre: Vec<usize>,
+    t: usize,
+}
+
+impl FloatState<'_> {
     /// Advances one step on the input channels that spike now (a channel listed `k` times
     /// carries a count of `k`).
     pub fn step(&mut self, events: &[usize]) {
-        let mut pre: Vec<usize> = events.to_vec();
-        for (l, layer) in self.layers.iter().enumerate() {
+        self.pre.clear();
+        self.pre.extend_from_slice(events);
+        for (l, layer) in self.net.layers.iter().enumerate() {
             let (n, len) = (layer.outputs, layer.ring_len);
             let ring = &mut self.ring[l];
-            for &i in &pre {
+            let slot = self.t % len;
+            for &i in &self.pre {
                 for &(post, d, w) in layer.by_pre.get(i).map_or(&[][..], |s| &s[..]) {
-                    ring[((self.t + d as usize) % len) * n + post as usize] += w;
+                    let mut at = slot + d as usize;
+                    if at >= len {
+                        at -= len;
+                    }
+                    ring[at * n + post as usize] += w;
                 }
             }
-            let slot = self.t % len;
             let now = &mut ring[slot * n..(slot + 1) * n];
             let v = &mut self.v[l];
             let spiked = &mut self.spiked[l];
@@ -91,7 +113,7 @@ impl FloatState {
                     spiked.push(o);
                 }
             }
-            pre.clone_from(spiked);
+            self.pre.clone_from(spiked);
         }
         self.t += 1;
     }
@@ -102,15 +124,15 @@ impl FloatState {
     }
 
     /// The readout's membranes after this step.
-    pub fn readout(&self) -> Vec<f32> {
-        self.v.last().cloned().unwrap_or_default()
+    pub fn readout(&self) -> &[f32] {
+        self.v.last().map_or(&[][..], |v| &v[..])
     }
 }
 
 /// Either engine, behind one stepping interface.
 pub enum Engine<'a> {
     /// The float deployed network.
-    Float(Box<FloatState>),
+    Float(FloatState<'a>),
     /// Loihi 2 fixed point.
     Loihi(LoihiState<'a>),
 }
@@ -125,9 +147,9 @@ pub struct Stream<'a> {
 
 impl<'a> Stream<'a> {
     /// Streams through the float deployed network.
-    pub fn float(net: &DeployedNetwork) -> Self {
+    pub fn float(net: &'a EventDeployed) -> Self {
         let classes = net.layers.last().map_or(0, |l| l.outputs);
-        Self::with(Engine::Float(Box::new(FloatState::new(net))), classes)
+        Self::with(Engine::Float(net.state()), classes)
     }
 
     /// Streams through Loihi 2's fixed point.
@@ -151,7 +173,7 @@ impl<'a> Stream<'a> {
         let v = match &mut self.engine {
             Engine::Float(s) => {
                 s.step(events);
-                s.readout()
+                s.readout().to_vec()
             }
             Engine::Loihi(s) => {
                 s.step(events);
