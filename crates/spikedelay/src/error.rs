@@ -107,6 +107,17 @@ pub enum Error {
         /// The first offending quantity (`loss`, or a tensor name as in checkpoints).
         what: String,
     },
+    /// The observer asked to stop (an interrupt); the last finished epoch's checkpoint is intact.
+    #[error(
+        "training interrupted in epoch {epoch} (0-based) after batch {batch}; the last checkpoint \
+         (after the previous epoch) is intact"
+    )]
+    Interrupted {
+        /// Epoch (0-based).
+        epoch: usize,
+        /// Batch within the epoch (0-based).
+        batch: usize,
+    },
     /// A size from a configuration or a file would need more memory than the machine has.
     #[error("{what} needs an estimated {needed} but {available} is available; {hint}")]
     Memory {

@@ -7,6 +7,7 @@
 //! A dataset yields, per sample, a `(T_i, C)` frame of counts (or features) and a label; batches
 //! zero-pad every sample at the end to the longest one (docs/method.md §1.1, no masking).
 
+pub mod arrays;
 pub mod audio;
 pub mod batch;
 pub mod cache;
@@ -21,6 +22,7 @@ pub mod splits;
 pub mod subset;
 pub mod synthetic;
 
+pub use arrays::ArrayData;
 pub use audio::source::AudioFolderConfig;
 pub use batch::{Batch, make_batch};
 pub use config::{DataConfig, DatasetSource, SelectOn};

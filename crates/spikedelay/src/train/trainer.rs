@@ -59,6 +59,11 @@ pub trait TrainObserver {
     fn epoch_started(&mut self, _epoch: usize, _epochs: usize, _batches: usize) {}
     /// A training batch finished with this loss.
     fn batch_finished(&mut self, _loss: f64) {}
+    /// Asked after every batch: `true` stops the run with [`Error::Interrupted`], leaving the
+    /// last finished epoch's checkpoint as it was (a Python `KeyboardInterrupt`, say).
+    fn should_stop(&mut self) -> bool {
+        false
+    }
     /// Training batches are done; evaluation begins.
     fn evaluating(&mut self) {}
     /// An epoch finished.
@@ -301,6 +306,9 @@ impl Trainer {
                 }
                 tally.add(&out, &batch.labels, &cache.spike_rates());
                 observer.batch_finished(out.loss);
+                if observer.should_stop() {
+                    return Err(Error::Interrupted { epoch, batch: b });
+                }
             }
             Ok(())
         })?;

@@ -1,0 +1,113 @@
+"""spikedelay: spiking neural networks whose synaptic delays are learned (DCLS-Delays), with a Rust core.
+
+    import spikedelay
+    config = spikedelay.RunConfig.preset("delay-patterns")
+    summary = spikedelay.train(config, out="runs/main", callback=print)
+    model = spikedelay.load("runs/main/best.safetensors")
+    readout, decisions, spikes = model.forward(x)      # x: (batch, time, channels)
+
+Training and inference run in Rust with the interpreter released; errors carry the library's
+messages (ValueError naming the key for a bad configuration, FileNotFoundError for a missing file).
+"""
+from __future__ import annotations
+
+import numpy as _np
+
+from . import datasets
+from ._spikedelay import Model, RunConfig, __version__
+from ._spikedelay import load as _load
+from ._spikedelay import train as _train
+
+__all__ = ["Model", "RunConfig", "datasets", "load", "train", "__version__"]
+
+_ALLOWED = ("f", "i", "u", "b")
+
+
+def _frames(x, what: str = "x") -> _np.ndarray:
+    """`x` as a C-contiguous float32 (batch, time, channels) array (from any numeric array or
+    tensor: float, integer spike counts, bool)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    a = _np.asarray(x)
+    if a.dtype.kind not in _ALLOWED:
+        raise TypeError(f"{what} must hold numbers (float or integer spike counts), got dtype {a.dtype}")
+    if a.ndim != 3:
+        raise ValueError(f"{what} must be (batch, time, channels), got shape {a.shape}")
+    return _np.ascontiguousarray(a, dtype=_np.float32)
+
+
+def _labels(y, n: int, what: str) -> _np.ndarray:
+    a = _np.asarray(y)
+    if a.dtype.kind not in ("i", "u"):
+        raise TypeError(f"{what} must hold integer class ids, got dtype {a.dtype}")
+    if a.shape != (n,):
+        raise ValueError(f"{what} must have shape ({n},), got {a.shape}")
+    return _np.ascontiguousarray(a, dtype=_np.int64)
+
+
+def _split(name: str, item) -> tuple:
+    if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
+        raise TypeError(f"data[{name!r}] must be (x, y) or (x, y, lengths)")
+    x = _frames(item[0], f"data[{name!r}] x")
+    out = [x, _labels(item[1], x.shape[0], f"data[{name!r}] y")]
+    if len(item) == 3:
+        out.append(_labels(item[2], x.shape[0], f"data[{name!r}] lengths"))
+    return tuple(out)
+
+
+def train(config: RunConfig, out=None, callback=None, data=None, overwrite: bool = False) -> dict:
+    """Trains `config` as `spikedelay train` does and returns the run's summary (the dict of
+    `summary.json`).
+
+    out: folder for checkpoints, metrics and summary (refused if it holds a run, unless
+    `overwrite`). callback: called with each epoch's metrics dict. data: your own arrays,
+    `{"train": (x, y[, lengths]), "valid": ..., "test": ...}` with x (N, T, C) and integer y,
+    instead of the configuration's dataset. Ctrl-C stops after the current batch
+    (KeyboardInterrupt), leaving the last finished epoch's checkpoint intact.
+    """
+    if data is not None:
+        data = {k: (_split(k, v) if k in ("train", "valid", "test") else v) for k, v in data.items()}
+    return _train(config, None if out is None else str(out), callback, data, overwrite)
+
+
+def load(path) -> Model:
+    """Loads a checkpoint written by training (`best.safetensors` or `last.safetensors`)."""
+    return _Model(_load(str(path)))
+
+
+class _Model:
+    """A trained network: `forward`, `predict`, `delays`, `weights`, `evaluate`, `export`."""
+
+    def __init__(self, inner: Model):
+        self._inner = inner
+
+    def forward(self, x):
+        """(readout (B, T+R, classes), decisions (B,), [spikes (B, T+(l+1)R, n) per hidden layer])."""
+        return self._inner.forward(_frames(x))
+
+    def predict(self, x):
+        """The class decision per sample, (B,) int64."""
+        return self._inner.predict(_frames(x))
+
+    def delays(self):
+        return self._inner.delays()
+
+    def weights(self):
+        return self._inner.weights()
+
+    def evaluate(self, split: str = "test", batch_size=None) -> dict:
+        return self._inner.evaluate(split, batch_size)
+
+    def export(self, format: str, path, clip_delays: bool = False, nir_dt=None) -> None:
+        self._inner.export(format, str(path), clip_delays, nir_dt)
+
+    @property
+    def config(self) -> RunConfig:
+        return self._inner.config
+
+    @property
+    def epochs(self) -> int:
+        return self._inner.epochs
+
+    def __repr__(self) -> str:
+        return repr(self._inner)

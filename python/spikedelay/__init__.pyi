@@ -1,0 +1,33 @@
+from os import PathLike
+from typing import Any, Callable, Optional
+
+import numpy as np
+import numpy.typing as npt
+
+from . import datasets as datasets
+from ._spikedelay import Model as Model
+from ._spikedelay import RunConfig as RunConfig
+from ._spikedelay import __version__ as __version__
+
+ArrayLike = npt.ArrayLike
+
+class _Model:
+    def forward(self, x: ArrayLike) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64], list[npt.NDArray[np.float32]]]: ...
+    def predict(self, x: ArrayLike) -> npt.NDArray[np.int64]: ...
+    def delays(self) -> list[npt.NDArray[np.int64]]: ...
+    def weights(self) -> list[npt.NDArray[np.float32]]: ...
+    def evaluate(self, split: str = "test", batch_size: Optional[int] = None) -> dict[str, Any]: ...
+    def export(self, format: str, path: str | PathLike[str], clip_delays: bool = False, nir_dt: Optional[float] = None) -> None: ...
+    @property
+    def config(self) -> RunConfig: ...
+    @property
+    def epochs(self) -> int: ...
+
+def train(
+    config: RunConfig,
+    out: Optional[str | PathLike[str]] = None,
+    callback: Optional[Callable[[dict[str, Any]], None]] = None,
+    data: Optional[dict[str, Any]] = None,
+    overwrite: bool = False,
+) -> dict[str, Any]: ...
+def load(path: str | PathLike[str]) -> _Model: ...

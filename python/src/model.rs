@@ -1,0 +1,247 @@
+//! `Model`: a checkpoint's rounded (integer-delay) network, run on numpy arrays by the same
+//! event-driven engine as `spikedelay eval`.
+
+use std::path::PathBuf;
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use spikedelay::export::{ExportFormat, ExportOptions, export};
+use spikedelay::infer::{EventNetwork, IntegerDelayNetwork, evaluate};
+use spikedelay::model::decision::softmax_into;
+use spikedelay::seq::Seq;
+use spikedelay::train::Checkpoint;
+
+use crate::config::RunConfig;
+use crate::errors::to_py;
+
+/// `forward`'s result: readout, decisions, hidden spikes.
+type Forward<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<Bound<'py, PyAny>>);
+
+/// A trained network loaded from a checkpoint.
+#[pyclass(module = "spikedelay", frozen)]
+pub struct Model {
+    ck: Checkpoint,
+    engine: EventNetwork,
+}
+
+fn array3<'py>(py: Python<'py>, s: Seq) -> PyResult<Bound<'py, PyAny>> {
+    let (b, t, c) = s.shape();
+    Ok(PyArray1::from_vec(py, s.data)
+        .reshape([b, t, c])?
+        .into_any())
+}
+
+/// `argmax_c Σ_t softmax(v_t)_c` per sample, as evaluation decides.
+fn decisions(v: &Seq) -> Vec<i64> {
+    let (b, t, c) = v.shape();
+    let mut phi = vec![0.0f32; c];
+    (0..b)
+        .map(|s| {
+            let mut m = vec![0.0f32; c];
+            for row in v.sample(s).chunks_exact(c).take(t) {
+                softmax_into(row, &mut phi);
+                m.iter_mut().zip(&phi).for_each(|(a, p)| *a += p);
+            }
+            m.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |(bi, bv), (j, &x)| {
+                    if x > bv { (j, x) } else { (bi, bv) }
+                })
+                .0 as i64
+        })
+        .collect()
+}
+
+impl Model {
+    fn run(&self, py: Python<'_>, x: PyReadonlyArray3<f32>) -> PyResult<(Seq, Vec<Seq>)> {
+        let shape = x.shape().to_vec();
+        let inputs = self.ck.network.config.inputs;
+        if shape[2] != inputs {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "x has {} channels (shape {shape:?}); the network takes {inputs} (batch, time, channels)",
+                shape[2]
+            )));
+        }
+        let seq = Seq::from_vec(
+            shape[0],
+            shape[1],
+            shape[2],
+            x.as_array().iter().copied().collect(),
+        )
+        .map_err(to_py)?;
+        py.detach(|| self.engine.forward(&seq)).map_err(to_py)
+    }
+}
+
+#[pymethods]
+impl Model {
+    /// Readout membranes `(B, T + R, classes)`, decisions `(B,)` and each hidden layer's spikes
+    /// `(B, T + (l+1)·R, neurons)` for `x` `(B, T, channels)` float32.
+    fn forward<'py>(&self, py: Python<'py>, x: PyReadonlyArray3<f32>) -> PyResult<Forward<'py>> {
+        let (v, spikes) = self.run(py, x)?;
+        let d = PyArray1::from_vec(py, decisions(&v)).into_any();
+        let spikes = spikes
+            .into_iter()
+            .map(|s| array3(py, s))
+            .collect::<PyResult<_>>()?;
+        Ok((array3(py, v)?, d, spikes))
+    }
+
+    /// The class decision per sample, `(B,)` int64.
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray3<f32>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (v, _) = self.run(py, x)?;
+        Ok(PyArray1::from_vec(py, decisions(&v)).into_any())
+    }
+
+    /// Integer delays per layer (hidden layers, then the readout): `(out, in, kernel_count)`
+    /// int64 arrays, in steps.
+    fn delays<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.per_synapse(py, |s| s.delay as f64, true)
+    }
+
+    /// Trained weights per layer (BatchNorm not folded), `(out, in, kernel_count)` float32,
+    /// aligned with `delays()`.
+    fn weights<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        self.per_synapse(py, |s| s.weight as f64, false)
+    }
+
+    /// Evaluates on the checkpoint's own data as `spikedelay eval` does: correct/total, loss and
+    /// the confusion matrix of `split` (`valid` or `test`).
+    #[pyo3(signature = (split="test", batch_size=None))]
+    fn evaluate(
+        &self,
+        py: Python<'_>,
+        split: &str,
+        batch_size: Option<usize>,
+    ) -> PyResult<Py<PyAny>> {
+        let c = &self.ck.config;
+        let bs = batch_size.unwrap_or(c.train.batch_size).max(1);
+        let r = py
+            .detach(|| -> spikedelay::Result<_> {
+                let splits = c.data.load(c.model.time_step_ms, &mut ())?;
+                let data = match split {
+                    "valid" => splits.valid,
+                    "test" => splits.test,
+                    other => {
+                        return Err(spikedelay::Error::config(
+                            "split",
+                            format!("`{other}`: choose `valid` or `test`"),
+                        ));
+                    }
+                };
+                evaluate(&self.ck.network, data.as_ref(), bs)
+            })
+            .map_err(to_py)?;
+        let d = PyDict::new(py);
+        d.set_item("accuracy", r.accuracy)?;
+        d.set_item("correct", r.correct)?;
+        d.set_item("samples", r.samples)?;
+        d.set_item("loss", r.loss)?;
+        d.set_item("spike_rates", r.spike_rates.clone())?;
+        d.set_item("confusion", r.confusion.clone())?;
+        Ok(d.into_any().unbind())
+    }
+
+    /// Writes the network as `format` (`nir`, `netx`, `synapses`) to `path` (docs/deploy.md).
+    #[pyo3(signature = (format, path, clip_delays=false, nir_dt=None))]
+    fn export(
+        &self,
+        py: Python<'_>,
+        format: &str,
+        path: PathBuf,
+        clip_delays: bool,
+        nir_dt: Option<f64>,
+    ) -> PyResult<()> {
+        let format = match format {
+            "nir" => ExportFormat::Nir,
+            "netx" => ExportFormat::Netx,
+            "synapses" => ExportFormat::Synapses,
+            other => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "format `{other}`: choose nir, netx or synapses"
+                )));
+            }
+        };
+        let options = ExportOptions {
+            clip_delays,
+            nir_dt,
+        };
+        py.detach(|| export(&self.ck, format, &path, &options))
+            .map_err(to_py)?;
+        Ok(())
+    }
+
+    /// The run configuration stored in the checkpoint.
+    #[getter]
+    fn config(&self) -> RunConfig {
+        RunConfig {
+            inner: self.ck.config.clone(),
+        }
+    }
+
+    /// Epochs trained.
+    #[getter]
+    fn epochs(&self) -> usize {
+        self.ck.progress.as_ref().map_or(0, |p| p.epochs_done)
+    }
+
+    fn __repr__(&self) -> String {
+        let c = &self.ck.network.config;
+        format!(
+            "Model({} → {:?} → {}, {} delays)",
+            c.inputs, c.hidden, c.outputs, self.ck.config.model.delays
+        )
+    }
+}
+
+impl Model {
+    fn per_synapse<'py>(
+        &self,
+        py: Python<'py>,
+        f: impl Fn(&spikedelay::infer::integer::Synapse) -> f64,
+        int: bool,
+    ) -> PyResult<Vec<Bound<'py, PyAny>>> {
+        let net = IntegerDelayNetwork::from_network(&self.ck.network);
+        net.layers
+            .iter()
+            .map(|layer| {
+                let k = layer
+                    .synapses
+                    .first()
+                    .map_or(1, |s| (s.len() / layer.c_out.max(1)).max(1));
+                let mut out = vec![0f64; layer.c_out * layer.c_in * k];
+                let mut seen = vec![0usize; layer.c_out * layer.c_in];
+                for (i, syn) in layer.synapses.iter().enumerate() {
+                    for s in syn {
+                        let pair = s.target as usize * layer.c_in + i;
+                        if seen[pair] < k {
+                            out[pair * k + seen[pair]] = f(s);
+                            seen[pair] += 1;
+                        }
+                    }
+                }
+                let shape = [layer.c_out, layer.c_in, k];
+                Ok(if int {
+                    let v: Vec<i64> = out.iter().map(|&x| x as i64).collect();
+                    PyArray1::from_vec(py, v).reshape(shape)?.into_any()
+                } else {
+                    let v: Vec<f32> = out.iter().map(|&x| x as f32).collect();
+                    PyArray1::from_vec(py, v).reshape(shape)?.into_any()
+                })
+            })
+            .collect()
+    }
+}
+
+/// Loads a checkpoint written by `train` (`best.safetensors`, `last.safetensors`).
+#[pyfunction]
+pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
+    let ck = py.detach(|| Checkpoint::load(&path)).map_err(to_py)?;
+    let engine = EventNetwork::from_network(&ck.network);
+    Ok(Model { ck, engine })
+}

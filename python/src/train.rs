@@ -1,0 +1,196 @@
+//! `train(...)`: the Rust trainer with the interpreter detached. An observer re-attaches after
+//! each batch to check for Ctrl-C and after each epoch to call the user's callback; either stops
+//! the run after the current batch, leaving the last finished epoch's checkpoint intact.
+
+use std::path::PathBuf;
+
+use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyTuple};
+use spikedelay::data::{ArrayData, Splits, make_batch};
+use spikedelay::train::{EpochMetrics, Existing, TrainObserver, Trainer};
+
+use crate::config::RunConfig;
+use crate::errors::to_py;
+
+/// Reports to Python: the epoch callback and interrupts.
+struct PyObserver {
+    callback: Option<Py<PyAny>>,
+    error: Option<PyErr>,
+}
+
+impl TrainObserver for PyObserver {
+    fn batch_finished(&mut self, _loss: f64) {
+        if self.error.is_none()
+            && let Err(e) = Python::attach(|py| py.check_signals())
+        {
+            self.error = Some(e);
+        }
+    }
+
+    fn epoch_finished(&mut self, metrics: &EpochMetrics) {
+        let Some(cb) = &self.callback else { return };
+        if self.error.is_some() {
+            return;
+        }
+        let json = serde_json::to_string(metrics).expect("metrics serialise");
+        if let Err(e) = Python::attach(|py| -> PyResult<()> {
+            let d = py.import("json")?.call_method1("loads", (json,))?;
+            cb.call1(py, (d,))?;
+            Ok(())
+        }) {
+            self.error = Some(e);
+        }
+    }
+
+    fn should_stop(&mut self) -> bool {
+        self.error.is_some()
+    }
+}
+
+/// One split from `(x, y)` or `(x, y, lengths)` numpy arrays.
+fn split(what: &str, item: &Bound<'_, PyAny>, classes: usize) -> PyResult<ArrayData> {
+    let t = item.cast::<PyTuple>().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "data[{what}] must be a tuple (x, y) or (x, y, lengths)"
+        ))
+    })?;
+    if !(2..=3).contains(&t.len()) {
+        return Err(pyo3::exceptions::PyValueError::new_err(format!(
+            "data[{what}] must be (x, y) or (x, y, lengths), got {} items",
+            t.len()
+        )));
+    }
+    let x: PyReadonlyArray3<f32> = t.get_item(0)?.extract()?;
+    let y: PyReadonlyArray1<i64> = t.get_item(1)?.extract()?;
+    let lengths = match t.len() {
+        3 => {
+            let l: PyReadonlyArray1<i64> = t.get_item(2)?.extract()?;
+            Some(l.as_array().iter().map(|&v| v.max(0) as usize).collect())
+        }
+        _ => None,
+    };
+    let shape = x.shape();
+    let labels: Vec<usize> = y
+        .as_array()
+        .iter()
+        .map(|&v| usize::try_from(v).unwrap_or(usize::MAX))
+        .collect();
+    ArrayData::new(
+        what,
+        x.as_array().iter().copied().collect(),
+        (shape[0], shape[1], shape[2]),
+        labels,
+        lengths,
+        classes,
+    )
+    .map_err(to_py)
+}
+
+fn splits_from(data: &Bound<'_, PyDict>) -> PyResult<Splits> {
+    let get = |k: &str| -> PyResult<Bound<'_, PyAny>> {
+        data.get_item(k)?.ok_or_else(|| {
+            pyo3::exceptions::PyKeyError::new_err(format!(
+                "data needs `train`, `valid` and `test`; `{k}` is missing"
+            ))
+        })
+    };
+    let classes = {
+        let y: PyReadonlyArray1<i64> = get("train")?.cast::<PyTuple>()?.get_item(1)?.extract()?;
+        y.as_array().iter().copied().max().unwrap_or(0).max(0) as usize + 1
+    };
+    let classes = match data.get_item("classes")? {
+        Some(c) => c.extract()?,
+        None => classes,
+    };
+    Ok(Splits {
+        train: Box::new(split("train", &get("train")?, classes)?),
+        valid: Box::new(split("valid", &get("valid")?, classes)?),
+        test: Box::new(split("test", &get("test")?, classes)?),
+    })
+}
+
+/// Trains `config` (on its own data, or on `data`), writing the run into `out` when given.
+#[pyfunction]
+#[pyo3(signature = (config, out=None, callback=None, data=None, overwrite=false))]
+pub fn train(
+    py: Python<'_>,
+    config: &RunConfig,
+    out: Option<PathBuf>,
+    callback: Option<Py<PyAny>>,
+    data: Option<Bound<'_, PyDict>>,
+    overwrite: bool,
+) -> PyResult<Py<PyAny>> {
+    let config = config.inner.clone();
+    let given = data.as_ref().map(splits_from).transpose()?;
+    let mut observer = PyObserver {
+        callback,
+        error: None,
+    };
+    let result = py.detach(|| -> spikedelay::Result<_> {
+        let loaded;
+        let splits = match &given {
+            Some(s) => s,
+            None => {
+                loaded = config.data.load(config.model.time_step_ms, &mut ())?;
+                &loaded
+            }
+        };
+        let mut trainer = Trainer::new(config, splits.train.channels(), splits.train.classes())?;
+        if let Some(out) = &out {
+            let existing = if overwrite {
+                Existing::Overwrite
+            } else {
+                Existing::Refuse
+            };
+            trainer = trainer.with_output(out, existing)?;
+        }
+        trainer.run(splits, &mut observer)
+    });
+    if let Some(e) = observer.error {
+        return Err(e);
+    }
+    let summary = result.map_err(to_py)?;
+    let json = serde_json::to_string(&summary).expect("summary serialises");
+    Ok(py.import("json")?.call_method1("loads", (json,))?.unbind())
+}
+
+/// Loads `config`'s data: per split `(x (N, T, C) float32, y (N,) int64, lengths (N,) int64)`,
+/// samples zero-padded to the split's longest.
+#[pyfunction]
+pub fn load_splits(py: Python<'_>, config: &RunConfig) -> PyResult<Py<PyAny>> {
+    let c = &config.inner;
+    type Split = (Vec<f32>, [usize; 3], Vec<i64>, Vec<i64>);
+    let (parts, classes, names) = py
+        .detach(|| -> spikedelay::Result<(Vec<Split>, usize, Vec<String>)> {
+            let splits = c.data.load(c.model.time_step_ms, &mut ())?;
+            let parts = [&splits.train, &splits.valid, &splits.test]
+                .iter()
+                .map(|d| {
+                    let idx: Vec<usize> = (0..d.len()).collect();
+                    let batch = make_batch(d.as_ref(), &idx);
+                    let (n, t, ch) = batch.x.shape();
+                    let y = batch.labels.iter().map(|&v| v as i64).collect();
+                    let lengths = idx.iter().map(|&i| d.steps(i) as i64).collect();
+                    (batch.x.data, [n, t, ch], y, lengths)
+                })
+                .collect();
+            Ok((parts, splits.train.classes(), splits.train.class_names()))
+        })
+        .map_err(to_py)?;
+    let out = PyDict::new(py);
+    for (name, (x, shape, y, lengths)) in ["train", "valid", "test"].into_iter().zip(parts) {
+        let x = PyArray1::from_vec(py, x).reshape(shape)?;
+        out.set_item(
+            name,
+            (
+                x,
+                PyArray1::from_vec(py, y),
+                PyArray1::from_vec(py, lengths),
+            ),
+        )?;
+    }
+    out.set_item("classes", classes)?;
+    out.set_item("class_names", names)?;
+    Ok(out.into_any().unbind())
+}

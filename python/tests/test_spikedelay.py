@@ -1,0 +1,167 @@
+"""The Python package against the library and the CLI (run by .ci/run after the Rust tests)."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import spikedelay
+
+TINY = {
+    "data": {"classes": 4, "channels": 8, "motif_channels": 4, "steps": 32, "train_samples": 96,
+             "valid_samples": 48, "test_samples": 48},
+    "model": {"hidden": [12]},
+    "train": {"epochs": 3, "batch_size": 32},
+}
+
+
+def tiny(**train):
+    cfg = spikedelay.RunConfig.from_dict(TINY)
+    return cfg.replace({"train": train}) if train else cfg
+
+
+def cli():
+    """The spikedelay binary built by `cargo test --release` (or $SPIKEDELAY_CLI)."""
+    repo = Path(__file__).resolve().parents[2]
+    path = Path(os.environ.get("SPIKEDELAY_CLI", repo / "target" / "release" / "spikedelay"))
+    if not path.is_file():
+        pytest.skip(f"the CLI binary {path} is not built")
+    return str(path)
+
+
+def test_config_round_trips_and_names_bad_keys(tmp_path):
+    cfg = tiny()
+    assert spikedelay.RunConfig.from_dict(cfg.to_dict()) == cfg
+    f = tmp_path / "c.toml"
+    f.write_text(cfg.to_toml())
+    assert spikedelay.RunConfig.from_toml(f) == cfg
+    assert cfg.to_dict()["model"]["hidden"] == [12]
+    assert spikedelay.RunConfig.preset("shd").to_dict()["data"]["dataset"] == "spike-file"
+    with pytest.raises(ValueError, match="max_lr"):
+        cfg.replace({"train": {"max_lr": -1.0}})
+    with pytest.raises(ValueError, match="hiden"):
+        spikedelay.RunConfig.from_dict({"model": {"hiden": [3]}})
+    with pytest.raises(ValueError, match="preset"):
+        spikedelay.RunConfig.preset("nope")
+    with pytest.raises(FileNotFoundError):
+        spikedelay.load(tmp_path / "missing.safetensors")
+
+
+def test_python_training_is_the_cli_run_bit_for_bit(tmp_path):
+    cfg = tiny()
+    (tmp_path / "c.toml").write_text(cfg.to_toml())
+    subprocess.run([cli(), "train", "--config", str(tmp_path / "c.toml"), "--out",
+                    str(tmp_path / "cli")], check=True, capture_output=True)
+    seen = []
+    summary = spikedelay.train(cfg, out=tmp_path / "py", callback=seen.append)
+    assert [m["epoch"] for m in seen] == [0, 1, 2]
+    theirs = json.loads((tmp_path / "cli" / "summary.json").read_text())
+    ours = json.loads((tmp_path / "py" / "summary.json").read_text())
+    for d in (theirs, ours, summary):
+        d.pop("wall_seconds")
+    assert ours == theirs
+    assert summary == ours
+    strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != "seconds"}
+                       for l in p.read_text().splitlines()]
+    assert strip(tmp_path / "py" / "metrics.jsonl") == strip(tmp_path / "cli" / "metrics.jsonl")
+    with pytest.raises(Exception, match="holds a run"):
+        spikedelay.train(cfg, out=tmp_path / "py")
+
+
+def test_predict_and_evaluate_equal_cli_eval(tmp_path):
+    cfg = tiny()
+    spikedelay.train(cfg, out=tmp_path / "run")
+    model = spikedelay.load(tmp_path / "run" / "best.safetensors")
+    out = subprocess.run([cli(), "eval", "--json", "--checkpoint",
+                          str(tmp_path / "run" / "best.safetensors")],
+                         check=True, capture_output=True, text=True).stdout
+    theirs = json.loads(out)["test"]
+    ours = model.evaluate("test")
+    assert ours["confusion"] == theirs["confusion"]
+    assert ours["correct"] == theirs["correct"]
+    data = spikedelay.datasets.load(cfg)
+    x, y, lengths = data["test"]
+    assert x.dtype == np.float32 and x.shape[0] == y.shape[0] == lengths.shape[0]
+    pred = model.predict(x)
+    assert int((pred == y).sum()) == theirs["correct"]
+    readout, decisions, spikes = model.forward(x.astype(np.int32))
+    assert (decisions == pred).all()
+    assert readout.shape[:2][0] == x.shape[0] and len(spikes) == 1
+    delays, weights = model.delays(), model.weights()
+    assert [d.shape for d in delays] == [w.shape for w in weights] == [(12, 8, 1), (4, 12, 1)]
+    assert delays[0].min() >= 0 and delays[0].max() <= 24
+
+
+def test_bad_arrays_are_named_errors(tmp_path):
+    spikedelay.train(tiny(epochs=1), out=tmp_path / "run")
+    model = spikedelay.load(tmp_path / "run" / "best.safetensors")
+    with pytest.raises(TypeError, match="dtype <U1"):
+        model.predict(np.array([[["a"]]]))
+    with pytest.raises(ValueError, match=r"\(batch, time, channels\)"):
+        model.predict(np.zeros((3, 8), dtype=np.float32))
+    with pytest.raises(ValueError, match="takes 8"):
+        model.predict(np.zeros((1, 5, 7), dtype=np.float32))
+    x = np.zeros((4, 10, 8), dtype=np.float32)
+    with pytest.raises(ValueError, match="class 9"):
+        spikedelay.train(tiny(epochs=1), data={"train": (x, np.array([0, 1, 9, 2])),
+                                               "valid": (x, np.zeros(4, int)),
+                                               "test": (x, np.zeros(4, int)), "classes": 4})
+    with pytest.raises(TypeError, match="integer class ids"):
+        spikedelay.train(tiny(epochs=1), data={"train": (x, np.zeros(4)), "valid": (x, np.zeros(4, int)),
+                                               "test": (x, np.zeros(4, int))})
+
+
+def test_training_on_your_own_arrays_equals_the_built_in_data(tmp_path):
+    cfg = tiny(epochs=2)
+    data = spikedelay.datasets.load(cfg)
+    arrays = {k: data[k] for k in ("train", "valid", "test")}
+    arrays["classes"] = data["classes"]
+    ours = spikedelay.train(cfg, data=arrays)
+    built_in = spikedelay.train(cfg)
+    for d in (ours, built_in):
+        d.pop("wall_seconds")
+    assert ours == built_in
+
+
+def test_interrupts_stop_after_the_batch_with_the_checkpoint_intact(tmp_path):
+    def stop_at_second(m):
+        if m["epoch"] == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        spikedelay.train(tiny(epochs=5), out=tmp_path / "a", callback=stop_at_second)
+    assert spikedelay.load(tmp_path / "a" / "last.safetensors").epochs == 2
+
+    # A real Ctrl-C (SIGINT) while Rust trains.
+    big = tiny(epochs=400)
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        spikedelay.train(big, out=tmp_path / "b")
+    timer.cancel()
+    done = spikedelay.load(tmp_path / "b" / "last.safetensors").epochs
+    assert 0 < done < 400
+    lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == done
+
+
+def test_torch_tensors_go_in():
+    torch = pytest.importorskip("torch")
+    data = spikedelay.datasets.load(tiny())
+    x = data["test"][0][:4]
+    assert torch.from_numpy(x).shape == x.shape
+
+
+def test_export_from_python(tmp_path):
+    spikedelay.train(tiny(epochs=1), out=tmp_path / "run")
+    model = spikedelay.load(tmp_path / "run" / "best.safetensors")
+    model.export("netx", tmp_path / "net.net")
+    model.export("nir", tmp_path / "net.nir")
+    assert (tmp_path / "net.net").stat().st_size > 1000
+    with pytest.raises(ValueError, match="choose nir, netx or synapses"):
+        model.export("onnx", tmp_path / "x")
