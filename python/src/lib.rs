@@ -9,8 +9,22 @@ mod train;
 
 use pyo3::prelude::*;
 
+/// Keeps freed memory in glibc's heap instead of returning each large block to the kernel, as
+/// the CLI does (crates/spikedelay-cli/src/main.rs): training frees and reallocates the same
+/// large activation buffers every batch, and with the default thresholds each costs fresh page
+/// faults. Process-wide; set once when the module is imported.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets allocator parameters.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 30);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1 << 30);
+    }
+}
+
 #[pymodule]
 fn _spikedelay(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    tune_allocator();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<config::RunConfig>()?;
     m.add_class::<model::Model>()?;

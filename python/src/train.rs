@@ -145,7 +145,12 @@ pub fn train(
             };
             trainer = trainer.with_output(out, existing)?;
         }
-        trainer.run(splits, &mut observer)
+        // As the CLI does: the run itself on a pool worker, so that every parallel loop inside
+        // starts without a hand-off from this thread.
+        rayon::ThreadPoolBuilder::new()
+            .build()
+            .map_err(|e| spikedelay::Error::config("threads", e.to_string()))?
+            .install(|| trainer.run(splits, &mut observer))
     });
     if let Some(e) = observer.error {
         return Err(e);
