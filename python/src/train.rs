@@ -1,8 +1,11 @@
-//! `train(...)`: the Rust trainer with the interpreter detached. An observer re-attaches after
-//! each batch to check for Ctrl-C and after each epoch to call the user's callback; either stops
-//! the run after the current batch, leaving the last finished epoch's checkpoint intact.
+//! `train(...)`: the Rust trainer with the interpreter detached, on a pool worker. The calling
+//! thread checks for Ctrl-C every 20 ms; the observer re-attaches after each epoch to call the
+//! user's callback. Either stops the run after the current batch, leaving the last finished
+//! epoch's checkpoint intact.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -13,21 +16,15 @@ use spikedelay::train::{EpochMetrics, Existing, TrainObserver, Trainer};
 use crate::config::RunConfig;
 use crate::errors::to_py;
 
-/// Reports to Python: the epoch callback and interrupts.
-struct PyObserver {
+/// Reports to Python: the epoch callback, and the stop flag the calling thread raises when it
+/// sees Ctrl-C (Python delivers signals to the main thread only, and the run is on a worker).
+struct PyObserver<'a> {
     callback: Option<Py<PyAny>>,
     error: Option<PyErr>,
+    interrupted: &'a AtomicBool,
 }
 
-impl TrainObserver for PyObserver {
-    fn batch_finished(&mut self, _loss: f64) {
-        if self.error.is_none()
-            && let Err(e) = Python::attach(|py| py.check_signals())
-        {
-            self.error = Some(e);
-        }
-    }
-
+impl TrainObserver for PyObserver<'_> {
     fn epoch_finished(&mut self, metrics: &EpochMetrics) {
         let Some(cb) = &self.callback else { return };
         if self.error.is_some() {
@@ -44,7 +41,7 @@ impl TrainObserver for PyObserver {
     }
 
     fn should_stop(&mut self) -> bool {
-        self.error.is_some()
+        self.error.is_some() || self.interrupted.load(Ordering::Relaxed)
     }
 }
 
@@ -123,10 +120,13 @@ pub fn train(
 ) -> PyResult<Py<PyAny>> {
     let config = config.inner.clone();
     let given = data.as_ref().map(splits_from).transpose()?;
+    let interrupted = AtomicBool::new(false);
     let mut observer = PyObserver {
         callback,
         error: None,
+        interrupted: &interrupted,
     };
+    let mut signal: Option<PyErr> = None;
     let result = py.detach(|| -> spikedelay::Result<_> {
         let loaded;
         let splits = match &given {
@@ -146,13 +146,25 @@ pub fn train(
             trainer = trainer.with_output(out, existing)?;
         }
         // As the CLI does: the run itself on a pool worker, so that every parallel loop inside
-        // starts without a hand-off from this thread.
-        rayon::ThreadPoolBuilder::new()
+        // starts without a hand-off. This thread watches for Ctrl-C meanwhile.
+        let pool = rayon::ThreadPoolBuilder::new()
             .build()
-            .map_err(|e| spikedelay::Error::config("threads", e.to_string()))?
-            .install(|| trainer.run(splits, &mut observer))
+            .map_err(|e| spikedelay::Error::config("threads", e.to_string()))?;
+        std::thread::scope(|scope| {
+            let run = scope.spawn(|| pool.install(|| trainer.run(splits, &mut observer)));
+            while !run.is_finished() {
+                std::thread::sleep(Duration::from_millis(20));
+                if signal.is_none()
+                    && let Err(e) = Python::attach(|py| py.check_signals())
+                {
+                    signal = Some(e);
+                    interrupted.store(true, Ordering::Relaxed);
+                }
+            }
+            run.join().expect("the training thread does not panic")
+        })
     });
-    if let Some(e) = observer.error {
+    if let Some(e) = observer.error.or(signal) {
         return Err(e);
     }
     let summary = result.map_err(to_py)?;
