@@ -8,7 +8,6 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use spikedelay::export::{ExportFormat, ExportOptions, export};
 use spikedelay::infer::{EventNetwork, IntegerDelayNetwork, evaluate};
-use spikedelay::model::decision::softmax_into;
 use spikedelay::seq::Seq;
 use spikedelay::train::Checkpoint;
 
@@ -32,24 +31,11 @@ fn array3<'py>(py: Python<'py>, s: Seq) -> PyResult<Bound<'py, PyAny>> {
         .into_any())
 }
 
-/// `argmax_c Σ_t softmax(v_t)_c` per sample, as evaluation decides.
+/// The decision per sample, as evaluation makes it.
 fn decisions(v: &Seq) -> Vec<i64> {
-    let (b, t, c) = v.shape();
-    let mut phi = vec![0.0f32; c];
-    (0..b)
-        .map(|s| {
-            let mut m = vec![0.0f32; c];
-            for row in v.sample(s).chunks_exact(c).take(t) {
-                softmax_into(row, &mut phi);
-                m.iter_mut().zip(&phi).for_each(|(a, p)| *a += p);
-            }
-            m.iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |(bi, bv), (j, &x)| {
-                    if x > bv { (j, x) } else { (bi, bv) }
-                })
-                .0 as i64
-        })
+    spikedelay::model::decision::decisions(v)
+        .into_iter()
+        .map(|d| d as i64)
         .collect()
 }
 

@@ -261,25 +261,9 @@ pub struct PlotArgs {
 /// `spikedelay eval`.
 #[derive(Debug, Args)]
 pub struct EvalArgs {
-    /// Checkpoint to evaluate (a `.safetensors` file written by `train`).
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "model",
-        conflicts_with = "model"
-    )]
-    pub checkpoint: Option<PathBuf>,
-    /// An exported NIR or netx file to run instead of a checkpoint (ours, or a NIR graph from
-    /// another tool: Affine, Linear, Scale, Delay, LIF, LI and CubaLIF nodes run).
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
-    /// Run the checkpoint's network in Loihi 2's fixed point (as `export --format netx` writes
-    /// it and Lava's bit-accurate models run it) beside the float evaluation.
-    #[arg(long, value_enum, value_name = "KIND", requires = "checkpoint")]
-    pub quantize: Option<Quantize>,
-    /// With --quantize loihi: clip delays above Loihi 2's 62 steps instead of refusing.
-    #[arg(long)]
-    pub clip_delays: bool,
+    /// The network: a checkpoint (optionally in Loihi's fixed point) or an exported file.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// With --model: the run configuration naming the data, where the file does not carry one
     /// (files from other tools).
     #[arg(long, value_name = "FILE.toml")]
@@ -306,6 +290,30 @@ pub struct EvalArgs {
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,
+}
+
+/// Which network `eval` and `stream` run.
+#[derive(Debug, Args)]
+pub struct NetworkArgs {
+    /// Checkpoint (a `.safetensors` file written by `train`): its rounded integer-delay network.
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "model",
+        conflicts_with = "model"
+    )]
+    pub checkpoint: Option<PathBuf>,
+    /// An exported file instead of a checkpoint: NIR or netx for `eval` (graphs from other tools
+    /// too: Affine, Linear, Scale, Delay, LIF, LI and CubaLIF nodes run), netx for `stream`.
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Run the checkpoint in Loihi 2's fixed point (as `export --format netx` writes it and
+    /// Lava's bit-accurate models run it); `eval` shows it beside the float evaluation.
+    #[arg(long, value_enum, value_name = "KIND", requires = "checkpoint")]
+    pub quantize: Option<Quantize>,
+    /// With --quantize loihi: clip delays above Loihi 2's 62 steps instead of refusing.
+    #[arg(long)]
+    pub clip_delays: bool,
 }
 
 /// Fixed-point forms a network can be run in.
@@ -354,24 +362,9 @@ pub struct ExportArgs {
 /// `spikedelay stream`.
 #[derive(Debug, Args)]
 pub struct StreamArgs {
-    /// Checkpoint to stream through (its float integer-delay network, or with --quantize loihi
-    /// its fixed point).
-    #[arg(
-        long,
-        value_name = "FILE",
-        required_unless_present = "model",
-        conflicts_with = "model"
-    )]
-    pub checkpoint: Option<PathBuf>,
-    /// An exported netx file (Loihi 2 fixed point) to stream through.
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
-    /// Run the checkpoint in Loihi 2's fixed point.
-    #[arg(long, value_enum, value_name = "KIND", requires = "checkpoint")]
-    pub quantize: Option<Quantize>,
-    /// With --quantize loihi: clip delays above 62 steps instead of refusing.
-    #[arg(long)]
-    pub clip_delays: bool,
+    /// The network: a checkpoint (optionally in Loihi's fixed point) or a netx file.
+    #[command(flatten)]
+    pub network: NetworkArgs,
     /// Events: a CSV file of `time_s,channel` lines in time order, a blank line ending each
     /// sample (`-` reads standard input), or an SHD-format HDF5 file (every sample, with labels).
     #[arg(long, value_name = "EVENTS|-", default_value = "-")]

@@ -315,6 +315,16 @@ fn the_netx_export_is_loihis_fixed_point_and_reads_back_exactly() {
         fixed.correct,
         float.correct
     );
+    // Rates over the lockstep sequences of both (the float graph runs as the chip does).
+    let graph = GraphRunner::new(&exported.deployed.to_graph(), exported.deployed.dt()).unwrap();
+    let tail = exported.deployed.tail_steps;
+    let lockstep = evaluate_with(test, 64, hidden, |x| graph.forward(x, tail)).unwrap();
+    for (a, b) in fixed.spike_rates.iter().zip(&lockstep.spike_rates) {
+        assert!(
+            (a - b).abs() <= 0.15 * b,
+            "fixed-point rate {a} vs float {b}"
+        );
+    }
 }
 
 /// One layer by hand: Lava's arithmetic step by step.

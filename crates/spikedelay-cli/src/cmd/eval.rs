@@ -21,10 +21,11 @@ type Runs = Vec<(String, Vec<(&'static str, EvalResult)>)>;
 /// Evaluates a checkpoint's rounded (integer-delay) model on its task's splits, or an exported
 /// file with `--model`.
 pub fn run(args: &EvalArgs) -> Result<()> {
-    if let Some(model) = &args.model {
+    if let Some(model) = &args.network.model {
         return run_model(args, model);
     }
     let path = args
+        .network
         .checkpoint
         .as_ref()
         .expect("clap requires --checkpoint or --model");
@@ -39,9 +40,9 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         each_split(&splits, |d| Ok(evaluate(&ck.network, d, batch_size)?))?,
     )];
     let deployed = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
-    let loihi = match args.quantize {
+    let loihi = match args.network.quantize {
         Some(Quantize::Loihi) => {
-            let (q, report) = LoihiNetwork::quantize(&deployed, args.clip_delays)
+            let (q, report) = LoihiNetwork::quantize(&deployed, args.network.clip_delays)
                 .map_err(|e| anyhow::anyhow!("{e} (--clip-delays clips them)"))?;
             if report.clipped_delays > 0 {
                 eprintln!("note: {} delays clipped to 62 steps", report.clipped_delays);
@@ -98,7 +99,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
 
 /// `eval --model FILE`.
 fn run_model(args: &EvalArgs, path: &Path) -> Result<()> {
-    if args.quantize.is_some() {
+    if args.network.quantize.is_some() {
         bail!("--quantize applies to --checkpoint; a netx file is already Loihi's fixed point");
     }
     let base = match &args.config {

@@ -55,7 +55,7 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
         Some(c) => Some(RunConfig::from_toml_file(c)?),
         None => None,
     };
-    if let Some(path) = &args.model {
+    if let Some(path) = &args.network.model {
         let (net, meta) = read_netx(path).map_err(|e| {
             anyhow!(
                 "{e} (stream takes netx files and checkpoints; run NIR graphs with eval --model)"
@@ -78,13 +78,13 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
             binning: binning_of(&config),
         });
     }
-    let path = args.checkpoint.as_ref().expect("clap requires one");
+    let path = args.network.checkpoint.as_ref().expect("clap requires one");
     let ck = Checkpoint::load(path)?;
     let config = given.unwrap_or_else(|| ck.config.clone());
     let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
-    let loihi = match args.quantize {
+    let loihi = match args.network.quantize {
         Some(Quantize::Loihi) => Some(
-            LoihiNetwork::quantize(&net, args.clip_delays)
+            LoihiNetwork::quantize(&net, args.network.clip_delays)
                 .map_err(|e| anyhow!("{e} (--clip-delays clips them)"))?
                 .0,
         ),
@@ -209,22 +209,24 @@ pub fn run(args: &StreamArgs) -> Result<()> {
         };
         let mut binner = StreamBinner::new(net.binning);
         let (mut frames, mut any) = (Vec::new(), false);
+        // A blank line or the end of input closes the open frame and runs the sample.
+        let end_sample = |frames: &mut Vec<Vec<usize>>,
+                          binner: &mut StreamBinner,
+                          totals: &mut Totals|
+         -> Result<()> {
+            frames.push(binner.finish());
+            let index = totals.samples;
+            run_sample(&net, frames, None, index, args.every_step, totals)?;
+            frames.clear();
+            Ok(())
+        };
         let name = path.display().to_string();
         for (n, line) in reader.lines().enumerate() {
             let line = line.with_context(|| format!("--input {name}: reading line {}", n + 1))?;
             let line = line.trim();
             if line.is_empty() {
                 if any {
-                    frames.push(binner.finish());
-                    run_sample(
-                        &net,
-                        &frames,
-                        None,
-                        totals.samples,
-                        args.every_step,
-                        &mut totals,
-                    )?;
-                    frames.clear();
+                    end_sample(&mut frames, &mut binner, &mut totals)?;
                     any = false;
                     if totals.samples >= limit {
                         break;
@@ -252,15 +254,7 @@ pub fn run(args: &StreamArgs) -> Result<()> {
             any = true;
         }
         if any && totals.samples < limit {
-            frames.push(binner.finish());
-            run_sample(
-                &net,
-                &frames,
-                None,
-                totals.samples,
-                args.every_step,
-                &mut totals,
-            )?;
+            end_sample(&mut frames, &mut binner, &mut totals)?;
         }
     }
     if totals.samples == 0 {

@@ -226,6 +226,10 @@ pub struct LoihiState<'a> {
     u: Vec<Vec<i64>>,
     v: Vec<Vec<i64>>,
     spikes: Vec<Vec<bool>>,
+    /// Spiking presynaptic neurons of the layer being stepped (reused every step).
+    pre: Vec<usize>,
+    /// The readout's membranes in float units, refreshed every step.
+    out: Vec<f32>,
     t: usize,
 }
 
@@ -235,9 +239,11 @@ impl<'a> LoihiState<'a> {
     /// [`Self::spiked`] and [`Self::readout`] hold this step's results.
     pub fn step(&mut self, events: &[usize]) {
         let net = self.net;
-        let mut pre: Vec<usize> = events.to_vec();
+        let mut pre = std::mem::take(&mut self.pre);
+        pre.clear();
+        pre.extend_from_slice(events);
         for (l, layer) in net.layers.iter().enumerate() {
-            let len = layer.max_delay() + 1;
+            let len = self.ring[l].len() / layer.outputs.max(1);
             let ring = &mut self.ring[l];
             let out = layer.outputs;
             for &i in &pre {
@@ -264,7 +270,14 @@ impl<'a> LoihiState<'a> {
                     v[o] = 0;
                 }
             }
-            pre = (0..out).filter(|&o| s[o]).collect();
+            pre.clear();
+            pre.extend((0..out).filter(|&o| s[o]));
+        }
+        self.pre = pre;
+        let last = net.layers.len() - 1;
+        let scale = 64.0 * net.layers[last].scale;
+        for (o, &v) in self.out.iter_mut().zip(&self.v[last]) {
+            *o = (v as f64 / scale) as f32;
         }
         self.t += 1;
     }
@@ -279,14 +292,9 @@ impl<'a> LoihiState<'a> {
         &self.v[l]
     }
 
-    /// The readout's membranes in float units (`v / (64·s)`).
-    pub fn readout(&self) -> Vec<f32> {
-        let last = self.net.layers.len() - 1;
-        let s = 64.0 * self.net.layers[last].scale;
-        self.v[last]
-            .iter()
-            .map(|&v| (v as f64 / s) as f32)
-            .collect()
+    /// The readout's membranes in float units (`v / (64·s)`) after this step.
+    pub fn readout(&self) -> &[f32] {
+        &self.out
     }
 }
 
@@ -327,6 +335,8 @@ impl LoihiNetwork {
             u: zeros(|l| l.outputs),
             v: zeros(|l| l.outputs),
             spikes: self.layers.iter().map(|l| vec![false; l.outputs]).collect(),
+            pre: Vec::new(),
+            out: vec![0.0; self.layers.last().map_or(0, |l| l.outputs)],
             t: 0,
         }
     }
@@ -382,7 +392,7 @@ impl LoihiNetwork {
                     }
                 }
                 let n = self.layers[last].outputs;
-                out.sample_mut(s)[t * n..(t + 1) * n].copy_from_slice(&state.readout());
+                out.sample_mut(s)[t * n..(t + 1) * n].copy_from_slice(state.readout());
             }
         }
         Ok((out, spikes))

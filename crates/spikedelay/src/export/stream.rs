@@ -7,7 +7,7 @@
 
 use super::deployed::{DeployedNetwork, DeployedNeuron};
 use super::loihi::{LoihiNetwork, LoihiState};
-use crate::model::decision::softmax_into;
+use crate::model::decision::{argmax, softmax_into};
 
 /// A float layer prepared for events: synapses grouped by presynaptic neuron.
 struct EventLayer {
@@ -170,10 +170,10 @@ impl<'a> Stream<'a> {
     /// Advances one step on that step's input events (channel indices, repeated for counts)
     /// and adds this step's `softmax(v)` to the scores.
     pub fn step(&mut self, events: &[usize]) {
-        let v = match &mut self.engine {
+        let v: &[f32] = match &mut self.engine {
             Engine::Float(s) => {
                 s.step(events);
-                s.readout().to_vec()
+                s.readout()
             }
             Engine::Loihi(s) => {
                 s.step(events);
@@ -181,7 +181,7 @@ impl<'a> Stream<'a> {
             }
         };
         // f32, in the order the evaluation's decision sums (model/decision.rs): same decisions.
-        softmax_into(&v, &mut self.phi);
+        softmax_into(v, &mut self.phi);
         for (s, &p) in self.scores.iter_mut().zip(&self.phi) {
             *s += p;
         }
@@ -195,15 +195,7 @@ impl<'a> Stream<'a> {
 
     /// The running decision (the first class among equal scores); `None` before any step.
     pub fn decision(&self) -> Option<usize> {
-        (self.steps > 0).then(|| {
-            let mut best = 0;
-            for (c, &s) in self.scores.iter().enumerate() {
-                if s > self.scores[best] {
-                    best = c;
-                }
-            }
-            best
-        })
+        (self.steps > 0).then(|| argmax(&self.scores))
     }
 
     /// Steps taken.

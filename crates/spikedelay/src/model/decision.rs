@@ -34,6 +34,32 @@ impl LossOutput {
     }
 }
 
+/// The first index of the largest value (the decision's argmax).
+pub fn argmax(m: &[f32]) -> usize {
+    m.iter()
+        .enumerate()
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (j, &mj)| {
+            if mj > bv { (j, mj) } else { (bi, bv) }
+        })
+        .0
+}
+
+/// `pred[b] = argmax_c Σ_t softmax(V[t,b,:])_c` for each sample of `v`, without the loss.
+pub fn decisions(v: &Seq) -> Vec<usize> {
+    let c = v.shape().2;
+    let mut phi = vec![0.0f32; c];
+    (0..v.shape().0)
+        .map(|b| {
+            let mut m = vec![0.0f32; c];
+            for row in v.sample(b).chunks_exact(c) {
+                softmax_into(row, &mut phi);
+                m.iter_mut().zip(&phi).for_each(|(a, p)| *a += p);
+            }
+            argmax(&m)
+        })
+        .collect()
+}
+
 /// `out = softmax(x)` in f32, as the decision computes it (streaming reuses it to decide alike).
 pub fn softmax_into(x: &[f32], out: &mut [f32]) {
     let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -81,13 +107,7 @@ pub fn sum_softmax_cross_entropy(v: &Seq, labels: &[usize], want_grad: bool) -> 
                     .sum::<f64>()
                     .ln();
             let loss = lse - m[y] as f64;
-            let pred = m
-                .iter()
-                .enumerate()
-                .fold((0, f32::NEG_INFINITY), |(bi, bv), (j, &mj)| {
-                    if mj > bv { (j, mj) } else { (bi, bv) }
-                })
-                .0;
+            let pred = argmax(&m);
             let grad = want_grad.then(|| {
                 let gm: Vec<f32> = (0..c)
                     .map(|j| (q[j] - (j == y) as u8 as f32) * inv_b)
