@@ -41,7 +41,8 @@ def build(cfg, sig):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--config", choices=sorted(SHAPES), required=True)
-    ap.add_argument("--phase", choices=["train-early", "train-late", "infer", "infer-dense"], required=True)
+    ap.add_argument("--phase", choices=["train-early", "train-mid", "train-late", "infer", "infer-dense"], required=True)
+    ap.add_argument("--sigma", type=float, help="sigma_eff = SIG + 0.27 of a training step (default: the phase's)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
@@ -56,7 +57,10 @@ def main():
     cfg = SHAPES[args.config]
     data = load_file(args.input)
     x, y = data["input"], data["labels"]
-    sig = 0.23 if args.phase == "train-late" else cfg["sig"]
+    # sigma_eff = SIG + 0.27: train-early D/2 + 0.27, train-mid 1.5, train-late 0.5 (as spikedelay bench).
+    sig = {"train-mid": 1.23, "train-late": 0.23}.get(args.phase, cfg["sig"])
+    if args.sigma is not None and not infer:
+        sig = args.sigma - 0.27
     net = build(cfg, sig)
     weights = [conv.weight for conv in net.convs]
     bn = [p for b in net.bns for p in (b.weight, b.bias)]
@@ -93,6 +97,7 @@ def main():
         "impl": "reference",
         "config": args.config,
         "phase": args.phase,
+        "sigma": None if infer else sig + 0.27,
         "threads": torch.get_num_threads(),
         "batch": x.shape[1],
         "steps": x.shape[0],

@@ -4,7 +4,7 @@ that case's alone); reference and spikedelay alternate case by case so machine n
 
     cargo build --release
     tools/reference/.venv/bin/python tools/reference/bench_side_by_side.py [--configs shd,ssc]
-        [--phases train-early,infer] [--threads 1,2] [--runs 3] [--warmup 1]
+        [--phases train-early,infer] [--sigma 3.27,1.07] [--threads 1,2] [--runs 3] [--warmup 1]
 
 Prints a Markdown table (paste it into BENCHMARKS.md) and writes the raw JSON lines next to it.
 """
@@ -32,6 +32,7 @@ def main():
     ap.add_argument("--configs", default="shd,ssc")
     ap.add_argument("--phases", default="train-early,infer")
     ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--sigma", help="comma-separated sigma_eff values: each train-* phase is timed at each")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "target/bench_side_by_side.jsonl"))
@@ -44,23 +45,30 @@ def main():
         for config in args.configs.split(","):
             inp = Path(tmp) / f"{config}_input.safetensors"
             subprocess.run([SPIKEDELAY, "bench", "--workload", config, "--write-input", inp], check=True, capture_output=True)
+            cases = []
             for phase in args.phases.split(","):
+                sigmas = args.sigma.split(",") if args.sigma and phase.startswith("train") else [None]
+                cases += [(phase, s) for s in sigmas]
+            for phase, sigma in cases:
                 for threads in args.threads.split(","):
                     common = ["--workload", config, "--phase", phase, "--threads", threads,
                               "--runs", str(args.runs), "--warmup", str(args.warmup), "--input", str(inp)]
+                    if sigma is not None:
+                        common += ["--sigma", sigma]
                     ref = run_json([sys.executable, HERE / "bench.py", *common])
                     ours = run_json([SPIKEDELAY, "bench", "--json", *common])
                     raw += [ref, ours]
                     rows.append((config, phase, threads, ref, ours))
-                    print(f"{config} {phase} {threads} threads: reference {ref['median_s']:.3f} s, "
-                          f"spikedelay {ours['median_s']:.3f} s", file=sys.stderr)
+                    print(f"{config} {phase} σ={ours.get('sigma')} {threads} threads: reference "
+                          f"{ref['median_s']:.3f} s, spikedelay {ours['median_s']:.3f} s", file=sys.stderr)
     Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in raw))
 
     mb = lambda r: r["peak_rss_bytes"] / 2**20
-    print("| workload | phase | threads | reference s | spikedelay s | speed-up | reference peak RSS | spikedelay peak RSS |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| workload | phase | σ | threads | reference s | spikedelay s | speed-up | reference peak RSS | spikedelay peak RSS |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for config, phase, threads, ref, ours in rows:
-        print(f"| {config} | {phase} | {threads} | {ref['median_s']:.3f} | {ours['median_s']:.3f} | "
+        sigma = "–" if ours.get("sigma") is None else f"{ours['sigma']:.2f}"
+        print(f"| {config} | {phase} | {sigma} | {threads} | {ref['median_s']:.3f} | {ours['median_s']:.3f} | "
               f"{ref['median_s'] / ours['median_s']:.2f}× | {mb(ref):.0f} MB | {mb(ours):.0f} MB |")
     print(f"\nmedians of {args.runs} runs after {args.warmup} warm-up; raw results in {args.out}")
 

@@ -203,9 +203,13 @@ pub struct BenchArgs {
         long,
         value_enum,
         value_delimiter = ',',
-        default_value = "train-early,train-late,infer,infer-dense"
+        default_value = "train-early,train-mid,train-late,infer,infer-dense"
     )]
     pub phase: Vec<Phase>,
+    /// σ_eff of the timed training steps (train-* phases), instead of each phase's own
+    /// (train-early D/2 + 0.27, train-mid 1.5, train-late 0.5). At least 0.27.
+    #[arg(long, value_name = "S")]
+    pub sigma: Option<f32>,
     /// How delay convolutions are computed.
     #[arg(long, value_enum, default_value = "auto")]
     pub conv_path: ConvPath,

@@ -14,7 +14,9 @@ use spikedelay::atomic_file::write_atomic;
 use spikedelay::config::{Preset, RunConfig};
 use spikedelay::data::DelayPatternsConfig;
 use spikedelay::infer::EventNetwork;
+use spikedelay::model::dcls::{DclsGrads, GradsWanted};
 use spikedelay::model::network::SIG_FINAL;
+use spikedelay::model::taps::GAUSS_SIGMA_OFFSET;
 use spikedelay::model::{ConvPath, Network, NetworkConfig, sum_softmax_cross_entropy};
 use spikedelay::seq::Seq;
 use spikedelay::train::NetworkOptimizer;
@@ -191,6 +193,9 @@ pub enum Phase {
     /// epoch's σ (SIG = D//2, σ_eff = D/2 + 0.27).
     #[value(alias = "train")]
     TrainEarly,
+    /// One training step at σ_eff = 1.5 (SIG = 1.23): the middle of the σ schedule, where
+    /// each synapse's Gaussian spans 10–20 taps.
+    TrainMid,
     /// One training step at σ_eff = 0.5 (SIG = 0.23, the last three quarters of training).
     TrainLate,
     /// One inference batch of the rounded (integer-delay) model with the event-driven engine
@@ -198,16 +203,30 @@ pub enum Phase {
     Infer,
     /// The same batch through the dense evaluation path (`Network::rounded().forward_eval`).
     InferDense,
+    /// Each delay layer's training convolutions (forward and backward) by every path, at
+    /// train-mid's σ (or `--sigma`), on the inputs a training step gives it: the figures
+    /// behind the cost model (`ConvPath::Auto`).
+    Layers,
 }
 
 impl Phase {
+    /// Whether the phase times a training step (so `--sigma` applies to it).
+    pub fn is_training(self) -> bool {
+        matches!(
+            self,
+            Phase::TrainEarly | Phase::TrainMid | Phase::TrainLate | Phase::Layers
+        )
+    }
+
     /// The phase's name.
     pub fn name(self) -> &'static str {
         match self {
             Phase::TrainEarly => "train-early",
+            Phase::TrainMid => "train-mid",
             Phase::TrainLate => "train-late",
             Phase::Infer => "infer",
             Phase::InferDense => "infer-dense",
+            Phase::Layers => "layers",
         }
     }
 }
@@ -237,25 +256,52 @@ impl Timing {
     }
 }
 
-/// Times `runs` repetitions of `phase` on `workload` after `warmup` untimed ones, with the delay
-/// convolutions computed by `path`.
-#[allow(clippy::too_many_arguments)]
+/// The raw width `SIG` of the train-mid phase: σ_eff = 1.5.
+pub const SIG_MID: f32 = 1.5 - GAUSS_SIGMA_OFFSET;
+
+/// How one case is timed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CaseOptions {
+    /// How delay convolutions are computed.
+    pub path: ConvPath,
+    /// σ_eff of a training step instead of the phase's own (`--sigma`).
+    pub sigma: Option<f32>,
+    /// Untimed runs first.
+    pub warmup: usize,
+    /// Timed runs.
+    pub runs: usize,
+}
+
+/// The raw `SIG` a training step of `phase` runs at: `sigma − 0.27` when given, else the
+/// phase's own (train-early: the workload's initial SIG, train-mid: [`SIG_MID`], train-late:
+/// [`SIG_FINAL`]).
+pub fn phase_sig(workload: &Workload, phase: Phase, sigma: Option<f32>) -> f32 {
+    match (sigma, phase) {
+        (Some(s), _) => s - GAUSS_SIGMA_OFFSET,
+        (None, Phase::TrainMid | Phase::Layers) => SIG_MID,
+        (None, Phase::TrainLate) => SIG_FINAL,
+        (None, _) => workload.network.sig_init,
+    }
+}
+
+/// Times `opts.runs` repetitions of `phase` on `workload` after `opts.warmup` untimed ones.
 pub fn run(
     workload: &Workload,
     phase: Phase,
-    path: ConvPath,
     x: &Seq,
     labels: &[usize],
-    warmup: usize,
-    runs: usize,
+    opts: CaseOptions,
 ) -> Result<Timing> {
+    let CaseOptions {
+        path,
+        sigma,
+        warmup,
+        runs,
+    } = opts;
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let mut net = Network::new(&workload.network, &mut rng)?;
     net.conv_path = path;
-    let sig = match phase {
-        Phase::TrainLate => SIG_FINAL,
-        _ => workload.network.sig_init,
-    };
+    let sig = phase_sig(workload, phase, sigma);
     net.set_sig(sig);
     let mut opt = NetworkOptimizer::new(&net);
     opt.weights.lr = 1e-3;
@@ -267,7 +313,7 @@ pub fn run(
     for i in 0..warmup + runs {
         let start = Instant::now();
         match phase {
-            Phase::TrainEarly | Phase::TrainLate => {
+            Phase::TrainEarly | Phase::TrainMid | Phase::TrainLate => {
                 let (v, cache) = net.forward_train(x, &mut rng)?;
                 let out = sum_softmax_cross_entropy(&v, labels, true)?;
                 let (grads, _) = net.backward(
@@ -289,6 +335,7 @@ pub fn run(
                 sum_softmax_cross_entropy(&v, labels, false)?;
                 spike_rates = spikes.iter().map(Seq::density).collect();
             }
+            Phase::Layers => bail!("the layers phase is timed by `layer_timings`"),
         }
         if i >= warmup {
             seconds.push(start.elapsed().as_secs_f64());
@@ -298,6 +345,103 @@ pub fn run(
         seconds,
         spike_rates,
     })
+}
+
+/// One delay layer's convolutions by one path.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerTiming {
+    /// Layer index (the readout last).
+    pub layer: usize,
+    /// `B × T_in × C_in → C_out`.
+    pub shape: String,
+    /// Input density (non-zero fraction).
+    pub density: f64,
+    /// The path asked for.
+    pub path: ConvPath,
+    /// What it ran ([`ConvPlan::describe`]).
+    pub plan: String,
+    /// Median seconds of forward and backward (with the input gradient but for layer 0).
+    pub seconds: f64,
+}
+
+/// The paths [`layer_timings`] compares.
+pub const LAYER_PATHS: [ConvPath; 6] = [
+    ConvPath::Auto,
+    ConvPath::Events,
+    ConvPath::Gemm,
+    ConvPath::Narrow,
+    ConvPath::LowRank,
+    ConvPath::Fft,
+];
+
+/// Times each delay layer's training convolutions by each of [`LAYER_PATHS`] on the inputs one
+/// training step at the phase's σ gives it (the output gradient is a fixed pseudo-random
+/// tensor: only its shape matters for time).
+pub fn layer_timings(
+    workload: &Workload,
+    x: &Seq,
+    sigma: Option<f32>,
+    warmup: usize,
+    runs: usize,
+) -> Result<Vec<LayerTiming>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let mut net = Network::new(&workload.network, &mut rng)?;
+    net.set_sig(phase_sig(workload, Phase::Layers, sigma));
+    let (_, cache) = net.forward_train(x, &mut rng)?;
+    let inputs: Vec<&Seq> = cache
+        .blocks
+        .iter()
+        .map(|b| &b.conv.input)
+        .chain([&cache.output.input])
+        .collect();
+    let layers: Vec<_> = net.layers().collect();
+    let mut out = Vec::new();
+    for (l, (layer, input)) in layers.iter().zip(inputs).enumerate() {
+        let t_out = input.steps + layer.right_pad();
+        let n = input.batch * t_out * layer.c_out;
+        let ga = Seq {
+            batch: input.batch,
+            steps: t_out,
+            channels: layer.c_out,
+            data: (0..n)
+                .map(|j| ((j * 7919 % 1000) as f32 - 500.0) * 1e-5)
+                .collect(),
+        };
+        let wanted = GradsWanted {
+            positions: true,
+            input: l > 0,
+        };
+        let kernel = layer.build_kernel();
+        for path in LAYER_PATHS {
+            let plan = layer.plan(input, &kernel, path).describe();
+            let mut seconds = Vec::with_capacity(runs);
+            for i in 0..warmup + runs {
+                let start = Instant::now();
+                let (_, c) = layer.forward_train(input.clone(), path)?;
+                let mut grads = DclsGrads::zeros(layer);
+                layer.backward(&ga, &c, &mut grads, wanted);
+                if i >= warmup {
+                    seconds.push(start.elapsed().as_secs_f64());
+                }
+            }
+            out.push(LayerTiming {
+                layer: l,
+                shape: format!(
+                    "{}×{}×{}→{}",
+                    input.batch, input.steps, input.channels, layer.c_out
+                ),
+                density: input.density(),
+                path,
+                plan,
+                seconds: Timing {
+                    seconds,
+                    spike_rates: vec![],
+                }
+                .median(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Peak resident memory of this process in bytes (Linux `VmHWM`), if known.
@@ -325,6 +469,33 @@ mod tests {
         write_input(&p, &x, &y).unwrap();
         let (x2, y2) = read_input(&p).unwrap();
         assert_eq!((x2, y2), (x, y));
+    }
+
+    #[test]
+    fn the_layers_phase_times_every_path_of_every_layer() {
+        let mut w = WorkloadName::Shd.workload();
+        w.batch = 3;
+        w.steps = 12;
+        w.network.hidden = vec![8, 8];
+        let (x, _) = w.synthetic_input(3);
+        let t = layer_timings(&w, &x, Some(3.0), 0, 1).unwrap();
+        assert_eq!(t.len(), 3 * LAYER_PATHS.len());
+        assert_eq!(t[0].shape, "3×12×140→8");
+        assert_eq!(t[2 * LAYER_PATHS.len()].shape, "3×36×8→20");
+        let fft = t.iter().find(|r| r.path == ConvPath::Fft).unwrap();
+        assert_eq!(fft.plan, "fft N=36");
+        assert!(t.iter().all(|r| r.seconds > 0.0));
+    }
+
+    #[test]
+    fn each_training_phase_has_its_sigma() {
+        let w = WorkloadName::Shd.workload();
+        let sigma = |phase, given| phase_sig(&w, phase, given) + GAUSS_SIGMA_OFFSET;
+        assert_eq!(sigma(Phase::TrainEarly, None), 12.27);
+        assert!((sigma(Phase::TrainMid, None) - 1.5).abs() < 1e-6);
+        assert!((sigma(Phase::TrainLate, None) - 0.5).abs() < 1e-6);
+        assert!((sigma(Phase::TrainEarly, Some(3.27)) - 3.27).abs() < 1e-6);
+        assert!(!Phase::Infer.is_training() && Phase::TrainMid.is_training());
     }
 
     #[test]
@@ -356,13 +527,24 @@ mod tests {
         w.steps = 10;
         w.network.hidden = vec![16, 16];
         let (x, y) = w.synthetic_input(2);
+        let opts = CaseOptions {
+            path: ConvPath::Auto,
+            sigma: None,
+            warmup: 1,
+            runs: 3,
+        };
         for phase in [
             Phase::TrainEarly,
+            Phase::TrainMid,
             Phase::TrainLate,
             Phase::Infer,
             Phase::InferDense,
+            Phase::Layers,
         ] {
-            let t = run(&w, phase, ConvPath::Auto, &x, &y, 1, 3).unwrap();
+            if phase == Phase::Layers {
+                continue;
+            }
+            let t = run(&w, phase, &x, &y, opts).unwrap();
             assert_eq!(t.seconds.len(), 3);
             assert!(t.median() > 0.0 && t.spike_rates.len() == 2);
         }

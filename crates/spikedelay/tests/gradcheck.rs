@@ -30,6 +30,7 @@ fn dcls_case(kind: KernelKind, sig: f32, kernel_count: usize, dense_input: bool)
         ConvPath::Gemm,
         ConvPath::Narrow,
         ConvPath::LowRank,
+        ConvPath::Fft,
     ] {
         dcls_case_on(kind, sig, kernel_count, dense_input, path, 7);
     }
@@ -70,6 +71,10 @@ fn dcls_case_on(
     if path == ConvPath::LowRank && kind == KernelKind::Gauss && sig >= 6.0 {
         let plan = layer.plan(&x, &layer.build_kernel(), path);
         assert!(matches!(plan, ConvPlan::LowRank(_)), "{tag}: {plan:?}");
+    }
+    if path == ConvPath::Fft {
+        let plan = layer.plan(&x, &layer.build_kernel(), path);
+        assert!(matches!(plan, ConvPlan::Spectral { .. }), "{tag}: {plan:?}");
     }
     check_gradient(
         &format!("{tag} weight"),
@@ -145,6 +150,16 @@ fn dcls_gauss_wide_through_tap_profiles() {
     for (sig, kc) in [(6.0, 1), (8.0, 2)] {
         dcls_case_on(KernelKind::Gauss, sig, kc, true, ConvPath::LowRank, 13);
         dcls_case_on(KernelKind::Gauss, sig, kc, false, ConvPath::LowRank, 13);
+    }
+}
+
+#[test]
+fn dcls_gauss_middle_of_the_schedule_through_spectra() {
+    // σ = 1.5 and 3.27 on D = 25: Gaussians 10–35 taps wide, cut by the ends of the kernel,
+    // where neither windows nor profiles pay and the spectral path runs every layer.
+    for (sig, kc) in [(1.23, 1), (1.23, 2), (3.0, 1)] {
+        dcls_case_on(KernelKind::Gauss, sig, kc, true, ConvPath::Fft, 25);
+        dcls_case_on(KernelKind::Gauss, sig, kc, false, ConvPath::Fft, 25);
     }
 }
 

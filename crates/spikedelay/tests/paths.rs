@@ -1,4 +1,4 @@
-//! The convolution paths (events, GEMM, narrow windows, tap profiles, and the automatic choice) give the same
+//! The convolution paths (events, GEMM, narrow windows, tap profiles, FFT, and the automatic choice) give the same
 //! forward pass and gradients, within 1e-5, on random spike inputs at the kernel widths where
 //! each is used.
 
@@ -7,11 +7,12 @@ use spikedelay::model::{ConvPath, DclsGrads, DclsLayer, GradsWanted, KernelKind}
 
 use crate::common::{rng, spikes, uniform};
 
-const PATHS: [ConvPath; 5] = [
+const PATHS: [ConvPath; 6] = [
     ConvPath::Events,
     ConvPath::Gemm,
     ConvPath::Narrow,
     ConvPath::LowRank,
+    ConvPath::Fft,
     ConvPath::Auto,
 ];
 
@@ -86,6 +87,19 @@ fn paths_agree_in_the_middle_and_early_phases() {
     case(KernelKind::Gauss, 1.0, 0.15, 3);
     case(KernelKind::Gauss, 12.0, 0.3, 4);
     case(KernelKind::Gauss, 4.12, 0.6, 7);
+    // σ = 1.5 and 3.27, the middle of the schedule, sparse and dense.
+    case(KernelKind::Gauss, 1.23, 0.15, 8);
+    case(KernelKind::Gauss, 3.0, 0.6, 9);
+}
+
+#[test]
+fn auto_takes_the_spectral_path_for_wide_layers_in_the_middle_of_the_schedule() {
+    // An SHD-sized hidden layer (256 → 256, batch 64) at σ = 1.5.
+    let mut r = rng(10);
+    let layer = DclsLayer::new(256, 256, 25, 1, KernelKind::Gauss, 1.23, &mut r).unwrap();
+    let x = spikes(64, 100, 256, 0.15, &mut r);
+    let plan = layer.plan(&x, &layer.build_kernel(), ConvPath::Auto);
+    assert_eq!(plan, spikedelay::model::ConvPlan::Spectral { n: 125 });
 }
 
 #[test]

@@ -3,7 +3,9 @@
 use anyhow::{Result, bail};
 
 use crate::args::BenchArgs;
-use crate::bench::{self, Workload};
+use spikedelay::model::taps::GAUSS_SIGMA_OFFSET;
+
+use crate::bench::{self, CaseOptions, Phase, Workload};
 
 /// Runs `spikedelay bench`.
 pub fn run(args: &BenchArgs) -> Result<()> {
@@ -12,6 +14,22 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }
+    if let Some(s) = args.sigma {
+        if !(s.is_finite() && s >= GAUSS_SIGMA_OFFSET) {
+            bail!(
+                "--sigma {s}: σ_eff = |SIG| + {GAUSS_SIGMA_OFFSET} must be a number ≥ {GAUSS_SIGMA_OFFSET}"
+            );
+        }
+        if !phases.iter().any(|p| p.is_training()) {
+            bail!("--sigma sets the σ of training steps, but --phase names no train-* phase");
+        }
+    }
+    let opts = CaseOptions {
+        path: args.conv_path,
+        sigma: args.sigma,
+        warmup: args.warmup,
+        runs: args.runs,
+    };
     if let Some(path) = &args.write_input {
         let [w] = workloads.as_slice() else {
             bail!("--write-input needs exactly one --workload");
@@ -30,8 +48,8 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     }
     let threads = rayon::current_num_threads();
     if !args.json {
-        println!("| workload | phase | threads | median s | runs | hidden spike rates |");
-        println!("| --- | --- | --- | --- | --- | --- |");
+        println!("| workload | phase | σ | threads | median s | runs | hidden spike rates |");
+        println!("| --- | --- | --- | --- | --- | --- | --- |");
     }
     for w in &workloads {
         let (x, y) = match &args.input {
@@ -53,7 +71,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         w.batch = x.batch;
         w.steps = x.steps;
         for &phase in phases {
-            let t = bench::run(&w, phase, args.conv_path, &x, &y, args.warmup, args.runs)?;
+            if phase == Phase::Layers {
+                print_layers(&w, &x, args, threads)?;
+                continue;
+            }
+            let t = bench::run(&w, phase, &x, &y, opts)?;
+            let sigma = phase
+                .is_training()
+                .then(|| bench::phase_sig(&w, phase, args.sigma) + GAUSS_SIGMA_OFFSET);
             let rates = t
                 .spike_rates
                 .iter()
@@ -64,6 +89,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     "impl": "spikedelay",
                     "config": w.name,
                     "phase": phase.name(),
+                    "sigma": sigma,
                     "conv_path": args.conv_path,
                     "threads": threads,
                     "batch": w.batch,
@@ -81,14 +107,64 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     .map(|s| format!("{s:.3}"))
                     .collect::<Vec<_>>()
                     .join(" ");
+                let sigma = sigma.map_or("–".into(), |s| format!("{s:.2}"));
                 println!(
-                    "| {} | {} | {threads} | {:.3} | {runs} | {} |",
+                    "| {} | {} | {sigma} | {threads} | {:.3} | {runs} | {} |",
                     w.name,
                     phase.name(),
                     t.median(),
                     rates.join("/")
                 );
             }
+        }
+    }
+    Ok(())
+}
+
+/// The layers phase: one line (or JSON object) per layer and path.
+fn print_layers(
+    w: &Workload,
+    x: &spikedelay::seq::Seq,
+    args: &BenchArgs,
+    threads: usize,
+) -> Result<()> {
+    let sigma = bench::phase_sig(w, Phase::Layers, args.sigma) + GAUSS_SIGMA_OFFSET;
+    let rows = bench::layer_timings(w, x, args.sigma, args.warmup, args.runs)?;
+    if !args.json {
+        println!();
+        println!(
+            "{} layers at σ = {sigma:.2}, {threads} threads (forward + backward):",
+            w.name
+        );
+        println!("| layer | shape | input density | path | runs as | median ms |");
+        println!("| --- | --- | --- | --- | --- | --- |");
+    }
+    for r in rows {
+        if args.json {
+            let obj = serde_json::json!({
+                "impl": "spikedelay",
+                "config": w.name,
+                "phase": "layers",
+                "sigma": sigma,
+                "threads": threads,
+                "layer": r.layer,
+                "shape": r.shape,
+                "density": r.density,
+                "conv_path": r.path,
+                "plan": r.plan,
+                "median_s": r.seconds,
+            });
+            println!("{obj}");
+        } else {
+            println!(
+                "| {} | {} | {:.3} | {} | {} | {:.1} |",
+                r.layer,
+                r.shape,
+                r.density,
+                serde_json::to_value(r.path)?.as_str().unwrap_or("?"),
+                r.plan,
+                1e3 * r.seconds
+            );
         }
     }
     Ok(())

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::conv::lowrank::LowRankKernel;
 use super::conv::narrow::{MAX_NARROW_WIDTH, NarrowKernel, TapSpans};
+use super::conv::spectral;
 use super::conv::tap_basis::FamilyBasis;
 #[cfg(doc)]
 use super::conv::{events, gemm, lowrank, narrow};
@@ -36,6 +37,37 @@ pub const LOWRANK_COST: f64 = 1.0;
 /// fixed costs weigh more than the model's per-channel term.
 pub const LOWRANK_FILTER_COST: f64 = 3.0;
 
+/// Cost per real multiply-add of the spectral path's complex products relative to the GEMM
+/// path (four real multiply-adds per complex one, `N/2 + 1` bins per output step span).
+pub const SPECTRAL_COST: f64 = 1.0;
+
+/// Cost of the spectral path's transforms per `N·log₂N` and signal, relative to one GEMM
+/// multiply-add (input, output-gradient and kernel transforms of each product).
+pub const SPECTRAL_TRANSFORM_COST: f64 = 10.0;
+
+/// Fixed cost of one bin's complex product (packing, dispatch) in GEMM multiply-adds: it
+/// weighs on small layers, where each bin's matrices hold a few thousand entries.
+pub const SPECTRAL_CALL_COST: f64 = 1e5;
+
+/// The spectral path's cost per product in GEMM taps for a layer of `c_in → c_out` channels,
+/// batch `batch`, `t_in` input steps and `taps` taps.
+///
+/// The constants were set from `spikedelay bench --phase layers` on AVX-512 (2 threads), where
+/// the path ran SHD's 256-channel layers at 3.8–6.6 GEMM taps (faster than the narrow path
+/// even at σ = 0.5), and the main job's 48-channel layers (batch 64) at 9–21 taps, behind the
+/// narrow path at σ = 0.5 and ahead of GEMM and events in between.
+pub fn spectral_cost(batch: usize, t_in: usize, c_in: usize, c_out: usize, taps: usize) -> f64 {
+    let t_out = t_in + (taps - 1) / 2;
+    let n = spectral::layer_fft_len(t_in, taps, t_out) as f64;
+    let bins = (n / 2.0).floor() + 1.0;
+    let (b, ci, co) = (batch as f64, c_in as f64, c_out as f64);
+    let per_signal = 1.0 / ci + 1.0 / co + 1.0 / b;
+    let products = SPECTRAL_COST * 4.0 * bins;
+    let transforms = SPECTRAL_TRANSFORM_COST * n * n.log2() * per_signal;
+    let calls = SPECTRAL_CALL_COST * bins / (b * ci * co);
+    (products + transforms + calls) / t_out as f64
+}
+
 /// Which implementation computes a delay layer's convolutions. All give the same results up to
 /// float summation order (and, for the narrow path, taps below `1e-6` of their synapse's peak).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,7 +79,8 @@ pub enum ConvPath {
     /// Costs are counted per product in GEMM taps: `D` for GEMM; for events `ρ·D` at the
     /// event path's speed (input density `ρ`) in the forward pass and kernel gradient, `D` in
     /// the input gradient; `W` taps at the narrow path's speed; `R` profiles plus their
-    /// filters for the low-rank path.
+    /// filters for the low-rank path; `4·(N/2 + 1)/T_out` plus transforms for the spectral
+    /// path ([`spectral_cost`]).
     #[default]
     Auto,
     /// Over input events; sums in the integer-delay network's order.
@@ -67,6 +100,10 @@ pub enum ConvPath {
     ///
     /// The low-rank path ([`lowrank`]) wherever fewer than `D` profiles hold every kernel row.
     LowRank,
+    /// One complex product per frequency bin of a real FFT over time (any σ, any density).
+    ///
+    /// Always the spectral path ([`spectral`]).
+    Fft,
 }
 
 /// How one layer's convolutions are computed for one input and kernel: chosen once per batch by
@@ -85,6 +122,24 @@ pub enum ConvPlan {
     Narrow(NarrowKernel),
     /// Everything through a few tap profiles and the kernel's coefficients on them.
     LowRank(LowRankKernel),
+    /// Everything by products per frequency bin, with transforms of length `n`.
+    Spectral {
+        /// Transform length ([`spectral::layer_fft_len`]).
+        n: usize,
+    },
+}
+
+impl ConvPlan {
+    /// A short description: the path and its size (`narrow W=6`, `low-rank R=7`, `fft N=144`).
+    pub fn describe(&self) -> String {
+        match self {
+            ConvPlan::Events { .. } => "events".into(),
+            ConvPlan::Gemm => "gemm".into(),
+            ConvPlan::Narrow(nk) => format!("narrow W={}", nk.width),
+            ConvPlan::LowRank(lk) => format!("low-rank R={}", lk.basis.rank),
+            ConvPlan::Spectral { n } => format!("fft N={n}"),
+        }
+    }
 }
 
 impl ConvPath {
@@ -113,6 +168,9 @@ impl ConvPath {
             ConvPath::Narrow => NarrowKernel::fit(k, c_in, taps, c_out, MAX_NARROW_WIDTH)
                 .map_or(ConvPlan::Gemm, ConvPlan::Narrow),
             ConvPath::LowRank => low_rank(taps).map_or(ConvPlan::Gemm, ConvPlan::LowRank),
+            ConvPath::Fft => ConvPlan::Spectral {
+                n: spectral::layer_fft_len(x.steps, taps, x.steps + (taps - 1) / 2),
+            },
             ConvPath::Auto => {
                 let d = taps as f64;
                 // Forward and kernel gradient over events, the input gradient by GEMM.
@@ -123,13 +181,18 @@ impl ConvPath {
                 } else {
                     f64::INFINITY
                 };
-                let best = d.min(events).min(narrow);
+                let spectral = spectral_cost(x.batch, x.steps, c_in, c_out, taps);
+                let best = d.min(events).min(narrow).min(spectral);
                 // Cost per profile; fit only ranks that would beat the best of the others.
                 let (ci, co) = (c_in as f64, c_out as f64);
                 let per_rank = LOWRANK_COST + LOWRANK_FILTER_COST * d * (ci + co) / (3.0 * ci * co);
                 let max_rank = (best / per_rank).ceil() as usize - 1;
                 if let Some(lk) = low_rank(max_rank) {
                     ConvPlan::LowRank(lk)
+                } else if spectral <= best {
+                    ConvPlan::Spectral {
+                        n: spectral::layer_fft_len(x.steps, taps, x.steps + (taps - 1) / 2),
+                    }
                 } else if narrow <= d.min(events) {
                     let nk = NarrowKernel::new(k, &spans, c_in, taps, c_out, spans.width);
                     ConvPlan::Narrow(nk)

@@ -11,6 +11,7 @@ pub use super::taps::KernelKind;
 use super::taps::{ProfileCache, TapShape};
 use crate::error::{Error, Result};
 use crate::kernels::conv::narrow::InterleavedInput;
+use crate::kernels::conv::spectral::{self, Spectra};
 use crate::kernels::conv::{events, gemm, lowrank, narrow};
 pub use crate::kernels::plan::{ConvPath, ConvPlan};
 use crate::seq::Seq;
@@ -47,9 +48,17 @@ pub struct DclsCache {
     pub kernel: Vec<f32>,
     /// How the convolutions are computed (the same for the backward pass).
     pub plan: ConvPlan,
-    /// The input in the layout the plan's backward pass reads, where it differs from `input`
-    /// (the narrow path's interleaved copy).
-    kept: Option<InterleavedInput>,
+    /// The input in the form the plan's backward pass reads, where it differs from `input`.
+    kept: Option<KeptInput>,
+}
+
+/// A delay layer's input as its plan's backward pass reads it.
+#[derive(Debug, Clone)]
+enum KeptInput {
+    /// The narrow path's interleaved copy.
+    Interleaved(InterleavedInput),
+    /// The spectral path's transforms.
+    Spectra(Spectra),
 }
 
 /// Which gradients a delay layer's backward pass computes besides `∂L/∂W`.
@@ -241,7 +250,7 @@ impl DclsLayer {
         x: &Seq,
         kernel: &[f32],
         plan: &ConvPlan,
-    ) -> Result<(Seq, Option<InterleavedInput>)> {
+    ) -> Result<(Seq, Option<KeptInput>)> {
         self.check_input(x)?;
         let t_out = x.steps + self.right_pad();
         Ok(match plan {
@@ -252,9 +261,15 @@ impl DclsLayer {
             ConvPlan::Gemm => (gemm::forward(x, kernel, self.taps, self.c_out, t_out), None),
             ConvPlan::Narrow(nk) => {
                 let xi = narrow::interleave_input(x, nk, t_out);
-                (narrow::forward_interleaved(&xi, nk, t_out), Some(xi))
+                let a = narrow::forward_interleaved(&xi, nk, t_out);
+                (a, Some(KeptInput::Interleaved(xi)))
             }
             ConvPlan::LowRank(lk) => (lowrank::forward(x, lk, t_out), None),
+            ConvPlan::Spectral { n } => {
+                let xs = Spectra::of_seq(x, *n);
+                let a = spectral::forward_spectra(&xs, kernel, self.taps, self.c_out, t_out);
+                (a, Some(KeptInput::Spectra(xs)))
+            }
         })
     }
 
@@ -283,8 +298,16 @@ impl DclsLayer {
         let want_input = wanted.input;
         let (gk, gx) = match &cache.plan {
             ConvPlan::Narrow(nk) => match &cache.kept {
-                Some(xi) => narrow::backward_interleaved(xi, ga, nk, want_input),
-                None => narrow::backward(x, ga, nk, want_input),
+                Some(KeptInput::Interleaved(xi)) => {
+                    narrow::backward_interleaved(xi, ga, nk, want_input)
+                }
+                _ => narrow::backward(x, ga, nk, want_input),
+            },
+            ConvPlan::Spectral { .. } => match &cache.kept {
+                Some(KeptInput::Spectra(xs)) => {
+                    spectral::backward_spectra(xs, x.steps, ga, kernel, taps, want_input)
+                }
+                _ => spectral::backward(x, ga, kernel, taps, want_input),
             },
             ConvPlan::LowRank(lk) => lowrank::backward(x, ga, lk, want_input),
             ConvPlan::Events { direct_input_grad } => (
