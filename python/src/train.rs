@@ -104,6 +104,7 @@ fn splits_from(data: &Bound<'_, PyDict>) -> PyResult<Splits> {
         train: Box::new(split("train", &get("train")?, classes)?),
         valid: Box::new(split("valid", &get("valid")?, classes)?),
         test: Box::new(split("test", &get("test")?, classes)?),
+        valid_is_test: false,
     })
 }
 

@@ -60,4 +60,7 @@ pub struct Splits {
     pub valid: Box<dyn Dataset>,
     /// Test set (reported only).
     pub test: Box<dyn Dataset>,
+    /// Whether `valid` is the test set itself (selection on the test set, as the reference does
+    /// for SHD): evaluated once per epoch.
+    pub valid_is_test: bool,
 }

@@ -47,6 +47,7 @@ pub fn assemble(
     test: Shared,
     select_on: SelectOn,
 ) -> Result<Splits> {
+    let valid_is_test = select_on == SelectOn::Test;
     let (train, valid) = match (select_on, valid) {
         (SelectOn::Test, _) => (train, test.clone()),
         (SelectOn::Valid, Some(valid)) => (train, valid),
@@ -70,5 +71,6 @@ pub fn assemble(
         train: Box::new(train),
         valid: Box::new(valid),
         test: Box::new(test),
+        valid_is_test,
     })
 }

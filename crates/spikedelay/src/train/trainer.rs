@@ -318,9 +318,13 @@ impl Trainer {
         let valid = evaluate_with(splits.valid.as_ref(), batch_size, hidden, |x| {
             engine.forward(x)
         })?;
-        let test = evaluate_with(splits.test.as_ref(), batch_size, hidden, |x| {
-            engine.forward(x)
-        })?;
+        let test = if splits.valid_is_test {
+            valid.clone()
+        } else {
+            evaluate_with(splits.test.as_ref(), batch_size, hidden, |x| {
+                engine.forward(x)
+            })?
+        };
         let sigma = match self.network.output.kind {
             crate::model::KernelKind::Gauss => (sig.abs() + GAUSS_SIGMA_OFFSET) as f64,
             _ => 0.0,

@@ -211,6 +211,7 @@ impl DelayPatternsConfig {
             train: split(self.train_samples, 1),
             valid,
             test: split(self.test_samples, 3),
+            valid_is_test: self.select_on == SelectOn::Test,
         })
     }
 }
