@@ -40,7 +40,7 @@ def build(cfg, sig):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--config", choices=sorted(SHAPES), required=True)
+    ap.add_argument("--config", "--workload", dest="config", choices=sorted(SHAPES), required=True)
     ap.add_argument("--phase", choices=["train-early", "train-mid", "train-late", "infer", "infer-dense"], required=True)
     ap.add_argument("--sigma", type=float, help="sigma_eff = SIG + 0.27 of a training step (default: the phase's)")
     ap.add_argument("--threads", type=int, default=2)

@@ -32,7 +32,7 @@ def main():
     ap.add_argument("--configs", default="shd,ssc")
     ap.add_argument("--phases", default="train-early,infer")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--sigma", help="comma-separated sigma_eff values: each train-* phase is timed at each")
+    ap.add_argument("--sigma", help="comma-separated sigma_eff values, each timed as one more training step")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--out", default=str(ROOT / "target/bench_side_by_side.jsonl"))
@@ -45,10 +45,9 @@ def main():
         for config in args.configs.split(","):
             inp = Path(tmp) / f"{config}_input.safetensors"
             subprocess.run([SPIKEDELAY, "bench", "--workload", config, "--write-input", inp], check=True, capture_output=True)
-            cases = []
-            for phase in args.phases.split(","):
-                sigmas = args.sigma.split(",") if args.sigma and phase.startswith("train") else [None]
-                cases += [(phase, s) for s in sigmas]
+            # Each phase at its own σ, then one training step at each --sigma value.
+            cases = [(phase, None) for phase in args.phases.split(",")]
+            cases += [("train-early", s) for s in (args.sigma.split(",") if args.sigma else [])]
             for phase, sigma in cases:
                 for threads in args.threads.split(","):
                     common = ["--workload", config, "--phase", phase, "--threads", threads,
@@ -58,7 +57,7 @@ def main():
                     ref = run_json([sys.executable, HERE / "bench.py", *common])
                     ours = run_json([SPIKEDELAY, "bench", "--json", *common])
                     raw += [ref, ours]
-                    rows.append((config, phase, threads, ref, ours))
+                    rows.append((config, phase if sigma is None else "train", threads, ref, ours))
                     print(f"{config} {phase} σ={ours.get('sigma')} {threads} threads: reference "
                           f"{ref['median_s']:.3f} s, spikedelay {ours['median_s']:.3f} s", file=sys.stderr)
     Path(args.out).write_text("".join(json.dumps(r) + "\n" for r in raw))

@@ -256,6 +256,10 @@ fn bench_writes_its_input_and_names_bad_options() {
         p.to_str().unwrap(),
     ]));
     assert!(err.contains("--write-input"), "{err}");
+    let err = stderr_of(spikedelay().args(["bench", "--sigma", "0.1"]));
+    assert!(err.contains("--sigma 0.1") && err.contains("0.27"), "{err}");
+    let err = stderr_of(spikedelay().args(["bench", "--phase", "infer", "--sigma", "1.5"]));
+    assert!(err.contains("--sigma") && err.contains("train-*"), "{err}");
 }
 
 #[test]

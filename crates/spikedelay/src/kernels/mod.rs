@@ -1,6 +1,6 @@
 //! Numerical kernels: free functions over `f32` slices in fixed layouts.
 //!
-//! [`conv`] holds the four ways of computing a delay convolution and its gradients, [`plan`]
+//! [`conv`] holds the five ways of computing a delay convolution and its gradients, [`plan`]
 //! the choice between them (the cost model, docs/design.md §3), [`simd`] the 16-lane vectors
 //! some of them use, chosen for the running CPU, and [`vector`] small loops LLVM vectorises.
 //! Layers (in [`crate::model`]) check shapes once and call these; kernels only `debug_assert!`.

@@ -1,4 +1,4 @@
-//! How a delay layer's convolutions are computed: the four paths ([`ConvPath`]), the plan for
+//! How a delay layer's convolutions are computed: the five paths ([`ConvPath`]), the plan for
 //! one batch ([`ConvPlan`]), and the cost model that chooses between them.
 
 use std::sync::Arc;
@@ -36,6 +36,9 @@ pub const LOWRANK_COST: f64 = 1.0;
 /// 48-channel layers (batch 64, T = 50) it only matches GEMM and events, where the filters and
 /// fixed costs weigh more than the model's per-channel term.
 pub const LOWRANK_FILTER_COST: f64 = 3.0;
+
+/// Fewest profiles the automatic choice asks the low-rank path for.
+const MIN_USEFUL_RANK: usize = 4;
 
 /// Cost per real multiply-add of the spectral path's complex products relative to the GEMM
 /// path (four real multiply-adds per complex one, `N/2 + 1` bins per output step span).
@@ -157,6 +160,11 @@ impl ConvPath {
     ) -> ConvPlan {
         let c_in = x.channels;
         let low_rank = |max_rank: usize| {
+            // Fewer profiles than this never hold a Gaussian family (7 do at σ = D/2), so the
+            // family (an SVD per σ) is not even made.
+            if max_rank < MIN_USEFUL_RANK.min(taps) {
+                return None;
+            }
             let family = profiles()?;
             LowRankKernel::fit(&family, k, c_in, c_out, max_rank)
         };
