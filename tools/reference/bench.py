@@ -18,7 +18,7 @@ import torch
 from safetensors.torch import load_file
 from spikingjelly.activation_based import functional
 
-from refnet import RefNet, round_for_eval, sum_softmax_ce
+from refnet import RefNet, init_reference, optimisers, round_for_eval, sum_softmax_ce, train_step
 
 SHAPES = {
     # inputs, hidden, outputs, D, tau (steps), dropout, SIG init (D//2)
@@ -30,11 +30,7 @@ SHAPES = {
 def build(cfg, sig):
     torch.manual_seed(0)
     net = RefNet(cfg["inputs"], cfg["hidden"], cfg["outputs"], cfg["taps"], "learned", cfg["tau"], cfg["dropout"], sig)
-    with torch.no_grad():
-        for conv in net.convs:
-            torch.nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
-            torch.nn.init.uniform_(conv.P, a=-cfg["taps"] // 2, b=cfg["taps"] // 2)
-            conv.clamp_parameters()
+    init_reference(net, cfg["taps"])
     return net
 
 
@@ -62,10 +58,7 @@ def main():
     if args.sigma is not None and not infer:
         sig = args.sigma - 0.27
     net = build(cfg, sig)
-    weights = [conv.weight for conv in net.convs]
-    bn = [p for b in net.bns for p in (b.weight, b.bias)]
-    opt1 = torch.optim.Adam([{"params": weights, "weight_decay": 1e-5}, {"params": bn, "weight_decay": 0.0}], lr=1e-3)
-    opt2 = torch.optim.Adam([conv.P for conv in net.convs], lr=0.1)
+    opt1, opt2 = optimisers(net)
     if infer:
         round_for_eval(net)
 
@@ -79,16 +72,7 @@ def main():
                 sum_softmax_ce(v, y)
             functional.reset_net(net)
         else:
-            opt1.zero_grad()
-            opt2.zero_grad()
-            v = net(x, record)
-            loss = sum_softmax_ce(v, y)
-            loss.backward()
-            opt1.step()
-            opt2.step()
-            functional.reset_net(net)
-            for conv in net.convs:
-                conv.clamp_parameters()
+            train_step(net, opt1, opt2, x, y, record)
         elapsed = time.perf_counter() - start
         if i >= args.warmup:
             times.append(elapsed)

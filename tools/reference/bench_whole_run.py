@@ -19,8 +19,6 @@ reference). The GSC recipe runs at 2 × 256 (the paper's 3 × 512 would take hou
 import argparse
 import copy
 import json
-import math
-import os
 import statistics
 import subprocess
 import sys
@@ -34,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import functional
 
-from refnet import RefNet, round_for_eval, sum_softmax_ce
+from refnet import RefNet, init_reference, optimisers, round_for_eval, train_step
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -157,15 +155,8 @@ def reference_run(recipe, splits, epochs, log):
     torch.manual_seed(0)
     net = RefNet(140, recipe["hidden"], recipe["outputs"], recipe["taps"], "learned", recipe["tau"],
                  recipe["dropout"], recipe["sig"])
-    with torch.no_grad():
-        for conv in net.convs:
-            torch.nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
-            torch.nn.init.uniform_(conv.P, a=-recipe["taps"] // 2, b=recipe["taps"] // 2)
-            conv.clamp_parameters()
-    weights = [conv.weight for conv in net.convs]
-    bn = [p for b in net.bns for p in (b.weight, b.bias)]
-    opt1 = torch.optim.Adam([{"params": weights, "weight_decay": 1e-5}, {"params": bn, "weight_decay": 0.0}], lr=1e-3)
-    opt2 = torch.optim.Adam([conv.P for conv in net.convs], lr=0.1)
+    init_reference(net, recipe["taps"])
+    opt1, opt2 = optimisers(net)
     sched1 = torch.optim.lr_scheduler.OneCycleLR(opt1, max_lr=5e-3, total_steps=epochs)
     sched2 = torch.optim.lr_scheduler.CosineAnnealingLR(opt2, T_max=epochs)
     final_epoch = max(1, epochs // 4)
@@ -177,15 +168,7 @@ def reference_run(recipe, splits, epochs, log):
         sigma = net.convs[0].SIG.flatten()[0].item() + 0.27
         net.train()
         for x, y in batches(*splits["train"], recipe["batch"], True, gen):
-            opt1.zero_grad()
-            opt2.zero_grad()
-            loss = sum_softmax_ce(net(x, {}), y)
-            loss.backward()
-            opt1.step()
-            opt2.step()
-            functional.reset_net(net)
-            for conv in net.convs:
-                conv.clamp_parameters()
+            train_step(net, opt1, opt2, x, y, {})
         sched1.step()
         sched2.step()
         if epoch < final_epoch:

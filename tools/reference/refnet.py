@@ -7,7 +7,7 @@ Shared by make_fixtures.py and bench.py."""
 
 import torch
 import torch.nn.functional as F
-from spikingjelly.activation_based import layer, neuron, surrogate
+from spikingjelly.activation_based import functional, layer, neuron, surrogate
 
 from DCLS.construct.modules import Dcls1d
 
@@ -81,3 +81,38 @@ def round_for_eval(net):
                 conv.P.round_()
                 conv.clamp_parameters()
     net.eval()
+
+
+def init_reference(net, taps):
+    """The reference's initialisation (method §6): Kaiming-uniform weights, positions
+    U(-D//2, D//2) clamped. Call after torch.manual_seed."""
+    with torch.no_grad():
+        for conv in net.convs:
+            torch.nn.init.kaiming_uniform_(conv.weight, nonlinearity="relu")
+            torch.nn.init.uniform_(conv.P, a=-taps // 2, b=taps // 2)
+            conv.clamp_parameters()
+
+
+def optimisers(net):
+    """The two Adam optimisers of method §13: weights (decay 1e-5) and BatchNorm (no decay), and
+    positions (lr 0.1)."""
+    weights = [conv.weight for conv in net.convs]
+    bn = [p for b in net.bns for p in (b.weight, b.bias)]
+    opt1 = torch.optim.Adam([{"params": weights, "weight_decay": 1e-5}, {"params": bn, "weight_decay": 0.0}], lr=1e-3)
+    opt2 = torch.optim.Adam([conv.P for conv in net.convs], lr=0.1)
+    return opt1, opt2
+
+
+def train_step(net, opt1, opt2, x, y, record):
+    """One training batch in the reference's order (method §14.4): zero, forward, loss, backward,
+    both optimiser steps, reset, clamp."""
+    opt1.zero_grad()
+    opt2.zero_grad()
+    loss = sum_softmax_ce(net(x, record), y)
+    loss.backward()
+    opt1.step()
+    opt2.step()
+    functional.reset_net(net)
+    for conv in net.convs:
+        conv.clamp_parameters()
+    return loss
