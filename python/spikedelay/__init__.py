@@ -45,6 +45,15 @@ def _labels(y, n: int, what: str) -> _np.ndarray:
     return _np.ascontiguousarray(a, dtype=_np.int64)
 
 
+def _lengths(lengths, x: _np.ndarray):
+    if lengths is None:
+        return None
+    a = _labels(lengths, x.shape[0], "lengths")
+    if a.size and (a.min() < 0 or a.max() > x.shape[1]):
+        raise ValueError(f"lengths must lie in 0..={x.shape[1]} (the steps of x), got {a.min()}..{a.max()}")
+    return a
+
+
 def _split(name: str, item) -> tuple:
     if not isinstance(item, (tuple, list)) or len(item) not in (2, 3):
         raise TypeError(f"data[{name!r}] must be (x, y) or (x, y, lengths)")
@@ -81,13 +90,18 @@ class _Model:
     def __init__(self, inner: Model):
         self._inner = inner
 
-    def forward(self, x):
-        """(readout (B, T+R, classes), decisions (B,), [spikes (B, T+(l+1)R, n) per hidden layer])."""
-        return self._inner.forward(_frames(x))
+    def forward(self, x, lengths=None):
+        """(readout (B, T+(L+1)R, classes), decisions (B,), [spikes (B, T+(l+1)R, n) per hidden
+        layer]). lengths (B,): each sample's own steps in a zero-padded x; sample b then runs and
+        is decided over them only, as evaluation does (without: every sample runs all T steps)."""
+        x = _frames(x)
+        return self._inner.forward(x, _lengths(lengths, x))
 
-    def predict(self, x):
-        """The class decision per sample, (B,) int64."""
-        return self._inner.predict(_frames(x))
+    def predict(self, x, lengths=None):
+        """The class decision per sample, (B,) int64 (over each sample's own `lengths` steps when
+        given)."""
+        x = _frames(x)
+        return self._inner.predict(x, _lengths(lengths, x))
 
     def delays(self):
         return self._inner.delays()
@@ -95,8 +109,11 @@ class _Model:
     def weights(self):
         return self._inner.weights()
 
-    def evaluate(self, split: str = "test", batch_size=None) -> dict:
-        return self._inner.evaluate(split, batch_size)
+    def evaluate(self, split: str = "test", batch_size=None, eval_steps=None) -> dict:
+        """correct/total, loss, spike rates, confusion and per-sample decisions on the
+        checkpoint's own `split`, as `spikedelay eval` computes them (the same at any batch size;
+        eval_steps="padded-batch" evaluates as the reference does)."""
+        return self._inner.evaluate(split, batch_size, eval_steps)
 
     def export(self, format: str, path, clip_delays: bool = False, nir_dt=None) -> None:
         self._inner.export(format, str(path), clip_delays, nir_dt)

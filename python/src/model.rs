@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
-use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray3, PyUntypedArrayMethods};
+use numpy::{
+    PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods,
+};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use spikedelay::export::{ExportFormat, ExportOptions, export};
-use spikedelay::infer::{EventNetwork, IntegerDelayNetwork, evaluate};
+use spikedelay::infer::{EventNetwork, IntegerDelayNetwork, SampleSteps, evaluate};
 use spikedelay::seq::Seq;
 use spikedelay::train::Checkpoint;
 
@@ -31,16 +33,23 @@ fn array3<'py>(py: Python<'py>, s: Seq) -> PyResult<Bound<'py, PyAny>> {
         .into_any())
 }
 
-/// The decision per sample, as evaluation makes it.
-fn decisions(v: &Seq) -> Vec<i64> {
-    spikedelay::model::decision::decisions(v)
+/// The decision per sample, as evaluation makes it: over each sample's first `steps[b]`.
+fn decisions(v: &Seq, steps: &[usize]) -> Vec<i64> {
+    spikedelay::model::decision::decisions(v, Some(steps))
         .into_iter()
         .map(|d| d as i64)
         .collect()
 }
 
 impl Model {
-    fn run(&self, py: Python<'_>, x: PyReadonlyArray3<f32>) -> PyResult<(Seq, Vec<Seq>)> {
+    /// Runs `x` with each sample's own `lengths` (every sample whole without them); returns the
+    /// outputs and each sample's readout steps.
+    fn run(
+        &self,
+        py: Python<'_>,
+        x: PyReadonlyArray3<f32>,
+        lengths: Option<PyReadonlyArray1<i64>>,
+    ) -> PyResult<(Seq, Vec<Seq>, Vec<usize>)> {
         let shape = x.shape().to_vec();
         let inputs = self.ck.network.config.inputs;
         if shape[2] != inputs {
@@ -56,17 +65,38 @@ impl Model {
             x.as_array().iter().copied().collect(),
         )
         .map_err(to_py)?;
-        py.detach(|| self.engine.forward(&seq)).map_err(to_py)
+        let lengths: Vec<usize> = match lengths {
+            Some(l) => l
+                .as_array()
+                .iter()
+                .map(|&n| usize::try_from(n).unwrap_or(usize::MAX))
+                .collect(),
+            None => seq.full_lengths(),
+        };
+        let (v, spikes) = py
+            .detach(|| self.engine.forward(&seq, &lengths))
+            .map_err(to_py)?;
+        let tail = v.steps - seq.steps;
+        let own = lengths.iter().map(|&l| l + tail).collect();
+        Ok((v, spikes, own))
     }
 }
 
 #[pymethods]
 impl Model {
-    /// Readout membranes `(B, T + R, classes)`, decisions `(B,)` and each hidden layer's spikes
-    /// `(B, T + (l+1)·R, neurons)` for `x` `(B, T, channels)` float32.
-    fn forward<'py>(&self, py: Python<'py>, x: PyReadonlyArray3<f32>) -> PyResult<Forward<'py>> {
-        let (v, spikes) = self.run(py, x)?;
-        let d = PyArray1::from_vec(py, decisions(&v)).into_any();
+    /// Readout membranes `(B, T + (L+1)·R, classes)`, decisions `(B,)` and each hidden layer's
+    /// spikes `(B, T + (l+1)·R, neurons)` for `x` `(B, T, channels)` float32. With `lengths`
+    /// `(B,)`, sample `b` runs over its own `lengths[b]` steps (its values beyond are zero), as
+    /// evaluation runs it.
+    #[pyo3(signature = (x, lengths=None))]
+    fn forward<'py>(
+        &self,
+        py: Python<'py>,
+        x: PyReadonlyArray3<f32>,
+        lengths: Option<PyReadonlyArray1<i64>>,
+    ) -> PyResult<Forward<'py>> {
+        let (v, spikes, own) = self.run(py, x, lengths)?;
+        let d = PyArray1::from_vec(py, decisions(&v, &own)).into_any();
         let spikes = spikes
             .into_iter()
             .map(|s| array3(py, s))
@@ -74,14 +104,17 @@ impl Model {
         Ok((array3(py, v)?, d, spikes))
     }
 
-    /// The class decision per sample, `(B,)` int64.
+    /// The class decision per sample, `(B,)` int64 (each over its own `lengths[b]` steps when
+    /// given).
+    #[pyo3(signature = (x, lengths=None))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
         x: PyReadonlyArray3<f32>,
+        lengths: Option<PyReadonlyArray1<i64>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let (v, _) = self.run(py, x)?;
-        Ok(PyArray1::from_vec(py, decisions(&v)).into_any())
+        let (v, _, own) = self.run(py, x, lengths)?;
+        Ok(PyArray1::from_vec(py, decisions(&v, &own)).into_any())
     }
 
     /// Integer delays per layer (hidden layers, then the readout): `(out, in, kernel_count)`
@@ -97,16 +130,28 @@ impl Model {
     }
 
     /// Evaluates on the checkpoint's own data as `spikedelay eval` does: correct/total, loss and
-    /// the confusion matrix of `split` (`valid` or `test`).
-    #[pyo3(signature = (split="test", batch_size=None))]
+    /// the confusion matrix of `split` (`valid` or `test`). `eval_steps`: `own` (each sample over
+    /// its own steps; the same at any batch size) or `padded-batch` (the reference's).
+    #[pyo3(signature = (split="test", batch_size=None, eval_steps=None))]
     fn evaluate(
         &self,
         py: Python<'_>,
         split: &str,
         batch_size: Option<usize>,
+        eval_steps: Option<&str>,
     ) -> PyResult<Py<PyAny>> {
         let c = &self.ck.config;
         let bs = batch_size.unwrap_or(c.train.batch_size).max(1);
+        let steps = match eval_steps {
+            None => c.train.eval_steps,
+            Some("own") => SampleSteps::Own,
+            Some("padded-batch") => SampleSteps::PaddedBatch,
+            Some(other) => {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "eval_steps `{other}`: choose `own` or `padded-batch`"
+                )));
+            }
+        };
         let r = py
             .detach(|| -> spikedelay::Result<_> {
                 let splits = c.data.load(c.model.time_step_ms, &mut ())?;
@@ -120,7 +165,7 @@ impl Model {
                         ));
                     }
                 };
-                evaluate(&self.ck.network, data.as_ref(), bs)
+                evaluate(&self.ck.network, data.as_ref(), bs, steps)
             })
             .map_err(to_py)?;
         let d = PyDict::new(py);
@@ -130,6 +175,8 @@ impl Model {
         d.set_item("loss", r.loss)?;
         d.set_item("spike_rates", r.spike_rates.clone())?;
         d.set_item("confusion", r.confusion.clone())?;
+        d.set_item("decisions", r.decisions.clone())?;
+        d.set_item("eval_steps", steps.to_string())?;
         Ok(d.into_any().unbind())
     }
 

@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use spikedelay::config::Preset;
 use spikedelay::data::{BinningMode, SelectOn};
 use spikedelay::export::ExportFormat;
+use spikedelay::infer::SampleSteps;
 use spikedelay::model::{ConvPath, DelayMode};
 
 use crate::bench::{Phase, WorkloadName};
@@ -160,6 +161,10 @@ pub struct TrainArgs {
     /// Number of epochs.
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
+    /// Which steps run and decide a sample in each epoch's evaluation [sets train.eval_steps;
+    /// default: own]; `padded-batch` evaluates as the reference does.
+    #[arg(long, value_enum, value_name = "STEPS")]
+    pub eval_steps: Option<SampleSteps>,
     /// Training seed (initialisation, shuffling, dropout).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
@@ -279,10 +284,17 @@ pub struct EvalArgs {
     /// Samples in --trace.
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub trace_samples: usize,
-    /// Batch size for evaluation [default: the checkpoint's training batch size]. Accuracy is
-    /// correct / total whatever the batch size; only the reference's batch-mean figure moves.
+    /// Batch size for evaluation [default: the checkpoint's training batch size]. Every
+    /// decision, and so accuracy (correct / total), loss and spike rates, is the same at any
+    /// batch size: each sample runs over its own steps. Only the reference's batch-mean figure,
+    /// and everything under --eval-steps padded-batch, moves with it.
     #[arg(long, value_name = "N")]
     pub batch_size: Option<usize>,
+    /// Which steps run and decide a sample: its own plus the tail (`own`, as `stream`), or
+    /// padded to its batch's longest sample as the reference evaluates (`padded-batch`, for
+    /// comparing with the reference's figures) [default: the run's train.eval_steps].
+    #[arg(long, value_enum, value_name = "STEPS")]
+    pub eval_steps: Option<SampleSteps>,
     /// Read the dataset from DIR instead of the folder stored in the checkpoint or file (the
     /// data has moved, or the run came from another machine).
     #[arg(long, value_name = "DIR")]
@@ -382,4 +394,9 @@ pub struct StreamArgs {
     /// Stop after N samples.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Run a checkpoint as its export runs on a chip: the float network with BatchNorm folded,
+    /// every layer running every step of the tail. Without it a checkpoint streams through the
+    /// evaluation engine, and each sample's decision is the one `eval` makes.
+    #[arg(long, requires = "checkpoint")]
+    pub lockstep: bool,
 }

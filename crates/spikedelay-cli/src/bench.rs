@@ -326,7 +326,7 @@ pub fn run(
                 spike_rates = cache.spike_rates().iter().map(|r| r.0).collect();
             }
             Phase::Infer => {
-                let (v, spikes) = events.forward(x)?;
+                let (v, spikes) = events.forward(x, &vec![x.steps; x.batch])?;
                 sum_softmax_cross_entropy(&v, labels, false)?;
                 spike_rates = spikes.iter().map(Seq::density).collect();
             }

@@ -58,6 +58,9 @@ impl TrainPlan {
         if let Some(s) = args.seed {
             config.train.seed = s;
         }
+        if let Some(s) = args.eval_steps {
+            config.train.eval_steps = s;
+        }
         let resuming_one = args.resume && args.seeds.is_none();
         if let Some(dir) = args.data_dir.as_ref().filter(|_| !resuming_one)
             && let Err(e) = config.data.source_mut().set_dir(dir.clone())
@@ -120,6 +123,7 @@ impl TrainPlan {
             ("--epochs", args.epochs.is_some()),
             ("--batch-size", args.batch_size.is_some()),
             ("--seed", args.seed.is_some()),
+            ("--eval-steps", args.eval_steps.is_some()),
             ("--select-on", args.select_on.is_some()),
             ("--binning", args.binning.is_some()),
         ]

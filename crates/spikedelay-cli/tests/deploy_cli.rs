@@ -201,3 +201,74 @@ fn deploy_errors_name_what_was_expected() {
     );
     assert!(e.contains("line 2") && e.contains("in time order"), "{e}");
 }
+
+/// On spike files whose samples differ in length, `eval` gives the same figures at any
+/// `--batch-size`, and `stream` decides every sample as `eval` does (method §15).
+#[test]
+fn eval_does_not_move_with_the_batch_size_and_agrees_with_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("shd");
+    common::make_shd(&data, 6);
+    let cfg = write(
+        dir.path(),
+        "small.toml",
+        "[model]\nhidden = [24, 24]\n\n[train]\nepochs = 3\nbatch_size = 16\n",
+    );
+    let out = dir.path().join("run");
+    stdout_of(
+        spikedelay()
+            .args(["train", "--preset", "shd", "--config"])
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(&data)
+            .arg("--out")
+            .arg(&out),
+    );
+    let ck = out.join("best.safetensors");
+    let eval = |batch: &str, steps: &str| {
+        json(
+            spikedelay()
+                .args([
+                    "eval",
+                    "--json",
+                    "--batch-size",
+                    batch,
+                    "--eval-steps",
+                    steps,
+                ])
+                .arg("--checkpoint")
+                .arg(&ck),
+        )
+    };
+    let alone = eval("1", "own");
+    assert_eq!(alone["eval_steps"], "own");
+    for batch in ["7", "1000"] {
+        let other = eval(batch, "own");
+        for split in ["valid", "test"] {
+            for key in ["correct", "samples", "confusion", "spike_rates"] {
+                assert_eq!(
+                    other[split][key], alone[split][key],
+                    "{split} {key} at --batch-size {batch}"
+                );
+            }
+        }
+    }
+    // The reference's padded batches are a batch of one sample at --batch-size 1.
+    assert_eq!(
+        eval("1", "padded-batch")["test"]["confusion"],
+        alone["test"]["confusion"]
+    );
+    // Streaming the test file decides as eval.
+    let streamed = stdout_of(
+        spikedelay()
+            .args(["stream", "--checkpoint"])
+            .arg(&ck)
+            .arg("--input")
+            .arg(data.join("shd_test.h5")),
+    );
+    let (correct, samples) = (&alone["test"]["correct"], &alone["test"]["samples"]);
+    assert!(
+        streamed.contains(&format!("({correct}/{samples})")),
+        "eval: {correct}/{samples}; stream: {streamed}"
+    );
+}

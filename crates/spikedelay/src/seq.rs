@@ -87,6 +87,27 @@ impl Seq {
         Ok(())
     }
 
+    /// `[T; B]`: every sequence's steps are the whole tensor's (no padding).
+    pub fn full_lengths(&self) -> Vec<usize> {
+        vec![self.steps; self.batch]
+    }
+
+    /// Fails with a shape error unless `lengths` holds one step count `≤ T` per sequence (each
+    /// sample's own steps in a zero-padded batch).
+    pub fn check_lengths(&self, lengths: &[usize]) -> Result<()> {
+        if lengths.len() != self.batch {
+            return Err(Error::shape("steps per sample", self.batch, lengths.len()));
+        }
+        if let Some(&bad) = lengths.iter().find(|&&n| n > self.steps) {
+            return Err(Error::shape(
+                "steps of a sample",
+                format!("≤ {} (the batch's steps)", self.steps),
+                bad,
+            ));
+        }
+        Ok(())
+    }
+
     /// Fraction of non-zero entries.
     pub fn density(&self) -> f64 {
         if self.data.is_empty() {

@@ -6,7 +6,7 @@ use spikedelay::data::make_batch;
 use spikedelay::export::{
     ExportFormat, GraphRunner, Matrix, NirGraph, NirNode, export, read_netx, read_nir, write_nir,
 };
-use spikedelay::infer::{EventNetwork, evaluate, evaluate_with};
+use spikedelay::infer::{EventNetwork, SampleSteps, evaluate, evaluate_with};
 use spikedelay::model::{Charge, DelayMode, Lif};
 use spikedelay::seq::Seq;
 use spikedelay::train::{Checkpoint, Trainer};
@@ -45,9 +45,12 @@ fn the_exported_graph_decides_as_the_checkpoint_and_nir_files_round_trip_exactly
     assert_eq!(a.spiking_nodes(), vec!["l0_lif", "l1_lif"]);
     let test = splits.test.as_ref();
     let hidden = ck.network.blocks.len();
-    let reference = evaluate(&ck.network, test, 64).unwrap();
+    let reference = evaluate(&ck.network, test, 64, SampleSteps::Own).unwrap();
     let run = |r: &GraphRunner| {
-        evaluate_with(test, 64, hidden, |x| r.forward(x, net.tail_steps)).unwrap()
+        evaluate_with(test, 64, hidden, SampleSteps::Own, |x, l| {
+            r.forward(x, l, net.tail_steps)
+        })
+        .unwrap()
     };
     let (ra, rb) = (run(&a), run(&b));
     assert_eq!(
@@ -71,9 +74,11 @@ fn the_exported_graph_decides_as_the_checkpoint_and_nir_files_round_trip_exactly
     // Spike counts per layer on one batch (the graph's sequences are longer, so rates differ).
     let batch = make_batch(test, &(0..test.len().min(64)).collect::<Vec<_>>());
     let (_, ours) = EventNetwork::from_network(&ck.network)
-        .forward(&batch.x)
+        .forward(&batch.x, &batch.lengths)
         .unwrap();
-    let (_, theirs) = protocol.forward(&batch.x, net.tail_steps).unwrap();
+    let (_, theirs) = protocol
+        .forward(&batch.x, &batch.lengths, net.tail_steps)
+        .unwrap();
     for (l, (x, y)) in theirs.iter().zip(&ours).enumerate() {
         let count = |s: &Seq| s.data.iter().filter(|v| **v != 0.0).count();
         let (a, b) = (count(x), count(y));
@@ -166,7 +171,10 @@ fn primitives_compute_what_nir_defines() {
         2,
     );
     let x = Seq::from_vec(1, 3, 2, vec![1.0, 5.0, 2.0, 6.0, 3.0, 7.0]).unwrap();
-    let (y, _) = GraphRunner::new(&g, dt).unwrap().forward(&x, 2).unwrap();
+    let (y, _) = GraphRunner::new(&g, dt)
+        .unwrap()
+        .forward(&x, &x.full_lengths(), 2)
+        .unwrap();
     assert_eq!(
         y.data,
         vec![0.0, 5.0, 0.0, 6.0, 1.0, 7.0, 2.0, 0.0, 3.0, 0.0]
@@ -203,7 +211,10 @@ fn primitives_compute_what_nir_defines() {
         },
         n,
     );
-    let (y, spikes) = GraphRunner::new(&g, dt).unwrap().forward(&i, 0).unwrap();
+    let (y, spikes) = GraphRunner::new(&g, dt)
+        .unwrap()
+        .forward(&i, &i.full_lengths(), 0)
+        .unwrap();
     assert_eq!(y.data, s.data);
     assert_eq!(spikes[0].data, s.data);
     assert_eq!(s.data[0], 1.0);
@@ -221,7 +232,10 @@ fn primitives_compute_what_nir_defines() {
         2,
     );
     let x = Seq::from_vec(1, 1, 2, vec![1.0, 10.0]).unwrap();
-    let (y, _) = GraphRunner::new(&g, dt).unwrap().forward(&x, 0).unwrap();
+    let (y, _) = GraphRunner::new(&g, dt)
+        .unwrap()
+        .forward(&x, &x.full_lengths(), 0)
+        .unwrap();
     assert_eq!(y.data, vec![21.5, 42.5]);
 }
 
@@ -303,8 +317,11 @@ fn the_netx_export_is_loihis_fixed_point_and_reads_back_exactly() {
     // layers fire at nearly the same rates.
     let test = splits.test.as_ref();
     let hidden = ck.network.blocks.len();
-    let float = evaluate(&ck.network, test, 64).unwrap();
-    let fixed = evaluate_with(test, 64, hidden, |x| q.forward(x, q.tail_steps)).unwrap();
+    let float = evaluate(&ck.network, test, 64, SampleSteps::Own).unwrap();
+    let fixed = evaluate_with(test, 64, hidden, SampleSteps::Own, |x, l| {
+        q.forward(x, l, q.tail_steps)
+    })
+    .unwrap();
     eprintln!(
         "float {}/{}, Loihi fixed point {}/{}",
         float.correct, float.samples, fixed.correct, fixed.samples
@@ -318,7 +335,10 @@ fn the_netx_export_is_loihis_fixed_point_and_reads_back_exactly() {
     // Rates over the lockstep sequences of both (the float graph runs as the chip does).
     let graph = GraphRunner::new(&exported.deployed.to_graph(), exported.deployed.dt()).unwrap();
     let tail = exported.deployed.tail_steps;
-    let lockstep = evaluate_with(test, 64, hidden, |x| graph.forward(x, tail)).unwrap();
+    let lockstep = evaluate_with(test, 64, hidden, SampleSteps::Own, |x, l| {
+        graph.forward(x, l, tail)
+    })
+    .unwrap();
     for (a, b) in fixed.spike_rates.iter().zip(&lockstep.spike_rates) {
         assert!(
             (a - b).abs() <= 0.15 * b,
@@ -508,7 +528,7 @@ fn a_snntorch_nir_file_runs_as_snntorch_ran_it() {
     assert_eq!(runner.spiking_nodes(), names);
     let data: Vec<f32> = input.iter().flatten().map(|&x| x as f32).collect();
     let x = Seq::from_vec(1, input.len(), input[0].len(), data).unwrap();
-    let (_, spikes) = runner.forward(&x, 0).unwrap();
+    let (_, spikes) = runner.forward(&x, &x.full_lengths(), 0).unwrap();
     for (k, name) in names.iter().enumerate() {
         let want = rows(&expected["spikes"][name]);
         let n = want[0].len();
@@ -535,8 +555,14 @@ fn streaming_decides_as_the_batch_runs() {
     let events = EventDeployed::new(&net);
     let hidden = ck.network.blocks.len();
     let graph = GraphRunner::new(&net.to_graph(), net.dt()).unwrap();
-    let lockstep = evaluate_with(test, 64, hidden, |x| graph.forward(x, net.tail_steps)).unwrap();
-    let fixed = evaluate_with(test, 64, hidden, |x| q.forward(x, q.tail_steps)).unwrap();
+    let lockstep = evaluate_with(test, 64, hidden, SampleSteps::Own, |x, l| {
+        graph.forward(x, l, net.tail_steps)
+    })
+    .unwrap();
+    let fixed = evaluate_with(test, 64, hidden, SampleSteps::Own, |x, l| {
+        q.forward(x, l, q.tail_steps)
+    })
+    .unwrap();
     let classes = test.classes();
     let (mut float_conf, mut loihi_conf) = (
         vec![vec![0u64; classes]; classes],

@@ -159,7 +159,9 @@ fn event_driven_engine_matches_the_dense_evaluation() {
             let net = trained_like(delays, seed);
             let x = spikes(3, 17, 10, 0.3, &mut rng(seed + 20));
             let (v_dense, s_dense) = net.rounded().forward_eval(&x).unwrap();
-            let (v_ev, s_ev) = EventNetwork::from_network(&net).forward(&x).unwrap();
+            let (v_ev, s_ev) = EventNetwork::from_network(&net)
+                .forward(&x, &x.full_lengths())
+                .unwrap();
             assert_eq!(v_ev.shape(), v_dense.shape());
             for (l, (a, b)) in s_ev.iter().zip(&s_dense).enumerate() {
                 assert_eq!(
@@ -190,7 +192,9 @@ fn event_engine_applies_the_bias_every_step_up_to_each_layers_horizon() {
         norm.beta[j] = -5.0; // the others stay silent
     }
     let x = Seq::zeros(2, 6, 10);
-    let (v_ev, s_ev) = EventNetwork::from_network(&net).forward(&x).unwrap();
+    let (v_ev, s_ev) = EventNetwork::from_network(&net)
+        .forward(&x, &x.full_lengths())
+        .unwrap();
     let (v_dense, s_dense) = net.rounded().forward_eval(&x).unwrap();
     let r = net.output.right_pad();
     assert_eq!(s_ev[0].steps, 6 + r);

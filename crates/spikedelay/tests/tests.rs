@@ -2,6 +2,7 @@
 //! PyTorch stack from committed fixtures, the rounded model against
 //! the integer-delay network, training behaviour, checkpoints.
 
+mod batching;
 mod checkpoint;
 mod common;
 #[cfg(feature = "download")]

@@ -2,7 +2,7 @@
 
 use spikedelay::config::RunConfig;
 use spikedelay::data::{DataConfig, Dataset, DelayPatternsConfig, Splits};
-use spikedelay::infer::evaluate;
+use spikedelay::infer::{SampleSteps, evaluate};
 use spikedelay::model::DelayMode;
 use spikedelay::train::{EpochMetrics, Trainer};
 
@@ -114,8 +114,8 @@ fn accuracy_is_correct_over_total_even_with_a_small_last_batch() {
     t.run(&splits, &mut ()).unwrap();
     let net = t.network();
     let test = splits.test.as_ref();
-    let batched = evaluate(net, test, 100).unwrap();
-    let whole = evaluate(net, test, test.len()).unwrap();
+    let batched = evaluate(net, test, 100, SampleSteps::Own).unwrap();
+    let whole = evaluate(net, test, test.len(), SampleSteps::Own).unwrap();
     // Every sample has the same length, so batching cannot change any prediction.
     assert_eq!(batched.correct, whole.correct);
     assert_eq!(batched.samples, 240);
@@ -127,7 +127,9 @@ fn accuracy_is_correct_over_total_even_with_a_small_last_batch() {
         .into_iter()
         .map(|r| {
             let part = Part(test, r.collect());
-            evaluate(net, &part, part.len()).unwrap().accuracy
+            evaluate(net, &part, part.len(), SampleSteps::Own)
+                .unwrap()
+                .accuracy
         })
         .collect();
     let mean = per_batch.iter().sum::<f64>() / 3.0;

@@ -9,7 +9,7 @@ use spikedelay::data::{Dataset, Splits, make_batch};
 use spikedelay::export::{
     DeployedNetwork, GraphRunner, LoihiNetwork, OpenedModel, Trace, write_trace,
 };
-use spikedelay::infer::{EvalResult, evaluate, evaluate_with};
+use spikedelay::infer::{EvalResult, SampleSteps, evaluate, evaluate_with};
 use spikedelay::seq::Seq;
 use spikedelay::train::Checkpoint;
 
@@ -33,11 +33,14 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     set_data_dir(&mut ck.config, args)?;
     let splits = crate::cmd::train::load(&ck.config)?;
     let batch_size = args.batch_size.unwrap_or(ck.config.train.batch_size).max(1);
+    let steps = args.eval_steps.unwrap_or(ck.config.train.eval_steps);
     let epochs = ck.progress.as_ref().map_or(0, |p| p.epochs_done);
     let hidden = ck.network.blocks.len();
     let mut runs: Runs = vec![(
         "integer delays (event-driven)".into(),
-        each_split(&splits, |d| Ok(evaluate(&ck.network, d, batch_size)?))?,
+        each_split(&splits, |d| {
+            Ok(evaluate(&ck.network, d, batch_size, steps)?)
+        })?,
     )];
     let deployed = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
     let loihi = match args.network.quantize {
@@ -51,9 +54,13 @@ pub fn run(args: &EvalArgs) -> Result<()> {
             runs.push((
                 "Loihi 2 fixed point (lockstep, as Lava runs it)".into(),
                 each_split(&splits, |d| {
-                    Ok(evaluate_with(d, batch_size, hidden, |x| {
-                        q.forward(x, tail)
-                    })?)
+                    Ok(evaluate_with(
+                        d,
+                        batch_size,
+                        hidden,
+                        steps,
+                        |x, lengths| q.forward(x, lengths, tail),
+                    )?)
                 })?,
             ));
             Some(q)
@@ -61,10 +68,13 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         _ => None,
     };
     if let Some(out) = &args.trace {
-        let forward = |x: &Seq| match &loihi {
-            Some(q) => q.forward(x, q.tail_steps),
-            None => GraphRunner::new(&deployed.to_graph(), deployed.dt())?
-                .forward(x, deployed.tail_steps),
+        let forward = |x: &Seq, lengths: &[usize]| match &loihi {
+            Some(q) => q.forward(x, lengths, q.tail_steps),
+            None => GraphRunner::new(&deployed.to_graph(), deployed.dt())?.forward(
+                x,
+                lengths,
+                deployed.tail_steps,
+            ),
         };
         let test = splits.test.as_ref();
         let (tail, step) = (deployed.tail_steps, deployed.time_step_ms);
@@ -76,6 +86,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         obj.insert("delays".into(), ck.config.model.delays.to_string().into());
         obj.insert("epochs".into(), epochs.into());
         obj.insert("batch_size".into(), batch_size.into());
+        obj.insert("eval_steps".into(), steps.to_string().into());
         for (name, r) in &runs[0].1 {
             obj.insert((*name).into(), split_json(r));
         }
@@ -93,7 +104,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         ck.network.parameter_count(),
         epochs
     );
-    print_runs(&runs, batch_size);
+    print_runs(&runs, batch_size, steps);
     Ok(())
 }
 
@@ -129,22 +140,25 @@ fn run_model(args: &EvalArgs, path: &Path) -> Result<()> {
         );
     }
     let batch_size = args.batch_size.unwrap_or(config.train.batch_size).max(1);
+    let steps = args.eval_steps.unwrap_or(config.train.eval_steps);
     let hidden = model.hidden;
     let mut runs: Runs = vec![(
         "lockstep (every layer runs every step, as a chip does)".into(),
         each_split(&splits, |d| {
-            Ok(evaluate_with(d, batch_size, hidden, |x| model.forward(x))?)
+            Ok(evaluate_with(d, batch_size, hidden, steps, |x, l| {
+                model.forward(x, l)
+            })?)
         })?,
     )];
     if model
-        .forward_protocol(&Seq::zeros(1, 1, model.inputs()))
+        .forward_protocol(&Seq::zeros(1, 1, model.inputs()), &[1])
         .is_some()
     {
         runs.push((
             "evaluation protocol (each layer cut at its horizon, as `eval --checkpoint`)".into(),
             each_split(&splits, |d| {
-                Ok(evaluate_with(d, batch_size, hidden, |x| {
-                    model.forward_protocol(x).expect("checked above")
+                Ok(evaluate_with(d, batch_size, hidden, steps, |x, l| {
+                    model.forward_protocol(x, l).expect("checked above")
                 })?)
             })?,
         ));
@@ -157,7 +171,7 @@ fn run_model(args: &EvalArgs, path: &Path) -> Result<()> {
             splits.test.as_ref(),
             model.tail_steps,
             step,
-            |x| model.forward(x),
+            |x, l| model.forward(x, l),
         )?;
     }
     if args.json {
@@ -169,6 +183,7 @@ fn run_model(args: &EvalArgs, path: &Path) -> Result<()> {
                 .map(|(n, r)| ((*n).to_string(), split_json(r)));
             obj.insert((*k).into(), serde_json::Value::Object(splits.collect()));
         }
+        obj.insert("eval_steps".into(), steps.to_string().into());
         println!("{}", serde_json::Value::Object(obj));
         return Ok(());
     }
@@ -181,7 +196,7 @@ fn run_model(args: &EvalArgs, path: &Path) -> Result<()> {
         path.display(),
         model.tail_steps
     );
-    print_runs(&runs, batch_size);
+    print_runs(&runs, batch_size, steps);
     Ok(())
 }
 
@@ -214,14 +229,17 @@ fn write_samples(
     test: &dyn Dataset,
     tail_steps: usize,
     time_step_ms: f64,
-    forward: impl Fn(&Seq) -> spikedelay::Result<(Seq, Vec<Seq>)>,
+    forward: impl Fn(&Seq, &[usize]) -> spikedelay::Result<(Seq, Vec<Seq>)>,
 ) -> Result<()> {
     let idx: Vec<usize> = (0..n.min(test.len())).collect();
     if idx.is_empty() {
         bail!("--trace: the test split has no samples");
     }
     let batch = make_batch(test, &idx);
-    let (readout, spikes) = forward(&batch.x)?;
+    // The trace runs every sample over the whole padded batch (zero input after its own
+    // steps), as the targets' simulators are driven with it (tools/deploy).
+    let padded = vec![batch.x.steps; idx.len()];
+    let (readout, spikes) = forward(&batch.x, &padded)?;
     let labels: Vec<u32> = batch.labels.iter().map(|&l| l as u32).collect();
     write_trace(
         out,
@@ -238,7 +256,16 @@ fn write_samples(
     Ok(())
 }
 
-fn print_runs(runs: &Runs, batch_size: usize) {
+fn print_runs(runs: &Runs, batch_size: usize, steps: SampleSteps) {
+    match steps {
+        SampleSteps::Own => println!(
+            "each sample over its own steps (the same at any --batch-size, and as `stream`)"
+        ),
+        SampleSteps::PaddedBatch => println!(
+            "samples padded to their batch's longest, as the reference evaluates (these figures \
+             depend on --batch-size {batch_size})"
+        ),
+    }
     for (label, results) in runs {
         println!("{label}:");
         for (name, r) in results {

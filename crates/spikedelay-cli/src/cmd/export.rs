@@ -76,7 +76,8 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     };
     let test = splits.test.as_ref();
     let batch = ck.config.train.batch_size.max(1);
-    let float = evaluate(&ck.network, test, batch)?;
+    let steps = ck.config.train.eval_steps;
+    let float = evaluate(&ck.network, test, batch, steps)?;
     print!(
         "test accuracy: float (integer delays) {:.2}% ({}/{})",
         100.0 * float.accuracy,
@@ -85,7 +86,9 @@ pub fn run(args: &ExportArgs) -> Result<()> {
     );
     if let Some((q, _)) = &exported.loihi {
         let hidden = ck.network.blocks.len();
-        let fixed = evaluate_with(test, batch, hidden, |x| q.forward(x, q.tail_steps))?;
+        let fixed = evaluate_with(test, batch, hidden, steps, |x, l| {
+            q.forward(x, l, q.tail_steps)
+        })?;
         print!(
             ", Loihi 2 fixed point {:.2}% ({}/{})",
             100.0 * fixed.accuracy,

@@ -12,25 +12,34 @@ use spikedelay::data::spikes::binning::{Binning, BinningMode};
 use spikedelay::data::spikes::file::SpikeFile;
 use spikedelay::data::spikes::stream_binner::StreamBinner;
 use spikedelay::export::{DeployedNetwork, EventDeployed, LoihiNetwork, Stream, read_netx};
+use spikedelay::infer::EventNetwork;
 use spikedelay::train::Checkpoint;
 
 use crate::args::{Quantize, StreamArgs};
 
+/// The network to stream through.
+enum Network {
+    /// A checkpoint's evaluation engine (decisions as `eval` makes them).
+    Rounded(EventNetwork),
+    /// A checkpoint's export, float, in lockstep.
+    Float(EventDeployed),
+    /// Loihi 2's fixed point, in lockstep.
+    Loihi(LoihiNetwork),
+}
+
 /// The network to stream through and what it needs.
 struct Streamed {
-    float: Option<EventDeployed>,
-    loihi: Option<LoihiNetwork>,
-    tail: usize,
+    network: Network,
     binning: Binning,
     inputs: usize,
 }
 
 impl Streamed {
     fn stream(&self) -> Stream<'_> {
-        match (&self.loihi, &self.float) {
-            (Some(q), _) => Stream::loihi(q),
-            (None, Some(f)) => Stream::float(f),
-            (None, None) => unreachable!("one network is loaded"),
+        match &self.network {
+            Network::Rounded(n) => Stream::rounded(n),
+            Network::Float(f) => Stream::float(f),
+            Network::Loihi(q) => Stream::loihi(q),
         }
     }
 }
@@ -71,10 +80,8 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
             ),
         };
         return Ok(Streamed {
-            tail: net.tail_steps,
             inputs: net.layers[0].inputs,
-            float: None,
-            loihi: Some(net),
+            network: Network::Loihi(net),
             binning: binning_of(&config),
         });
     }
@@ -82,20 +89,19 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
     let ck = Checkpoint::load(path)?;
     let config = given.unwrap_or_else(|| ck.config.clone());
     let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
-    let loihi = match args.network.quantize {
-        Some(Quantize::Loihi) => Some(
+    let network = match args.network.quantize {
+        Some(Quantize::Loihi) => Network::Loihi(
             LoihiNetwork::quantize(&net, args.network.clip_delays)
                 .map_err(|e| anyhow!("{e} (--clip-delays clips them)"))?
                 .0,
         ),
-        _ => None,
+        _ if args.lockstep => Network::Float(EventDeployed::new(&net)),
+        _ => Network::Rounded(EventNetwork::from_network(&ck.network)),
     };
     Ok(Streamed {
-        tail: net.tail_steps,
         inputs: net.layers[0].inputs,
         binning: binning_of(&config),
-        float: Some(EventDeployed::new(&net)),
-        loihi,
+        network,
     })
 }
 
@@ -121,9 +127,8 @@ fn run_sample(
     let start = Instant::now();
     let mut stream = net.stream();
     let mut first_final = 0;
-    let mut decisions = Vec::with_capacity(frames.len() + net.tail);
-    for t in 0..frames.len() + net.tail {
-        let events = frames.get(t).map_or(&[][..], |f| &f[..]);
+    let mut decisions = Vec::with_capacity(frames.len() + stream.tail_steps());
+    for events in frames {
         if let Some(&bad) = events.iter().find(|&&c| c >= net.inputs) {
             bail!(
                 "sample {index}: pooled channel {bad}, but the network takes {} inputs",
@@ -131,6 +136,11 @@ fn run_sample(
             );
         }
         stream.step(events);
+        decisions.push(stream.decision().expect("stepped"));
+    }
+    stream.end_input();
+    for _ in 0..stream.tail_steps() {
+        stream.step(&[]);
         decisions.push(stream.decision().expect("stepped"));
     }
     totals.seconds += start.elapsed().as_secs_f64();

@@ -44,7 +44,7 @@ impl SampleTrace {
         );
         let batch = make_batch(data, &[index]);
         let engine = EventNetwork::from_network(&net.rounded());
-        let (readout, spikes) = engine.forward(&batch.x)?;
+        let (readout, spikes) = engine.forward(&batch.x, &batch.lengths)?;
         let decision = sum_softmax_cross_entropy(&readout, &batch.labels, false)?;
         Ok(SampleTrace {
             index,

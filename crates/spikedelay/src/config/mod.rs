@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::DataConfig;
 use crate::error::{Error, Result};
+use crate::infer::SampleSteps;
 use crate::model::NetworkConfig;
 pub use crate::model::config::ModelConfig;
 
@@ -32,6 +33,11 @@ pub struct TrainConfig {
     pub lr_positions: f64,
     /// Coupled L2 weight decay on delay-layer weights. Default: 1e-5.
     pub weight_decay: f64,
+    /// Which steps run and decide a sample in each epoch's evaluation (and so in model
+    /// selection): `own` (its own steps plus the tail, whatever the batch) or `padded-batch`
+    /// (the reference's: padded to its batch's longest sample; moves with `batch_size`).
+    /// Default: own.
+    pub eval_steps: SampleSteps,
 }
 
 impl Default for TrainConfig {
@@ -43,6 +49,7 @@ impl Default for TrainConfig {
             max_lr: 5e-3,
             lr_positions: 0.1,
             weight_decay: 1e-5,
+            eval_steps: SampleSteps::Own,
         }
     }
 }

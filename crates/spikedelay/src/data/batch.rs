@@ -12,6 +12,8 @@ pub struct Batch {
     pub x: Seq,
     /// Class per sample.
     pub labels: Vec<usize>,
+    /// Each sample's own steps `T_b ≤ T_max` (the rest of its rows are padding).
+    pub lengths: Vec<usize>,
 }
 
 /// Builds the batch of samples `indices` of `data`.
@@ -26,5 +28,6 @@ pub fn make_batch(data: &dyn Dataset, indices: &[usize]) -> Batch {
     Batch {
         x,
         labels: indices.iter().map(|&i| data.label(i)).collect(),
+        lengths: indices.iter().map(|&i| data.steps(i)).collect(),
     }
 }

@@ -1,7 +1,8 @@
 //! The [`Dataset`] trait every kind of data implements, and the three [`Splits`] of a task.
 //!
 //! A dataset yields, per sample, a `(T_i, C)` frame of counts (or features) and a label; batches
-//! zero-pad every sample at the end to the longest one (docs/method.md §1.1, no masking).
+//! zero-pad every sample at the end to the longest one and keep each sample's own length
+//! (docs/method.md §1.1: training ignores it, evaluation runs each sample over it, §15).
 
 /// A labelled collection of frame sequences.
 pub trait Dataset: Sync {

@@ -235,9 +235,10 @@ impl GraphRunner {
             .collect()
     }
 
-    /// Runs each sample of `x` `(B, T, C)` for `T + tail` steps (zero input after `T`):
-    /// the output node's trace `(B, T + tail, n)` and each spiking node's spikes.
-    pub fn forward(&self, x: &Seq, tail: usize) -> Result<(Seq, Vec<Seq>)> {
+    /// Runs sample `b` of `x` `(B, T, C)` for its own `lengths[b]` steps plus `tail` (zero
+    /// input after its own steps): the output node's trace `(B, T + tail, n)` and each spiking
+    /// node's spikes, zero beyond a sample's own steps.
+    pub fn forward(&self, x: &Seq, lengths: &[usize], tail: usize) -> Result<(Seq, Vec<Seq>)> {
         if x.channels != self.inputs() {
             return Err(Error::shape(
                 "graph input channels",
@@ -245,26 +246,25 @@ impl GraphRunner {
                 x.channels,
             ));
         }
+        x.check_lengths(lengths)?;
         let steps = x.steps + tail;
         let per_sample: Vec<(Vec<f32>, Vec<Vec<f32>>)> = (0..x.batch)
             .into_par_iter()
-            .map(|b| self.run_sample(x.sample(b), x.steps, steps))
+            .map(|b| self.run_sample(x.sample(b), lengths[b], lengths[b] + tail))
             .collect();
-        let n_out = self.sizes[self.output];
-        let mut out = Vec::with_capacity(x.batch * steps * n_out);
-        let mut spikes: Vec<Vec<f32>> = vec![Vec::new(); self.spiking.len()];
-        for (o, s) in per_sample {
-            out.extend(o);
+        let mut out = Seq::zeros(x.batch, steps, self.sizes[self.output]);
+        let mut spikes: Vec<Seq> = self
+            .spiking
+            .iter()
+            .map(|&k| Seq::zeros(x.batch, steps, self.sizes[k]))
+            .collect();
+        for (b, (o, s)) in per_sample.into_iter().enumerate() {
+            out.sample_mut(b)[..o.len()].copy_from_slice(&o);
             for (acc, layer) in spikes.iter_mut().zip(s) {
-                acc.extend(layer);
+                acc.sample_mut(b)[..layer.len()].copy_from_slice(&layer);
             }
         }
-        let spikes = spikes
-            .into_iter()
-            .zip(&self.spiking)
-            .map(|(data, &k)| Seq::from_vec(x.batch, steps, self.sizes[k], data))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((Seq::from_vec(x.batch, steps, n_out, out)?, spikes))
+        Ok((out, spikes))
     }
 
     fn run_sample(&self, x: &[f32], t_in: usize, steps: usize) -> (Vec<f32>, Vec<Vec<f32>>) {

@@ -341,10 +341,12 @@ impl LoihiNetwork {
         }
     }
 
-    /// Runs a batch `(B, T, C)` of input spikes for `T + tail` steps, every layer in lockstep as
-    /// on the chip: the readout membranes (float units) and the hidden layers' spikes.
-    pub fn forward(&self, x: &Seq, tail: usize) -> Result<(Seq, Vec<Seq>)> {
+    /// Runs a batch `(B, T, C)` of input spikes, sample `b` for its own `lengths[b]` steps plus
+    /// `tail`, every layer in lockstep as on the chip: the readout membranes (float units) and
+    /// the hidden layers' spikes, `T + tail` steps (zero beyond a sample's own).
+    pub fn forward(&self, x: &Seq, lengths: &[usize], tail: usize) -> Result<(Seq, Vec<Seq>)> {
         let (b, t_in, c) = x.shape();
+        x.check_lengths(lengths)?;
         let first = &self.layers[0];
         if c != first.inputs {
             return Err(Error::config(
@@ -363,9 +365,9 @@ impl LoihiNetwork {
             let mut state = self.state();
             let sample = x.sample(s);
             let mut events = Vec::new();
-            for t in 0..steps {
+            for t in 0..lengths[s] + tail {
                 events.clear();
-                if t < t_in {
+                if t < lengths[s] {
                     // A bin holding k spikes is a graded spike of k (netx's
                     // `input_message_bits`): channel i listed k times.
                     for (i, &k) in sample[t * c..(t + 1) * c].iter().enumerate() {

@@ -112,21 +112,22 @@ impl OpenedModel {
         }
     }
 
-    /// Runs a batch in lockstep (as a chip or simulator does): readout values and hidden spikes.
-    pub fn forward(&self, x: &Seq) -> Result<(Seq, Vec<Seq>)> {
+    /// Runs a batch in lockstep (as a chip or simulator does), sample `b` for its own
+    /// `lengths[b]` steps plus the tail: readout values and hidden spikes.
+    pub fn forward(&self, x: &Seq, lengths: &[usize]) -> Result<(Seq, Vec<Seq>)> {
         match &self.model {
-            ExportedModel::Nir { runner, .. } => runner.forward(x, self.tail_steps),
-            ExportedModel::Netx(net) => net.forward(x, self.tail_steps),
+            ExportedModel::Nir { runner, .. } => runner.forward(x, lengths, self.tail_steps),
+            ExportedModel::Netx(net) => net.forward(x, lengths, self.tail_steps),
         }
     }
 
     /// Runs a batch as the evaluation protocol does (each layer cut at its horizon), where the
     /// file allows it; `None` otherwise.
-    pub fn forward_protocol(&self, x: &Seq) -> Option<Result<(Seq, Vec<Seq>)>> {
+    pub fn forward_protocol(&self, x: &Seq, lengths: &[usize]) -> Option<Result<(Seq, Vec<Seq>)>> {
         match &self.model {
             ExportedModel::Nir {
                 protocol: Some(p), ..
-            } => Some(p.forward(x, self.tail_steps)),
+            } => Some(p.forward(x, lengths, self.tail_steps)),
             _ => None,
         }
     }

@@ -1,13 +1,17 @@
-//! Streaming inference (docs/deploy.md §6): the deployed integer-delay network advanced one step
-//! at a time on the input events of that step, with the running class decision
-//! `argmax_c Σ_{t' ≤ t} softmax(v_t')_c`. Two engines: [`FloatState`] (the exported float
-//! network, prepared once as [`EventDeployed`], event-driven: each spike adds its synapses'
-//! weights into a delay ring) and
-//! [`LoihiState`] (Loihi 2's fixed point). Both run every layer in lockstep, as a chip does.
+//! Streaming inference (docs/deploy.md §6): a network advanced one step at a time on the input
+//! events of that step, with the running class decision `argmax_c Σ_{t' ≤ t} softmax(v_t')_c`.
+//! Three engines:
+//! - the checkpoint's evaluation engine ([`EventState`] of an [`EventNetwork`]): when the input
+//!   ends, each layer runs to its horizon as evaluation runs it (method §16), so a streamed
+//!   sample's decision is the one `eval` makes at any batch size;
+//! - [`FloatState`]: the exported float network (BatchNorm folded), prepared once as
+//!   [`EventDeployed`], every layer in lockstep as a chip runs it;
+//! - [`LoihiState`]: Loihi 2's fixed point, in lockstep.
 
 use super::deployed::{DeployedNetwork, DeployedNeuron};
 use super::loihi::{LoihiNetwork, LoihiState};
-use crate::model::decision::{argmax, softmax_into};
+use crate::infer::{EventNetwork, EventState};
+use crate::model::decision::RunningDecision;
 
 /// A float layer prepared for events: synapses grouped by presynaptic neuron.
 struct EventLayer {
@@ -24,6 +28,7 @@ struct EventLayer {
 /// built once and shared by every stream.
 pub struct EventDeployed {
     layers: Vec<EventLayer>,
+    tail_steps: usize,
 }
 
 impl EventDeployed {
@@ -51,7 +56,10 @@ impl EventDeployed {
                 }
             })
             .collect();
-        EventDeployed { layers }
+        EventDeployed {
+            layers,
+            tail_steps: net.tail_steps,
+        }
     }
 
     /// A fresh state (zero membranes, empty delay lines).
@@ -129,8 +137,17 @@ impl FloatState<'_> {
     }
 }
 
-/// Either engine, behind one stepping interface.
+/// Any engine, behind one stepping interface.
 pub enum Engine<'a> {
+    /// The checkpoint's evaluation engine; `row` gathers a step's events as counts.
+    Rounded {
+        /// The engine.
+        net: &'a EventNetwork,
+        /// The running sample.
+        state: EventState,
+        /// The step's input row.
+        row: Vec<f32>,
+    },
     /// The float deployed network.
     Float(FloatState<'a>),
     /// Loihi 2 fixed point.
@@ -140,37 +157,59 @@ pub enum Engine<'a> {
 /// A network consuming one input stream, with its running decision.
 pub struct Stream<'a> {
     engine: Engine<'a>,
-    scores: Vec<f32>,
-    phi: Vec<f32>,
-    steps: usize,
+    decision: RunningDecision,
+    tail: usize,
+    ended: bool,
 }
 
 impl<'a> Stream<'a> {
-    /// Streams through the float deployed network.
+    /// Streams through the checkpoint's evaluation engine: decisions equal `eval`'s.
+    pub fn rounded(net: &'a EventNetwork) -> Self {
+        let engine = Engine::Rounded {
+            net,
+            state: net.state(),
+            row: vec![0.0; net.inputs()],
+        };
+        Self::with(engine, net.classes(), net.tail_steps())
+    }
+
+    /// Streams through the float deployed network (lockstep).
     pub fn float(net: &'a EventDeployed) -> Self {
         let classes = net.layers.last().map_or(0, |l| l.outputs);
-        Self::with(Engine::Float(net.state()), classes)
+        Self::with(Engine::Float(net.state()), classes, net.tail_steps)
     }
 
-    /// Streams through Loihi 2's fixed point.
+    /// Streams through Loihi 2's fixed point (lockstep).
     pub fn loihi(net: &'a LoihiNetwork) -> Self {
         let classes = net.layers.last().map_or(0, |l| l.outputs);
-        Self::with(Engine::Loihi(net.state()), classes)
+        Self::with(Engine::Loihi(net.state()), classes, net.tail_steps)
     }
 
-    fn with(engine: Engine<'a>, classes: usize) -> Self {
+    fn with(engine: Engine<'a>, classes: usize, tail: usize) -> Self {
         Stream {
             engine,
-            scores: vec![0.0; classes],
-            phi: vec![0.0; classes],
-            steps: 0,
+            decision: RunningDecision::new(classes),
+            tail,
+            ended: false,
         }
     }
 
     /// Advances one step on that step's input events (channel indices, repeated for counts)
-    /// and adds this step's `softmax(v)` to the scores.
+    /// and adds this step's `softmax(v)` to the scores. Channels beyond the network's inputs are
+    /// ignored (check them first); so are events after [`Stream::end_input`].
     pub fn step(&mut self, events: &[usize]) {
+        let events = if self.ended { &[][..] } else { events };
         let v: &[f32] = match &mut self.engine {
+            Engine::Rounded { net, state, row } => {
+                row.iter_mut().for_each(|r| *r = 0.0);
+                for &c in events {
+                    if let Some(r) = row.get_mut(c) {
+                        *r += 1.0;
+                    }
+                }
+                state.step(net, Some(row));
+                state.readout()
+            }
             Engine::Float(s) => {
                 s.step(events);
                 s.readout()
@@ -180,26 +219,46 @@ impl<'a> Stream<'a> {
                 s.readout()
             }
         };
-        // f32, in the order the evaluation's decision sums (model/decision.rs): same decisions.
-        softmax_into(v, &mut self.phi);
-        for (s, &p) in self.scores.iter_mut().zip(&self.phi) {
-            *s += p;
+        self.decision.add(v);
+    }
+
+    /// Marks the end of the input. Run [`Stream::tail_steps`] more (empty) steps to let the
+    /// last input reach the readout: the evaluation engine then stops each layer at its
+    /// horizon, as evaluation does; lockstep engines keep every layer running, as a chip does.
+    pub fn end_input(&mut self) {
+        self.ended = true;
+        if let Engine::Rounded { state, .. } = &mut self.engine {
+            state.end_input();
         }
-        self.steps += 1;
+    }
+
+    /// Zero-input steps that follow the input.
+    pub fn tail_steps(&self) -> usize {
+        self.tail
+    }
+
+    /// Ends the input, runs the tail and returns the final decision (`None` for a stream
+    /// without steps).
+    pub fn finish(&mut self) -> Option<usize> {
+        self.end_input();
+        for _ in 0..self.tail {
+            self.step(&[]);
+        }
+        self.decision()
     }
 
     /// `Σ_t softmax(v_t)` so far.
     pub fn scores(&self) -> &[f32] {
-        &self.scores
+        self.decision.scores()
     }
 
     /// The running decision (the first class among equal scores); `None` before any step.
     pub fn decision(&self) -> Option<usize> {
-        (self.steps > 0).then(|| argmax(&self.scores))
+        self.decision.decision()
     }
 
     /// Steps taken.
     pub fn steps(&self) -> usize {
-        self.steps
+        self.decision.steps()
     }
 }

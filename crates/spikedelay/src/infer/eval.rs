@@ -1,13 +1,43 @@
 //! The paper's evaluation protocol (docs/method.md §15): the rounded network (integer delays)
 //! run by the event-driven engine over a split in batches, samples in dataset order, and what
 //! it adds up to ([`EvalResult`]: correct / total, the per-sample loss, the confusion matrix).
+//!
+//! Each sample runs over its own steps and is decided over them plus the tail, whatever else
+//! is in its batch ([`SampleSteps::Own`]), so no figure depends on the batch size; the
+//! reference's padded batches are [`SampleSteps::PaddedBatch`].
+
+use serde::{Deserialize, Serialize};
 
 use super::event::EventNetwork;
 use super::tally::Tally;
 use crate::data::{Dataset, make_batch};
 use crate::error::Result;
-use crate::model::{Network, sum_softmax_cross_entropy};
+use crate::model::Network;
+use crate::model::decision::{sum_softmax_cross_entropy, sum_softmax_cross_entropy_within};
 use crate::seq::Seq;
+
+/// Which steps run and decide a sample at evaluation (method §15).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum SampleSteps {
+    /// Its own steps plus the tail, as if alone (a stream decides the same): results do not
+    /// depend on the batch size.
+    #[default]
+    Own,
+    /// Zero-padded to the longest sample of its batch, every padded step run and summed into
+    /// the decision, as the reference evaluates: results move with the batch size (parity only).
+    PaddedBatch,
+}
+
+impl std::fmt::Display for SampleSteps {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SampleSteps::Own => "own",
+            SampleSteps::PaddedBatch => "padded-batch",
+        })
+    }
+}
 
 /// Loss and accuracy of a model on a dataset.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,10 +57,12 @@ pub struct EvalResult {
     pub spike_rates: Vec<f64>,
     /// `confusion[y][ŷ]`: samples of class `y` predicted as `ŷ`.
     pub confusion: Vec<Vec<u64>>,
+    /// The decision for each sample, in dataset order.
+    pub decisions: Vec<usize>,
 }
 
 impl EvalResult {
-    fn from_tally(t: &Tally) -> Self {
+    fn from_tally(t: &Tally, decisions: Vec<usize>) -> Self {
         EvalResult {
             correct: t.correct(),
             samples: t.samples(),
@@ -39,6 +71,7 @@ impl EvalResult {
             batch_mean_accuracy: t.batch_mean_accuracy(),
             spike_rates: t.spike_rates(),
             confusion: t.confusion(),
+            decisions,
         }
     }
 
@@ -56,27 +89,69 @@ impl EvalResult {
 }
 
 /// Evaluates `net` with the paper's protocol (method §15): the rounded model (integer delays),
-/// run by the event-driven engine, in batches of `batch_size`, samples in dataset order.
-pub fn evaluate(net: &Network, data: &dyn Dataset, batch_size: usize) -> Result<EvalResult> {
+/// run by the event-driven engine, in batches of `batch_size`, samples in dataset order, each
+/// over the steps `steps` says.
+pub fn evaluate(
+    net: &Network,
+    data: &dyn Dataset,
+    batch_size: usize,
+    steps: SampleSteps,
+) -> Result<EvalResult> {
     let engine = EventNetwork::from_network(net);
-    evaluate_with(data, batch_size, net.blocks.len(), |x| engine.forward(x))
+    evaluate_with(data, batch_size, net.blocks.len(), steps, |x, lengths| {
+        engine.forward(x, lengths)
+    })
 }
 
-/// Evaluates through `forward` (readout membranes and hidden spikes of a batch).
+/// Evaluates through `forward`, which runs a zero-padded batch `x` with each sample's own steps
+/// (`lengths`) and returns the readout membranes and hidden spikes of `T + tail` steps (the
+/// tail being whatever the engine adds). Sample `b` is decided over its first
+/// `lengths[b] + tail` readout steps, and its spikes counted over as many; with
+/// [`SampleSteps::PaddedBatch`] `lengths` are the batch's steps for every sample.
 pub fn evaluate_with(
     data: &dyn Dataset,
     batch_size: usize,
     hidden_layers: usize,
-    forward: impl Fn(&Seq) -> Result<(Seq, Vec<Seq>)>,
+    steps: SampleSteps,
+    forward: impl Fn(&Seq, &[usize]) -> Result<(Seq, Vec<Seq>)>,
 ) -> Result<EvalResult> {
     let idx: Vec<usize> = (0..data.len()).collect();
     let mut tally = Tally::new(data.classes(), hidden_layers);
+    let mut decisions = Vec::with_capacity(data.len());
     for chunk in idx.chunks(batch_size.max(1)) {
-        let batch = make_batch(data, chunk);
-        let (v, spikes) = forward(&batch.x)?;
-        let out = sum_softmax_cross_entropy(&v, &batch.labels, false)?;
-        let rates: Vec<(f64, usize)> = spikes.iter().map(|s| (s.density(), s.data.len())).collect();
+        let mut batch = make_batch(data, chunk);
+        if steps == SampleSteps::PaddedBatch {
+            batch.lengths.iter_mut().for_each(|l| *l = batch.x.steps);
+        }
+        let (v, spikes) = forward(&batch.x, &batch.lengths)?;
+        let within = |s: &Seq| -> Vec<usize> {
+            let tail = s.steps.saturating_sub(batch.x.steps);
+            batch
+                .lengths
+                .iter()
+                .map(|&l| (l + tail).min(s.steps))
+                .collect()
+        };
+        let out = match steps {
+            SampleSteps::Own => sum_softmax_cross_entropy_within(&v, &batch.labels, &within(&v))?,
+            SampleSteps::PaddedBatch => sum_softmax_cross_entropy(&v, &batch.labels, false)?,
+        };
+        let rates: Vec<(f64, usize)> = spikes
+            .iter()
+            .map(|s| {
+                let own = within(s);
+                let fired: usize = (0..s.batch)
+                    .map(|b| {
+                        let n = own[b] * s.channels;
+                        s.sample(b)[..n].iter().filter(|&&x| x != 0.0).count()
+                    })
+                    .sum();
+                let cells = own.iter().sum::<usize>() * s.channels;
+                (fired as f64 / cells.max(1) as f64, cells)
+            })
+            .collect();
         tally.add(&out, &batch.labels, &rates);
+        decisions.extend_from_slice(&out.predictions);
     }
-    Ok(EvalResult::from_tally(&tally))
+    Ok(EvalResult::from_tally(&tally, decisions))
 }

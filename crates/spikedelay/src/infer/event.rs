@@ -116,11 +116,119 @@ pub struct EventNetwork {
 }
 
 /// Per-layer state of one running sample.
+#[derive(Debug, Clone)]
 struct LayerState {
     ring: Vec<f32>,
     v: Vec<f32>,
     /// Channels that spiked in the current step.
     fired: Vec<u32>,
+}
+
+/// One sample running through an [`EventNetwork`], a step at a time: each layer's delay ring,
+/// membranes and the spikes of the current step. Until [`EventState::end_input`] every layer
+/// runs every step; after it, layer `l` stops at its horizon `T + Σ_{k ≤ l} R_k` and receives
+/// nothing beyond its input layer's (method §16), so a sample streamed step by step ends exactly
+/// as [`EventNetwork::run_sample`] runs it. The state borrows nothing; every call takes the
+/// network.
+#[derive(Debug, Clone)]
+pub struct EventState {
+    layers: Vec<LayerState>,
+    current: Vec<f32>,
+    /// Steps taken.
+    t: usize,
+    /// Steps of input, once it has ended.
+    end: Option<usize>,
+}
+
+impl EventState {
+    /// Steps taken so far.
+    pub fn steps(&self) -> usize {
+        self.t
+    }
+
+    /// Marks the end of the input: from now on each layer runs to its horizon only.
+    pub fn end_input(&mut self) {
+        self.end.get_or_insert(self.t);
+    }
+
+    /// Steps still to run after the input ended until the readout's horizon (`None` while the
+    /// input has not ended).
+    pub fn tail_left(&self, net: &EventNetwork) -> Option<usize> {
+        self.end
+            .map(|end| (end + net.tail_steps()).saturating_sub(self.t))
+    }
+
+    /// The readout's membranes after the latest step.
+    pub fn readout(&self) -> &[f32] {
+        self.layers.last().map_or(&[][..], |l| &l.v[..])
+    }
+
+    /// Neurons of hidden layer `l` that spiked in the latest step.
+    pub fn fired(&self, l: usize) -> &[u32] {
+        &self.layers[l].fired
+    }
+
+    /// Advances one step. `x` is the step's input row (`C_in` values: spike counts, or
+    /// features), `None` for no input; after [`EventState::end_input`] it is ignored.
+    pub fn step(&mut self, net: &EventNetwork, x: Option<&[f32]>) {
+        let t = self.t;
+        let tau = net.tau as f32;
+        let n_layers = net.layers.len();
+        // Layer `l` runs while `t < horizon(l)`: unbounded until the input ends.
+        let mut horizon = self.end.unwrap_or(usize::MAX);
+        let mut input_horizon = horizon;
+        for (l, layer) in net.layers.iter().enumerate() {
+            horizon = horizon.saturating_add(layer.right_pad);
+            let (before, rest) = self.layers.split_at_mut(l);
+            let st = &mut rest[0];
+            if t >= horizon {
+                st.fired.clear();
+                input_horizon = horizon;
+                continue;
+            }
+            // 1. deposit this step's input events
+            if l == 0 {
+                if let Some(x) = x.filter(|_| t < input_horizon) {
+                    for (i, &v) in x[..layer.c_in].iter().enumerate() {
+                        if v != 0.0 {
+                            layer.deposit(&mut st.ring, t, i, v);
+                        }
+                    }
+                }
+            } else if t < input_horizon {
+                for &i in &before[l - 1].fired {
+                    layer.deposit(&mut st.ring, t, i as usize, 1.0);
+                }
+            }
+            input_horizon = horizon;
+            // 2. read and clear this step's row, then update the neurons
+            layer.take(&mut st.ring, t, &mut self.current);
+            if l + 1 == n_layers {
+                for (v, &i_o) in st.v.iter_mut().zip(&self.current) {
+                    *v = *v - *v / tau + i_o;
+                }
+            } else {
+                let (alpha, shift) = layer.norm.as_ref().expect("hidden layers carry BatchNorm");
+                // Charge every neuron first (a branch-free loop that vectorises), then fire
+                // and reset: the same arithmetic per neuron as a single loop.
+                for ((v, &i_o), (&a, &b)) in
+                    st.v.iter_mut()
+                        .zip(&self.current)
+                        .zip(alpha.iter().zip(shift))
+                {
+                    *v = *v - *v / tau + (i_o * a + b);
+                }
+                st.fired.clear();
+                for (o, v) in st.v.iter_mut().enumerate() {
+                    if *v - net.v_threshold >= 0.0 {
+                        *v = 0.0;
+                        st.fired.push(o as u32);
+                    }
+                }
+            }
+        }
+        self.t += 1;
+    }
 }
 
 impl EventNetwork {
@@ -134,101 +242,90 @@ impl EventNetwork {
         }
     }
 
-    /// Runs one sample `x` (`(T, C_in)` row-major). Returns the readout membranes
-    /// `(T + (L+1)·R, outputs)` and each hidden layer's spikes `(T + l·R, H)`.
-    pub fn run_sample(&self, x: &[f32], steps: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
-        let n_layers = self.layers.len();
-        let tau = self.tau as f32;
-        let mut horizon = Vec::with_capacity(n_layers);
-        let mut h = steps;
-        for layer in &self.layers {
-            h += layer.right_pad;
-            horizon.push(h);
+    /// Input channels.
+    pub fn inputs(&self) -> usize {
+        self.layers[0].c_in
+    }
+
+    /// Classes (readout neurons).
+    pub fn classes(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.c_out)
+    }
+
+    /// Steps the readout runs beyond the input: `Σ_l R_l` (`(L+1)·R`).
+    pub fn tail_steps(&self) -> usize {
+        self.layers.iter().map(|l| l.right_pad).sum()
+    }
+
+    /// A fresh sample: zero membranes, empty delay rings.
+    pub fn state(&self) -> EventState {
+        EventState {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| LayerState {
+                    ring: vec![0.0; 2 * l.ring * l.c_out],
+                    v: vec![0.0; l.c_out],
+                    fired: Vec::new(),
+                })
+                .collect(),
+            current: Vec::new(),
+            t: 0,
+            end: None,
         }
-        let t_end = horizon[n_layers - 1];
-        let mut states: Vec<LayerState> = self
-            .layers
-            .iter()
-            .map(|l| LayerState {
-                ring: vec![0.0; 2 * l.ring * l.c_out],
-                v: vec![0.0; l.c_out],
-                fired: Vec::new(),
-            })
-            .collect();
+    }
+
+    /// Runs one sample `x` (`(T, C_in)` row-major, `T = steps`). Returns the readout membranes
+    /// `(T + (L+1)·R, outputs)` and each hidden layer's spikes `(T + (l+1)·R, H)`.
+    pub fn run_sample(&self, x: &[f32], steps: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let c_in = self.inputs();
+        let n_layers = self.layers.len();
+        let mut st = self.state();
+        let mut horizon = steps;
         let mut spikes: Vec<Vec<f32>> = self.layers[..n_layers - 1]
             .iter()
-            .zip(&horizon)
-            .map(|(l, &hz)| vec![0.0; hz * l.c_out])
+            .map(|l| {
+                horizon += l.right_pad;
+                vec![0.0; horizon * l.c_out]
+            })
             .collect();
-        let out = &self.layers[n_layers - 1];
-        let mut readout = vec![0.0f32; t_end * out.c_out];
-        let mut current = Vec::new();
+        let t_end = steps + self.tail_steps();
+        let c_out = self.classes();
+        let mut readout = vec![0.0f32; t_end * c_out];
         for t in 0..t_end {
-            for (l, layer) in self.layers.iter().enumerate() {
-                if t >= horizon[l] {
-                    continue;
-                }
-                let (before, rest) = states.split_at_mut(l);
-                let st = &mut rest[0];
-                // 1. deposit this step's input events
-                if l == 0 {
-                    if t < steps {
-                        for (i, &v) in x[t * layer.c_in..(t + 1) * layer.c_in].iter().enumerate() {
-                            if v != 0.0 {
-                                layer.deposit(&mut st.ring, t, i, v);
-                            }
-                        }
-                    }
-                } else if t < horizon[l - 1] {
-                    for &i in &before[l - 1].fired {
-                        layer.deposit(&mut st.ring, t, i as usize, 1.0);
-                    }
-                }
-                // 2. read and clear this step's row, then update the neurons
-                layer.take(&mut st.ring, t, &mut current);
-                if l + 1 == n_layers {
-                    for (o, &i_o) in current.iter().enumerate() {
-                        let v = &mut st.v[o];
-                        *v = *v - *v / tau + i_o;
-                        readout[t * layer.c_out + o] = *v;
-                    }
-                } else {
-                    let (alpha, shift) =
-                        layer.norm.as_ref().expect("hidden layers carry BatchNorm");
-                    // Charge every neuron first (a branch-free loop that vectorises), then fire
-                    // and reset: the same arithmetic per neuron as a single loop.
-                    for ((v, &i_o), (&a, &b)) in
-                        st.v.iter_mut().zip(&current).zip(alpha.iter().zip(shift))
-                    {
-                        *v = *v - *v / tau + (i_o * a + b);
-                    }
-                    st.fired.clear();
-                    for (o, v) in st.v.iter_mut().enumerate() {
-                        if *v - self.v_threshold >= 0.0 {
-                            *v = 0.0;
-                            st.fired.push(o as u32);
-                            spikes[l][t * layer.c_out + o] = 1.0;
-                        }
-                    }
+            if t == steps {
+                st.end_input();
+            }
+            st.step(self, (t < steps).then(|| &x[t * c_in..(t + 1) * c_in]));
+            for (l, s) in spikes.iter_mut().enumerate() {
+                let n = self.layers[l].c_out;
+                for &o in st.fired(l) {
+                    s[t * n + o as usize] = 1.0;
                 }
             }
+            readout[t * c_out..(t + 1) * c_out].copy_from_slice(st.readout());
         }
         (readout, spikes)
     }
 
-    /// Runs a batch `(B, T, C_in)`, samples in parallel. Returns the readout membranes and each
-    /// hidden layer's spikes, shaped as [`crate::model::Network::forward_eval`]'s.
-    pub fn forward(&self, x: &Seq) -> Result<(Seq, Vec<Seq>)> {
-        if x.channels != self.layers[0].c_in {
+    /// Runs a batch `(B, T, C_in)`, samples in parallel, sample `b` over its own `lengths[b]`
+    /// steps (its rows beyond are padding, never seen). Returns the readout membranes and each
+    /// hidden layer's spikes, shaped as [`crate::model::Network::forward_eval`]'s for `T`, with
+    /// sample `b`'s values beyond its own `lengths[b] + …` steps zero. `lengths = [T; B]` runs
+    /// every sample over the whole padded batch, as the reference does.
+    pub fn forward(&self, x: &Seq, lengths: &[usize]) -> Result<(Seq, Vec<Seq>)> {
+        if x.channels != self.inputs() {
             return Err(Error::shape(
                 "event network input channels",
-                self.layers[0].c_in,
+                self.inputs(),
                 x.channels,
             ));
         }
+        x.check_lengths(lengths)?;
+        let c_in = x.channels;
         let runs: Vec<(Vec<f32>, Vec<Vec<f32>>)> = (0..x.batch)
             .into_par_iter()
-            .map(|b| self.run_sample(x.sample(b), x.steps))
+            .map(|b| self.run_sample(&x.sample(b)[..lengths[b] * c_in], lengths[b]))
             .collect();
         let mut steps = x.steps;
         let mut shapes = Vec::new();
@@ -244,9 +341,9 @@ impl EventNetwork {
             .map(|&(t, c)| Seq::zeros(x.batch, t, c))
             .collect();
         for (b, (ro, sp)) in runs.into_iter().enumerate() {
-            v.sample_mut(b).copy_from_slice(&ro);
+            v.sample_mut(b)[..ro.len()].copy_from_slice(&ro);
             for (s, data) in spikes.iter_mut().zip(sp) {
-                s.sample_mut(b).copy_from_slice(&data);
+                s.sample_mut(b)[..data.len()].copy_from_slice(&data);
             }
         }
         Ok((v, spikes))

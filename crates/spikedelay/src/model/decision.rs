@@ -6,6 +6,10 @@
 //! loss     = (1/B) Σ_b −log q[b, y_b];   pred[b] = argmax_c m[b,c]
 //! g_m      = (q − onehot(y))/B;          g_V[t,b,c] = φ[t,b,c]·(g_m[b,c] − Σ_c' g_m[b,c']·φ[t,b,c'])
 //! ```
+//!
+//! Training sums over every step of the padded batch, as the reference does. Evaluation sums
+//! each sample over its own steps only (`Σ_{t < T_b}`, [`sum_softmax_cross_entropy_within`]), so
+//! a decision does not depend on what else is in the batch (method §15).
 
 use rayon::prelude::*;
 
@@ -44,20 +48,64 @@ pub fn argmax(m: &[f32]) -> usize {
         .0
 }
 
-/// `pred[b] = argmax_c Σ_t softmax(V[t,b,:])_c` for each sample of `v`, without the loss.
-pub fn decisions(v: &Seq) -> Vec<usize> {
+/// `pred[b] = argmax_c Σ_t softmax(V[t,b,:])_c` for each sample of `v` over its first
+/// `steps[b]` steps (every step without `steps`), without the loss.
+pub fn decisions(v: &Seq, steps: Option<&[usize]>) -> Vec<usize> {
     let c = v.shape().2;
-    let mut phi = vec![0.0f32; c];
     (0..v.shape().0)
         .map(|b| {
-            let mut m = vec![0.0f32; c];
-            for row in v.sample(b).chunks_exact(c) {
-                softmax_into(row, &mut phi);
-                m.iter_mut().zip(&phi).for_each(|(a, p)| *a += p);
+            let mut d = RunningDecision::new(c);
+            let own = steps.map_or(v.steps, |s| s[b].min(v.steps));
+            for row in v.sample(b).chunks_exact(c).take(own) {
+                d.add(row);
             }
-            argmax(&m)
+            d.decision().unwrap_or(0)
         })
         .collect()
+}
+
+/// The decision built one step at a time, as a stream makes it: `m += softmax(v_t)` in f32, in
+/// the order the batch decision sums, so both decide alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunningDecision {
+    scores: Vec<f32>,
+    phi: Vec<f32>,
+    steps: usize,
+}
+
+impl RunningDecision {
+    /// No steps yet, over `classes` classes.
+    pub fn new(classes: usize) -> Self {
+        RunningDecision {
+            scores: vec![0.0; classes],
+            phi: vec![0.0; classes],
+            steps: 0,
+        }
+    }
+
+    /// Adds one step's readout membranes `v_t`.
+    pub fn add(&mut self, v: &[f32]) {
+        softmax_into(v, &mut self.phi);
+        for (s, &p) in self.scores.iter_mut().zip(&self.phi) {
+            *s += p;
+        }
+        self.steps += 1;
+    }
+
+    /// `m = Σ_t softmax(v_t)` so far.
+    pub fn scores(&self) -> &[f32] {
+        &self.scores
+    }
+
+    /// `argmax m` (the first class among equal scores); `None` before any step.
+    pub fn decision(&self) -> Option<usize> {
+        (self.steps > 0).then(|| argmax(&self.scores))
+    }
+
+    /// Steps added.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
 }
 
 /// `out = softmax(x)` in f32, as the decision computes it (streaming reuses it to decide alike).
@@ -71,8 +119,33 @@ pub fn softmax_into(x: &[f32], out: &mut [f32]) {
     out.iter_mut().for_each(|o| *o /= z);
 }
 
-/// Computes the loss of membranes `v` (`(B, T, C)`) against `labels`.
+/// Computes the loss of membranes `v` (`(B, T, C)`) against `labels`, every step of every
+/// sample counted (training, and the reference's padded evaluation).
 pub fn sum_softmax_cross_entropy(v: &Seq, labels: &[usize], want_grad: bool) -> Result<LossOutput> {
+    loss(v, labels, None, want_grad)
+}
+
+/// The loss and decisions of membranes `v` (`(B, T, C)`) with sample `b` summed over its first
+/// `steps[b]` steps only (its own input plus the tail; method §15), without a gradient.
+pub fn sum_softmax_cross_entropy_within(
+    v: &Seq,
+    labels: &[usize],
+    steps: &[usize],
+) -> Result<LossOutput> {
+    if steps.len() != v.batch {
+        return Err(Error::shape("loss steps per sample", v.batch, steps.len()));
+    }
+    if let Some(&bad) = steps.iter().find(|&&s| s > v.steps) {
+        return Err(Error::shape(
+            "loss steps of a sample",
+            format!("≤ {}", v.steps),
+            bad,
+        ));
+    }
+    loss(v, labels, Some(steps), false)
+}
+
+fn loss(v: &Seq, labels: &[usize], steps: Option<&[usize]>, want_grad: bool) -> Result<LossOutput> {
     let (b_len, t_len, c) = v.shape();
     if labels.len() != b_len {
         return Err(Error::shape("loss labels", b_len, labels.len()));
@@ -89,10 +162,12 @@ pub fn sum_softmax_cross_entropy(v: &Seq, labels: &[usize], want_grad: bool) -> 
         .data
         .par_chunks(v.sample_len().max(1))
         .zip(labels.par_iter())
-        .map(|(vb, &y)| {
+        .enumerate()
+        .map(|(b, (vb, &y))| {
+            let own = steps.map_or(t_len, |s| s[b]);
             let mut phi = vec![0.0f32; t_len * c];
             let mut m = vec![0.0f32; c];
-            for (row, out) in vb.chunks_exact(c).zip(phi.chunks_exact_mut(c)) {
+            for (row, out) in vb.chunks_exact(c).zip(phi.chunks_exact_mut(c)).take(own) {
                 softmax_into(row, out);
                 for (mj, &p) in m.iter_mut().zip(out.iter()) {
                     *mj += p;
@@ -177,6 +252,41 @@ mod tests {
         let v = Seq::zeros(1, 5, 4);
         let out = sum_softmax_cross_entropy(&v, &[2], false).unwrap();
         assert!((out.loss - 4f64.ln()).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_sample_within_its_steps_is_decided_as_if_alone() {
+        let data: Vec<f32> = (0..2 * 5 * 3)
+            .map(|i| ((i * 5 % 13) as f32 - 6.0) * 0.3)
+            .collect();
+        let v = Seq::from_vec(2, 5, 3, data).unwrap();
+        let labels = [2, 0];
+        let within = sum_softmax_cross_entropy_within(&v, &labels, &[3, 5]).unwrap();
+        // Sample 0 alone, cut to its 3 steps; sample 1 whole.
+        let first = Seq::from_vec(1, 3, 3, v.sample(0)[..9].to_vec()).unwrap();
+        let second = Seq::from_vec(1, 5, 3, v.sample(1).to_vec()).unwrap();
+        let a = sum_softmax_cross_entropy(&first, &labels[..1], false).unwrap();
+        let b = sum_softmax_cross_entropy(&second, &labels[1..], false).unwrap();
+        assert_eq!(within.predictions, vec![a.predictions[0], b.predictions[0]]);
+        assert_eq!(within.loss, (a.loss + b.loss) / 2.0);
+        assert_eq!(decisions(&v, Some(&[3, 5])), within.predictions);
+        // A step count beyond the tensor is refused.
+        assert!(sum_softmax_cross_entropy_within(&v, &labels, &[6, 5]).is_err());
+    }
+
+    #[test]
+    fn the_running_decision_equals_the_batch_decision() {
+        let data: Vec<f32> = (0..7 * 4)
+            .map(|i| ((i * 3 % 7) as f32 - 3.0) * 0.7)
+            .collect();
+        let v = Seq::from_vec(1, 7, 4, data).unwrap();
+        let mut d = RunningDecision::new(4);
+        assert_eq!(d.decision(), None);
+        for row in v.sample(0).chunks_exact(4) {
+            d.add(row);
+        }
+        assert_eq!(d.decision(), Some(decisions(&v, None)[0]));
+        assert_eq!(d.steps(), 7);
     }
 
     #[test]

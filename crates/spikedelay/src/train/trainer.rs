@@ -315,15 +315,25 @@ impl Trainer {
         observer.evaluating();
         let engine = EventNetwork::from_network(&self.network);
         let hidden = self.network.blocks.len();
-        let valid = evaluate_with(splits.valid.as_ref(), batch_size, hidden, |x| {
-            engine.forward(x)
-        })?;
+        let eval_steps = self.config.train.eval_steps;
+        let forward = |x: &crate::seq::Seq, lengths: &[usize]| engine.forward(x, lengths);
+        let valid = evaluate_with(
+            splits.valid.as_ref(),
+            batch_size,
+            hidden,
+            eval_steps,
+            forward,
+        )?;
         let test = if splits.valid_is_test {
             valid.clone()
         } else {
-            evaluate_with(splits.test.as_ref(), batch_size, hidden, |x| {
-                engine.forward(x)
-            })?
+            evaluate_with(
+                splits.test.as_ref(),
+                batch_size,
+                hidden,
+                eval_steps,
+                forward,
+            )?
         };
         let sigma = match self.network.output.kind {
             crate::model::KernelKind::Gauss => (sig.abs() + GAUSS_SIGMA_OFFSET) as f64,
