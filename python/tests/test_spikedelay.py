@@ -137,15 +137,28 @@ def test_interrupts_stop_after_the_batch_with_the_checkpoint_intact(tmp_path):
         spikedelay.train(tiny(epochs=5), out=tmp_path / "a", callback=stop_at_second)
     assert spikedelay.load(tmp_path / "a" / "last.safetensors").epochs == 2
 
-    # A real Ctrl-C (SIGINT) while Rust trains.
-    big = tiny(epochs=400)
-    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
-    timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        spikedelay.train(big, out=tmp_path / "b")
-    timer.cancel()
+    # A real Ctrl-C (SIGINT) while Rust trains, sent once the second epoch has finished (an
+    # event, not a moment: the machine's load cannot move it); the callback waits until the
+    # main thread has taken the signal.
+    seen = threading.Event()
+
+    def on_sigint(signum, frame):
+        seen.set()
+        raise KeyboardInterrupt
+
+    def ctrl_c_after_second(m):
+        if m["epoch"] == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+            assert seen.wait(60), "the main thread never took the SIGINT"
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            spikedelay.train(tiny(epochs=400), out=tmp_path / "b", callback=ctrl_c_after_second)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     done = spikedelay.load(tmp_path / "b" / "last.safetensors").epochs
-    assert 0 < done < 400
+    assert 2 <= done < 400
     lines = (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == done
 

@@ -194,9 +194,9 @@ def reference_run(recipe, splits, epochs, log):
             conv.DCK.version = "gauss"
         net.load_state_dict(saved)
         seconds = time.perf_counter() - start
-        records.append(dict(impl="reference", epoch=epoch, sigma=sigma, seconds=seconds, train_seconds=train_s,
+        records.append(dict(impl="reference", epoch=epoch + 1, sigma=sigma, seconds=seconds, train_seconds=train_s,
                             accuracy=acc))
-        log(f"  reference epoch {epoch:3d}  σ {sigma:6.2f}  {seconds:7.2f} s  (train {train_s:.2f} s)  "
+        log(f"  reference epoch {epoch + 1:3d}  σ {sigma:6.2f}  {seconds:7.2f} s  (train {train_s:.2f} s)  "
             + "  ".join(f"{k} {100 * v:.1f} %" for k, v in acc.items()))
     return records
 

@@ -3,6 +3,7 @@
 mod args;
 mod bench;
 mod cmd;
+mod hints;
 mod plan;
 mod plot;
 mod progress;
@@ -72,6 +73,9 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
+            if let Some(hint) = hints::hint(&err) {
+                eprintln!("  hint: {hint}");
+            }
             ExitCode::from(2)
         }
     }

@@ -1,37 +1,24 @@
 //! From what the user typed to what runs: preset, TOML file and flags merged (in that order of
-//! precedence, lowest first) into one validated [`RunConfig`], the output directory resolved,
-//! and whether to resume.
+//! precedence, lowest first) into one validated [`RunConfig`], the output folder resolved, and
+//! whether to resume: the library's [`RunPlan`].
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use spikedelay::config::RunConfig;
 use spikedelay::data::DataConfig;
+use spikedelay::train::{Existing, RunLayout, RunPlan};
 
 use crate::args::TrainArgs;
-
-/// A resolved training run.
-pub struct TrainPlan {
-    /// The configuration (for a resumed run, the one in its checkpoint).
-    pub config: RunConfig,
-    /// Output directory.
-    pub out: PathBuf,
-    /// Whether to continue the run in `out` (with `seeds`: the unfinished seed's).
-    pub resume: bool,
-    /// `--seeds`: one run per seed in `out/seed<k>/`.
-    pub seeds: Option<Vec<u64>>,
-    /// `--data-dir` for a resumed run (absolute): its data has moved.
-    pub resume_data_dir: Option<PathBuf>,
-}
 
 /// `path` made absolute against the working folder.
 pub fn absolute(path: &std::path::Path) -> Result<PathBuf> {
     std::path::absolute(path).with_context(|| format!("resolving {}", path.display()))
 }
 
-impl TrainPlan {
-    /// Merges `--preset`, `--config` and the flags, validates, and picks the output directory.
-    pub fn from_args(args: &TrainArgs) -> Result<Self> {
+/// Merges `--preset`, `--config` and the flags, validates, and picks the output folder.
+pub fn train_plan(args: &TrainArgs) -> Result<RunPlan> {
+    {
         let base = args.preset.map(|p| p.config()).unwrap_or_default();
         let mut config = match &args.config {
             Some(path) => RunConfig::from_toml_file_over(&base, path)?,
@@ -62,14 +49,12 @@ impl TrainPlan {
             config.train.eval_steps = s;
         }
         let resuming_one = args.resume && args.seeds.is_none();
-        if let Some(dir) = args.data_dir.as_ref().filter(|_| !resuming_one)
-            && let Err(e) = config.data.source_mut().set_dir(dir.clone())
-        {
-            bail!(
-                "--data-dir: {e}; choose a dataset that is read from files with --preset \
-                 shd|ssc|gsc or `dataset = \"spike-file\"` / `\"audio-folder\"` in the \
-                 [data] table of --config"
-            );
+        if let Some(dir) = args.data_dir.as_ref().filter(|_| !resuming_one) {
+            config
+                .data
+                .source_mut()
+                .set_dir(dir.clone())
+                .context("--data-dir")?;
         }
         if let Some(s) = args.select_on {
             config.data.set_select_on(s);
@@ -88,33 +73,17 @@ impl TrainPlan {
             .data
             .source_mut()
             .resolve_paths(&std::env::current_dir().context("reading the working folder")?);
-        if let Err(e) = config.validate() {
-            let source = match &args.config {
-                Some(p) => format!("checking {}", p.display()),
-                None => "checking the configuration".to_string(),
-            };
-            let hint = match &e {
-                spikedelay::Error::Config { key, .. } if key == "data.dir" => {
-                    " (pass --data-dir DIR)"
-                }
-                _ => "",
-            };
-            bail!("{source}: {e}{hint}");
-        }
+        config.validate().with_context(|| match &args.config {
+            Some(p) => format!("checking {}", p.display()),
+            None => "checking the configuration".to_string(),
+        })?;
         if args.seeds.as_ref().is_some_and(|s| s.is_empty()) {
             bail!("--seeds needs at least one seed");
         }
-        let seed_part = match &args.seeds {
-            Some(_) => "seeds".to_string(),
-            None => format!("seed{}", config.train.seed),
+        let layout = match &args.out {
+            Some(out) => RunLayout::new(out),
+            None => RunLayout::default_for(&config, args.seeds.is_some()),
         };
-        let out = args.out.clone().unwrap_or_else(|| {
-            PathBuf::from("runs").join(format!(
-                "{}-{}-{seed_part}",
-                config.data.name(),
-                config.model.delays,
-            ))
-        });
         let given: Vec<&str> = [
             ("--preset", args.preset.is_some()),
             ("--config", args.config.is_some()),
@@ -135,16 +104,22 @@ impl TrainPlan {
                 "--resume continues the run in {} with the configuration stored in its checkpoint; \
                  drop {} (or start a new run without --resume; --data-dir may be given, to read \
                  the run's data from where it has moved)",
-                out.display(),
+                layout.root().display(),
                 given.join(", ")
             );
         }
-        Ok(TrainPlan {
+        Ok(RunPlan {
             config,
-            out,
-            resume: args.resume,
+            layout,
             seeds: args.seeds.clone(),
-            resume_data_dir: match (&args.data_dir, resuming_one) {
+            existing: if args.resume {
+                Existing::Resume
+            } else if args.overwrite {
+                Existing::Overwrite
+            } else {
+                Existing::Refuse
+            },
+            data_dir: match (&args.data_dir, resuming_one) {
                 (Some(d), true) => Some(absolute(d)?),
                 _ => None,
             },

@@ -24,14 +24,14 @@ fn divergence_stops_the_run_naming_epoch_batch_and_tensor_and_keeps_the_last_epo
     let dir = tempfile::tempdir().unwrap();
     let cfg = write(dir.path(), "tiny.toml", &tiny(4));
     let out = dir.path().join("run");
-    // 3 batches per epoch: batch 8 of the process is epoch 2's second.
+    // 3 batches per epoch: batch 8 of the process is the third epoch's second (counted from 1).
     let err = stderr_of(
         spikedelay()
             .args(train_args(&cfg, &out))
             .env(spikedelay::fault::POISON_ENV, "8"),
     );
     assert!(
-        err.contains("epoch 2 (0-based), batch 1")
+        err.contains("epoch 3, batch 2")
             && err.contains("`layers.1.weight`")
             && err.contains("last checkpoint"),
         "{err}"
@@ -349,4 +349,95 @@ fn a_closed_pipe_ends_the_output_quietly() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Errors a user can act on: the cause of an I/O failure is shown, truncated files are called
+/// truncated, hints come with the error's kind (and only then), an empty split is a problem
+/// `inspect` names with its fix, and a run folder stands for its best checkpoint.
+#[test]
+fn errors_keep_their_cause_say_truncated_and_hint_by_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "tiny.toml", &tiny(2));
+    let out = dir.path().join("run");
+    stdout_of(spikedelay().args(train_args(&cfg, &out)));
+    // A run folder where a checkpoint is expected: its best checkpoint.
+    let text = stdout_of(spikedelay().args(["eval", "--checkpoint"]).arg(&out));
+    assert!(text.contains("best.safetensors"), "{text}");
+    // The cause of a failed write, and no unrelated hint.
+    let err = stderr_of(
+        spikedelay()
+            .args(["export", "--format", "nir", "--no-eval", "--checkpoint"])
+            .arg(&out)
+            .arg("--out")
+            .arg(dir.path().join("no/such/folder/net.nir")),
+    );
+    assert!(
+        err.contains("no/such/folder") && err.contains("No such file or directory"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("hint") && !err.contains("--clip-delays"),
+        "{err}"
+    );
+    // Truncated checkpoints and HDF5 files are called truncated.
+    let whole = std::fs::read(out.join("best.safetensors")).unwrap();
+    let cut = write(dir.path(), "cut.safetensors", "");
+    std::fs::write(&cut, &whole[..whole.len() - 100]).unwrap();
+    let err = stderr_of(spikedelay().args(["eval", "--checkpoint"]).arg(&cut));
+    assert!(
+        err.contains("cut.safetensors: truncated") && err.contains(&whole.len().to_string()),
+        "{err}"
+    );
+    let shd = dir.path().join("shd");
+    make_shd(&shd, 2);
+    let h5 = std::fs::read(shd.join("shd_test.h5")).unwrap();
+    std::fs::write(shd.join("shd_test.h5"), &h5[..h5.len() / 2]).unwrap();
+    let err = stderr_of(
+        spikedelay()
+            .args(["data", "inspect"])
+            .arg(shd.join("shd_test.h5")),
+    );
+    assert!(err.contains("shd_test.h5: truncated"), "{err}");
+    // Hints by kind.
+    let err = stderr_of(
+        spikedelay()
+            .args(["train", "--resume", "--out"])
+            .arg(dir.path().join("never")),
+    );
+    assert!(
+        err.contains("nothing to resume yet") && err.contains("hint: train without --resume"),
+        "{err}"
+    );
+    let err = stderr_of(spikedelay().args(train_args(&cfg, &out)));
+    assert!(
+        err.contains("holds a run") && err.contains("hint: continue it with --resume"),
+        "{err}"
+    );
+    let err = stderr_of(spikedelay().args(["train", "--preset", "shd"]));
+    assert!(
+        err.contains("`data.dir`") && err.contains("hint: pass --data-dir DIR"),
+        "{err}"
+    );
+    // An audio folder whose validation split is empty: a problem, with the fix.
+    let gsc = dir.path().join("gsc");
+    stdout_of(
+        spikedelay()
+            .args(["data", "make-synthetic", "--format", "gsc"])
+            .arg(&gsc)
+            .args(["--speakers", "3"]),
+    );
+    std::fs::write(gsc.join("validation_list.txt"), "").unwrap();
+    let out = spikedelay()
+        .args(["data", "inspect"])
+        .arg(&gsc)
+        .assert()
+        .failure()
+        .code(2)
+        .get_output()
+        .clone();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("the validation split is empty") && text.contains("validation_list.txt"),
+        "{text}"
+    );
 }

@@ -66,6 +66,40 @@ pub enum Error {
         /// What is wrong, naming the sample index and field.
         message: String,
     },
+    /// A file ends before the length its own header gives: an interrupted download, copy or
+    /// write.
+    #[error(
+        "{path}: truncated: the file has {size} bytes but its {format} header says {expected}; \
+         copy, download or write it again"
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// The format whose header was read (`HDF5`, `safetensors`).
+        format: &'static str,
+        /// Bytes on disk.
+        size: u64,
+        /// Bytes the header says the file holds.
+        expected: u64,
+    },
+    /// A dataset kind read from a folder was given none.
+    #[error(
+        "invalid configuration: `data.dir` is required for a `{kind}` dataset (the folder holding \
+         its files)"
+    )]
+    DataDirMissing {
+        /// The dataset kind (`spike-file`, `audio-folder`).
+        kind: String,
+    },
+    /// A folder was given to a dataset kind that reads none.
+    #[error(
+        "invalid configuration: `data.dir` does not apply to `{kind}`: the task is generated, not \
+         read from a folder"
+    )]
+    DataDirNotApplicable {
+        /// The dataset kind.
+        kind: String,
+    },
     /// A download failed.
     #[error("downloading {url}: {message}")]
     Download {
@@ -93,31 +127,73 @@ pub enum Error {
         /// What is in the way and what to do.
         message: String,
     },
+    /// A fresh run was asked for in a folder that holds one.
+    #[error("run folder {path} holds a run ({what})")]
+    RunExists {
+        /// The folder.
+        path: PathBuf,
+        /// What makes it a run (`a finished run: summary.json`, ...).
+        what: &'static str,
+    },
+    /// A seed's folder holds a run of another configuration than the one asked for.
+    #[error("run folder {path} holds a run of another configuration (its config.toml differs)")]
+    OtherConfiguration {
+        /// The folder.
+        path: PathBuf,
+    },
+    /// Resuming was asked for, but no epoch of a run in the folder has finished.
+    #[error("run folder {path}: nothing to resume yet: {reason}; start the run afresh")]
+    NothingToResume {
+        /// The folder.
+        path: PathBuf,
+        /// Why (no folder, no finished epoch).
+        reason: String,
+    },
     /// Training produced a non-finite loss or parameter; nothing of that batch was saved.
     #[error(
-        "training diverged in epoch {epoch} (0-based), batch {batch}: {what} is not finite; \
+        "training diverged in epoch {epoch}, batch {batch}: {what} is not finite; \
          the last checkpoint (after the previous epoch) is intact. Lower train.max_lr or \
          train.lr_positions, or check the input data"
     )]
     NonFinite {
-        /// Epoch (0-based).
+        /// Epoch, counted from 1.
         epoch: usize,
-        /// Batch within the epoch (0-based).
+        /// Batch within the epoch, counted from 1.
         batch: usize,
         /// The first offending quantity (`loss`, or a tensor name as in checkpoints).
         what: String,
     },
     /// The observer asked to stop (an interrupt); the last finished epoch's checkpoint is intact.
     #[error(
-        "training interrupted in epoch {epoch} (0-based) after batch {batch}; the last checkpoint \
+        "training interrupted in epoch {epoch} after batch {batch}; the last checkpoint \
          (after the previous epoch) is intact"
     )]
     Interrupted {
-        /// Epoch (0-based).
+        /// Epoch, counted from 1.
         epoch: usize,
-        /// Batch within the epoch (0-based).
+        /// Batch within the epoch, counted from 1.
         batch: usize,
     },
+    // === Deployment ===
+    /// Synapses whose delays exceed what an export target can hold.
+    #[error(
+        "layer {layer}: {count} synapses have delays above {target}'s {limit} steps (largest \
+         {largest}); retrain with a shorter model.max_delay_ms, or clip them to {limit}"
+    )]
+    DelaysBeyondLimit {
+        /// The target (`Loihi 2`).
+        target: &'static str,
+        /// The layer (0-based; the readout is the last).
+        layer: usize,
+        /// Synapses beyond the limit.
+        count: usize,
+        /// The target's largest delay, in steps.
+        limit: usize,
+        /// The layer's largest delay, in steps.
+        largest: usize,
+    },
+
+    // === Resources ===
     /// A size from a configuration or a file would need more memory than the machine has.
     #[error("{what} needs an estimated {needed} but {available} is available; {hint}")]
     Memory {

@@ -38,6 +38,7 @@ pub mod error;
 pub mod export;
 pub mod fault;
 pub(crate) mod hdf5_numbers;
+pub(crate) mod hdf5_open;
 pub mod infer;
 pub mod kernels;
 pub mod memory;

@@ -97,10 +97,43 @@ fn summary_reports_selected_and_last_epoch() {
     let text = std::fs::read_to_string(dir.path().join("summary.json")).unwrap();
     let v: serde_json::Value = serde_json::from_str(&text).unwrap();
     let h = t.history();
+    // Epochs count from 1 in the summary as in the records.
     let best = v["best_epoch"].as_u64().unwrap() as usize;
+    assert_eq!(h[best - 1].epoch, best);
+    assert_eq!(h.iter().map(|m| m.epoch).collect::<Vec<_>>(), [1, 2, 3]);
     let max_valid = h.iter().map(|m| m.valid_accuracy).fold(f64::MIN, f64::max);
-    assert_eq!(h[best].valid_accuracy, max_valid);
-    assert_eq!(v["test_accuracy"].as_f64().unwrap(), h[best].test_accuracy);
+    assert_eq!(h[best - 1].valid_accuracy, max_valid);
+    assert_eq!(
+        v["test_accuracy"].as_f64().unwrap(),
+        h[best - 1].test_accuracy
+    );
+    assert_eq!(v["valid_correct"], h[best - 1].valid_correct);
+    // What made the numbers: code, build, machine, data, evaluation and convolution paths.
+    let p = &v["provenance"];
+    assert_eq!(p["version"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        p["threads"].as_u64().unwrap() as usize,
+        rayon::current_num_threads()
+    );
+    assert_eq!(p["device"], "cpu");
+    assert_eq!(p["eval_steps"], "own");
+    assert_eq!(p["data"].as_str().unwrap().len(), 16);
+    assert!(["avx512", "avx2", "portable"].contains(&p["simd"].as_str().unwrap()));
+    let layers = p["conv_paths"].as_array().unwrap();
+    assert_eq!(layers.len(), t.network().blocks.len() + 1);
+    let batches: u64 = layers[0]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        batches as usize,
+        3 * splits.train.len().div_ceil(t.config().train.batch_size)
+    );
+    // The checkpoints carry it too.
+    let ck = Checkpoint::load(&dir.path().join("last.safetensors")).unwrap();
+    assert_eq!(ck.provenance.unwrap().data, p["data"].as_str().unwrap());
     assert_eq!(
         v["last_epoch_test_accuracy"].as_f64().unwrap(),
         h[2].test_accuracy

@@ -417,7 +417,21 @@ fn delays_beyond_loihis_limit_are_refused_unless_clipped() {
         time_step_ms: 1.0,
         tail_steps: 0,
     };
-    let e = LoihiNetwork::quantize(&net, false).unwrap_err().to_string();
+    let e = LoihiNetwork::quantize(&net, false).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            spikedelay::Error::DelaysBeyondLimit {
+                layer: 0,
+                count: 1,
+                limit: 62,
+                largest: 70,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let e = e.to_string();
     assert!(
         e.contains("1 synapses have delays above Loihi 2's 62 steps (largest 70)"),
         "{e}"

@@ -11,7 +11,7 @@ use spikedelay::export::{
 };
 use spikedelay::infer::{EvalResult, SampleSteps, evaluate, evaluate_with};
 use spikedelay::seq::Seq;
-use spikedelay::train::Checkpoint;
+use spikedelay::train::{Checkpoint, RunLayout};
 
 use crate::args::{EvalArgs, Quantize};
 
@@ -24,11 +24,13 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     if let Some(model) = &args.network.model {
         return run_model(args, model);
     }
-    let path = args
+    let given = args
         .network
         .checkpoint
         .as_ref()
         .expect("clap requires --checkpoint or --model");
+    // A run folder stands for its best checkpoint.
+    let path = &RunLayout::checkpoint(given)?;
     let mut ck = Checkpoint::load(path)?;
     set_data_dir(&mut ck.config, args)?;
     let splits = crate::cmd::train::load(&ck.config)?;
@@ -45,8 +47,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let deployed = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
     let loihi = match args.network.quantize {
         Some(Quantize::Loihi) => {
-            let (q, report) = LoihiNetwork::quantize(&deployed, args.network.clip_delays)
-                .map_err(|e| anyhow::anyhow!("{e} (--clip-delays clips them)"))?;
+            let (q, report) = LoihiNetwork::quantize(&deployed, args.network.clip_delays)?;
             if report.clipped_delays > 0 {
                 eprintln!("note: {} delays clipped to 62 steps", report.clipped_delays);
             }
@@ -98,7 +99,7 @@ pub fn run(args: &EvalArgs) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{}: {} delays, {} parameters, trained {} epochs",
+        "{}: {} delays, {} parameters, saved after epoch {}",
         path.display(),
         ck.config.model.delays,
         ck.network.parameter_count(),
@@ -207,7 +208,7 @@ fn set_data_dir(config: &mut RunConfig, args: &EvalArgs) -> Result<()> {
             .data
             .source_mut()
             .set_dir(dir)
-            .map_err(|e| anyhow::anyhow!("--data-dir: {e}"))?;
+            .context("--data-dir")?;
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! `spikedelay export`.
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use spikedelay::export::{ExportFormat, ExportOptions, export};
 use spikedelay::infer::{evaluate, evaluate_with};
 use spikedelay::train::Checkpoint;
@@ -28,8 +28,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
         clip_delays: args.clip_delays,
         nir_dt: args.nir_dt,
     };
-    let exported = export(&ck, args.format, &args.out, &options)
-        .map_err(|e| anyhow::anyhow!("{e} (--clip-delays clips them)"))?;
+    let exported = export(&ck, args.format, &args.out, &options)?;
     let net = &exported.deployed;
     let synapses: usize = net.layers.iter().map(|l| l.synapses().len()).sum();
     let max_delay = net.layers.iter().map(|l| l.max_delay()).max().unwrap_or(0);
@@ -65,7 +64,7 @@ pub fn run(args: &ExportArgs) -> Result<()> {
             .data
             .source_mut()
             .set_dir(dir)
-            .map_err(|e| anyhow::anyhow!("--data-dir: {e}"))?;
+            .context("--data-dir")?;
     }
     let splits = match crate::cmd::train::load(&ck.config) {
         Ok(s) => s,

@@ -11,7 +11,9 @@ use spikedelay::data::DataConfig;
 use spikedelay::data::spikes::binning::{Binning, BinningMode};
 use spikedelay::data::spikes::file::SpikeFile;
 use spikedelay::data::spikes::stream_binner::StreamBinner;
-use spikedelay::export::{DeployedNetwork, EventDeployed, LoihiNetwork, Stream, read_netx};
+use spikedelay::export::{
+    DeployedNetwork, EventDeployed, ExportedModel, LoihiNetwork, OpenedModel, Stream, read_netx,
+};
 use spikedelay::infer::EventNetwork;
 use spikedelay::train::Checkpoint;
 
@@ -65,11 +67,15 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
         None => None,
     };
     if let Some(path) = &args.network.model {
-        let (net, meta) = read_netx(path).map_err(|e| {
-            anyhow!(
-                "{e} (stream takes netx files and checkpoints; run NIR graphs with eval --model)"
-            )
-        })?;
+        let opened = OpenedModel::open(path, None)?;
+        let ExportedModel::Netx(_) = opened.model else {
+            bail!(
+                "{}: a NIR graph; stream takes netx files and checkpoints (run NIR graphs with \
+                 eval --model)",
+                path.display()
+            );
+        };
+        let (net, meta) = read_netx(path)?;
         let config = match (given, meta.get(spikedelay::export::CONFIG_KEY)) {
             (Some(c), _) => c,
             (None, Some(t)) => RunConfig::from_toml_str(t)
@@ -90,11 +96,9 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
     let config = given.unwrap_or_else(|| ck.config.clone());
     let net = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
     let network = match args.network.quantize {
-        Some(Quantize::Loihi) => Network::Loihi(
-            LoihiNetwork::quantize(&net, args.network.clip_delays)
-                .map_err(|e| anyhow!("{e} (--clip-delays clips them)"))?
-                .0,
-        ),
+        Some(Quantize::Loihi) => {
+            Network::Loihi(LoihiNetwork::quantize(&net, args.network.clip_delays)?.0)
+        }
         _ if args.lockstep => Network::Float(EventDeployed::new(&net)),
         _ => Network::Rounded(EventNetwork::from_network(&ck.network)),
     };

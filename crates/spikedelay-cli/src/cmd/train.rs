@@ -1,135 +1,139 @@
-//! `spikedelay train`.
+//! `spikedelay train`: the library's run manager ([`RunPlan`]) with progress bars and one line
+//! per run step.
 
-use std::path::{Path, PathBuf};
-
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use spikedelay::config::RunConfig;
-use spikedelay::data::{DataConfig, SelectOn, Splits};
-use spikedelay::train::run_dir::holds_run;
-use spikedelay::train::trainer::files;
-use spikedelay::train::{Aggregate, Existing, Summary, Trainer, read_summary};
+use spikedelay::data::{LoadProgress, SelectOn, Splits};
+use spikedelay::train::{
+    EpochMetrics, RunObserver, RunOutcome, RunStarted, Summary, TrainObserver,
+};
 
 use crate::args::TrainArgs;
-use crate::plan::TrainPlan;
+use crate::hints::with_data_hint;
 use crate::progress::{DataProgress, TrainProgress};
 
-/// Trains (once, or once per seed of `--seeds`), writing into the plan's output directory, and
+/// Trains (once, or once per seed of `--seeds`), writing into the plan's output folder, and
 /// prints the summary.
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let plan = TrainPlan::from_args(args)?;
-    let Some(seeds) = &plan.seeds else {
-        run_one(
-            &plan.config,
-            &plan.out,
-            plan.resume,
-            args.overwrite,
-            plan.resume_data_dir.clone(),
-        )?;
-        if args.plot {
-            crate::cmd::plot::draw(&plan.out, &crate::plot::default_dir(&plan.out), 0)?;
-        }
-        return Ok(());
-    };
-    let mut summaries = Vec::new();
-    for &seed in seeds {
-        let out = plan.out.join(format!("seed{seed}"));
-        let mut config = plan.config.clone();
-        config.train.seed = seed;
-        let stored = out.join(files::CONFIG);
-        if !args.overwrite && stored.is_file() && RunConfig::from_toml_file(&stored)? != config {
-            bail!(
-                "{} holds a run of another configuration; choose another --out, or replace it \
-                 with --overwrite",
-                out.display()
-            );
-        }
-        let done = out.join(files::SUMMARY);
-        if !args.overwrite && done.is_file() {
-            let s = read_summary(&done)?;
-            println!(
-                "seed {seed}: finished earlier (test accuracy {:.2}%), skipped",
-                100.0 * s.test_accuracy
-            );
-            summaries.push(s);
-            continue;
-        }
-        let resume = plan.resume && out.join(files::LAST).is_file();
-        println!("seed {seed} → {}", out.display());
-        summaries.push(run_one(&config, &out, resume, args.overwrite, None)?);
+    let plan = crate::plan::train_plan(args)?;
+    let mut observer = Printer::default();
+    let outcome = plan
+        .run(&mut observer)
+        .map_err(|e| with_data_hint(e, &plan.config.data))?;
+    if let RunOutcome::Seeds {
+        summaries,
+        aggregate,
+    } = &outcome
+    {
+        println!(
+            "{} seeds: test accuracy {:.2} ± {:.2}% at the selected epoch, {:.2} ± {:.2}% at the \
+             last (mean ± sample std); {}",
+            summaries.len(),
+            100.0 * aggregate.test_accuracy.mean,
+            100.0 * aggregate.test_accuracy.std,
+            100.0 * aggregate.last_epoch_test_accuracy.mean,
+            100.0 * aggregate.last_epoch_test_accuracy.std,
+            plan.layout.aggregate().display()
+        );
     }
-    let agg = Aggregate::of(&summaries)?;
-    let path = plan.out.join(files::AGGREGATE);
-    agg.write(&path)?;
-    println!(
-        "{} seeds: test accuracy {:.2} ± {:.2}% at the selected epoch, {:.2} ± {:.2}% at the last \
-         (mean ± sample std); {}",
-        summaries.len(),
-        100.0 * agg.test_accuracy.mean,
-        100.0 * agg.test_accuracy.std,
-        100.0 * agg.last_epoch_test_accuracy.mean,
-        100.0 * agg.last_epoch_test_accuracy.std,
-        path.display()
-    );
     if args.plot {
-        crate::cmd::plot::draw(&plan.out, &crate::plot::default_dir(&plan.out), 0)?;
+        let root = plan.layout.root();
+        crate::cmd::plot::draw(root, &crate::plot::default_dir(root), 0)?;
     }
     Ok(())
 }
 
-/// One run of `config` into `out` (continued from its last checkpoint with `resume`; a run
-/// already there replaced with `overwrite`, refused otherwise).
-fn run_one(
-    config: &RunConfig,
-    out: &Path,
-    resume: bool,
-    overwrite: bool,
-    data_dir: Option<PathBuf>,
-) -> Result<Summary> {
-    let (mut trainer, splits) = if resume {
-        let mut trainer = Trainer::resume(out).map_err(|e| {
-            let hint = match &e {
-                spikedelay::Error::RunFolder { message, .. }
-                    if message.starts_with("nothing to resume") =>
-                {
-                    " (train without --resume)"
-                }
-                _ => "",
-            };
-            anyhow::anyhow!("resuming the run in {}: {e}{hint}", out.display())
-        })?;
-        if let Some(dir) = data_dir {
-            trainer
-                .relocate_data(dir)
-                .context("--data-dir for the resumed run")?;
+/// Progress bars for data and epochs, and a line for each step of a run.
+#[derive(Default)]
+struct Printer {
+    data: DataProgress,
+    epochs: Option<TrainProgress>,
+    select_on: Option<SelectOn>,
+}
+
+impl LoadProgress for Printer {
+    fn start(&mut self, what: &str, total: usize) {
+        self.data.start(what, total);
+    }
+    fn advance(&mut self, n: usize) {
+        self.data.advance(n);
+    }
+    fn finish(&mut self) {
+        self.data.finish();
+    }
+    fn note(&mut self, message: &str) {
+        self.data.note(message);
+    }
+}
+
+impl TrainObserver for Printer {
+    fn epoch_started(&mut self, epoch: usize, epochs: usize, batches: usize) {
+        let bar = self
+            .epochs
+            .get_or_insert_with(|| TrainProgress::new(epochs));
+        bar.epoch_started(epoch, epochs, batches);
+    }
+    fn batch_finished(&mut self, loss: f64) {
+        if let Some(p) = &mut self.epochs {
+            p.batch_finished(loss);
         }
-        let splits = load(trainer.config())?;
-        (trainer, splits)
-    } else {
-        if !overwrite && let Some(what) = holds_run(out) {
-            bail!(
-                "{} holds a run ({what}); continue it with --resume, replace it with \
-                 --overwrite, or choose another --out",
-                out.display()
-            );
+    }
+    fn evaluating(&mut self) {
+        if let Some(p) = &mut self.epochs {
+            p.evaluating();
         }
-        let splits = load(config)?;
-        let trainer = Trainer::new(
-            config.clone(),
-            splits.train.channels(),
-            splits.train.classes(),
-        )?
-        .with_output(
-            out,
-            if overwrite {
-                Existing::Overwrite
-            } else {
-                Existing::Refuse
-            },
-        )?;
-        (trainer, splits)
-    };
-    let config = trainer.config().clone();
-    let net = trainer.network();
+    }
+    fn epoch_finished(&mut self, metrics: &EpochMetrics) {
+        if let Some(p) = &mut self.epochs {
+            p.epoch_finished(metrics);
+        }
+    }
+}
+
+impl RunObserver for Printer {
+    fn run_started(&mut self, run: &RunStarted<'_>) {
+        if let Some(seed) = run.seed {
+            println!("seed {seed} → {}", run.layout.root().display());
+        }
+        describe(run.config, run.splits, run);
+        self.epochs = Some(TrainProgress::new(run.config.train.epochs));
+        self.select_on = Some(run.config.data.select_on());
+    }
+
+    fn seed_skipped(&mut self, seed: u64, summary: &Summary) {
+        println!(
+            "seed {seed}: finished earlier (test accuracy {:.2}%), skipped",
+            100.0 * summary.test_accuracy
+        );
+    }
+
+    fn run_finished(&mut self, summary: &Summary) {
+        let selected = match self.select_on {
+            Some(SelectOn::Test) => {
+                "selected by its TEST accuracy (the test set also selects, so this is optimistic)"
+                    .to_string()
+            }
+            _ => format!(
+                "selected by its validation accuracy {:.2}%",
+                100.0 * summary.best_valid_accuracy
+            ),
+        };
+        println!(
+            "test accuracy {:.2}% ({}/{}) at epoch {} of {}, {selected}; last epoch {:.2}%; {:.1}s",
+            100.0 * summary.test_accuracy,
+            summary.test_correct,
+            summary.test_samples,
+            summary.best_epoch,
+            summary.epochs,
+            100.0 * summary.last_epoch_test_accuracy,
+            summary.wall_seconds
+        );
+    }
+}
+
+/// The data, selection and network of a run about to train.
+fn describe(config: &RunConfig, splits: &Splits, run: &RunStarted<'_>) {
+    let net = run.network;
     let steps: Vec<usize> = (0..splits.train.len())
         .map(|i| splits.train.steps(i))
         .collect();
@@ -147,7 +151,8 @@ fn run_one(
     );
     println!("selection: {}", config.data.selection());
     println!(
-        "network: {} → {} → {} ({} delays, D = {}, τ = {:.3} steps), {} trainable parameters; writing to {}",
+        "network: {} → {} → {} ({} delays, D = {}, τ = {:.3} steps), {} trainable parameters; \
+         writing to {}",
         net.config.inputs,
         net.config
             .hidden
@@ -160,65 +165,17 @@ fn run_one(
         config.taps(),
         net.config.tau,
         net.parameter_count(),
-        out.display()
+        run.layout.root().display()
     );
-    if resume {
-        println!("resuming after epoch {}", trainer.history().len());
+    if run.epochs_done > 0 {
+        println!("resuming after epoch {}", run.epochs_done);
     }
-    let mut progress = TrainProgress::new(config.train.epochs);
-    let summary = trainer.run(&splits, &mut progress)?;
-    let selected = match config.data.select_on() {
-        SelectOn::Valid => format!(
-            "selected by its validation accuracy {:.2}%",
-            100.0 * summary.best_valid_accuracy
-        ),
-        SelectOn::Test => {
-            "selected by its TEST accuracy (the test set also selects, so this is optimistic)"
-                .to_string()
-        }
-    };
-    println!(
-        "test accuracy {:.2}% ({}/{}) at epoch {} of {} (best_epoch = {} in summary.json, counted \
-         from 0), {selected}; last epoch {:.2}%; {:.1}s",
-        100.0 * summary.test_accuracy,
-        summary.test_correct,
-        summary.test_samples,
-        summary.best_epoch + 1,
-        summary.epochs,
-        summary.best_epoch,
-        100.0 * summary.last_epoch_test_accuracy,
-        summary.wall_seconds
-    );
-    Ok(summary)
 }
 
-/// The splits `config` names, with hints for data that is not there yet.
+/// The splits `config` names, with a hint for data that is not there yet.
 pub fn load(config: &RunConfig) -> Result<Splits> {
-    let loaded = config
+    config
         .data
-        .load(config.model.time_step_ms, &mut DataProgress::default());
-    loaded.map_err(|e| {
-        let hint = match (&e, &config.data) {
-            (spikedelay::Error::NotFound { .. }, DataConfig::SpikeFile(_)) => {
-                let name = config.data.name();
-                if ["shd", "ssc"].contains(&name.as_str()) {
-                    format!(
-                        "get it with `spikedelay data download {name} --data-dir DIR`, or write \
-                         a stand-in with `spikedelay data make-synthetic --format shd DIR`"
-                    )
-                } else {
-                    "spike files in the SHD layout; `spikedelay data make-synthetic --format \
-                     shd DIR` writes a stand-in"
-                        .into()
-                }
-            }
-            (spikedelay::Error::NotFound { .. }, DataConfig::AudioFolder(_)) => {
-                "get GSC with `spikedelay data download gsc --data-dir DIR`, or write a \
-                 stand-in with `spikedelay data make-synthetic --format gsc DIR`"
-                    .into()
-            }
-            _ => return anyhow::Error::new(e),
-        };
-        anyhow::anyhow!("{e}\n  hint: {hint}")
-    })
+        .load(config.model.time_step_ms, &mut DataProgress::default())
+        .map_err(|e| with_data_hint(e, &config.data))
 }

@@ -14,9 +14,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use spikedelay::config::RunConfig;
 use spikedelay::model::Network;
+use spikedelay::train::files;
 use spikedelay::train::metrics::read_metrics;
 use spikedelay::train::report::FIGURES;
-use spikedelay::train::trainer::files;
 use spikedelay::train::{Checkpoint, EpochMetrics};
 
 pub use canvas::Canvas;

@@ -149,10 +149,7 @@ impl DataConfig {
 
 /// The error for a folder-based kind whose `data.dir` is missing.
 pub(crate) fn dir_required(kind: &str) -> Error {
-    Error::config(
-        "data.dir",
-        format!("is required for a `{kind}` dataset (the folder holding its files)"),
-    )
+    Error::DataDirMissing { kind: kind.into() }
 }
 
 /// The selection sentence for the test-selected protocol, shared by every kind.

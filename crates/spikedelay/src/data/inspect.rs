@@ -291,6 +291,24 @@ pub fn inspect_audio_folder(root: &Path) -> Result<AudioFolderReport> {
             Err(e) => problems.push(e),
         }
     }
+    // A split without clips cannot train (`train` refuses it): say so here, with the fix.
+    for (name, split) in &splits {
+        if split.files.is_empty() {
+            let fix = match (layout.rule, *name) {
+                (SplitRule::Lists, "training") => {
+                    "every clip is named by validation_list.txt or testing_list.txt; list fewer"
+                        .to_string()
+                }
+                (SplitRule::Lists, list) => format!(
+                    "{list}_list.txt names no clip of the folder; list clips there (one \
+                     `word/file.wav` per line), or remove both list files to split by GSC's \
+                     speaker hash"
+                ),
+                _ => "no speaker hashes into it; add clips of more speakers".to_string(),
+            };
+            problems.insert(0, format!("the {name} split is empty: {fix}"));
+        }
+    }
     let problem_count = problems.len();
     problems.truncate(LISTED_PROBLEMS);
     Ok(AudioFolderReport {

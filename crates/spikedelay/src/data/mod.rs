@@ -15,6 +15,7 @@ pub mod config;
 pub mod dataset;
 #[cfg(feature = "download")]
 pub mod download;
+pub mod fingerprint;
 pub mod inspect;
 pub mod progress;
 pub mod spikes;

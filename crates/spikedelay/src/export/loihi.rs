@@ -121,14 +121,13 @@ impl LoihiLayer {
             }
         }
         if too_far > 0 && !clip_delays {
-            return Err(Error::config(
-                field("delays"),
-                format!(
-                    "{too_far} synapses have delays above Loihi 2's {MAX_DELAY} steps (largest {}); \
-                     retrain with a shorter model.max_delay_ms or clip them",
-                    layer.max_delay()
-                ),
-            ));
+            return Err(Error::DelaysBeyondLimit {
+                target: "Loihi 2",
+                layer: l,
+                count: too_far,
+                limit: MAX_DELAY,
+                largest: layer.max_delay(),
+            });
         }
         report.clipped_delays += too_far;
         let max_w = wf.iter().fold(0f32, |m, w| m.max(w.abs())) as f64;
@@ -361,13 +360,13 @@ impl LoihiNetwork {
             .iter()
             .map(|l| Seq::zeros(b, steps, l.outputs))
             .collect();
-        for s in 0..b {
+        for (s, &own) in lengths.iter().enumerate() {
             let mut state = self.state();
             let sample = x.sample(s);
             let mut events = Vec::new();
-            for t in 0..lengths[s] + tail {
+            for t in 0..own + tail {
                 events.clear();
-                if t < lengths[s] {
+                if t < own {
                     // A bin holding k spikes is a graded spike of k (netx's
                     // `input_message_bits`): channel i listed k times.
                     for (i, &k) in sample[t * c..(t + 1) * c].iter().enumerate() {

@@ -4,8 +4,6 @@
 
 use std::path::Path;
 
-use hdf5_reader::Hdf5File;
-
 use super::CONFIG_KEY;
 use super::graph_run::GraphRunner;
 use super::loihi::LoihiNetwork;
@@ -44,12 +42,7 @@ impl OpenedModel {
     /// Opens `path` (NIR or netx). `time_step_ms` is used where the file does not say its step
     /// (NIR graphs from other tools).
     pub fn open(path: &Path, time_step_ms: Option<f64>) -> Result<Self> {
-        let file = Hdf5File::open(path).map_err(|e| {
-            Error::data(
-                path,
-                format!("not a readable HDF5 file ({e}); --model takes a NIR or a netx file"),
-            )
-        })?;
+        let file = crate::hdf5_open::open(path, "a NIR or a netx file (HDF5)")?;
         let is_nir = file.dataset("node/type").is_ok();
         let is_netx = file.group("layer").is_ok();
         drop(file);

@@ -9,7 +9,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hdf5_reader::Hdf5File;
 use hdf5_writer::{DatasetBuilder, Hdf5Builder, WriteOptions};
 
 use super::loihi::{LoihiLayer, LoihiNetwork, NEVER};
@@ -88,11 +87,7 @@ pub fn read_netx(path: &Path) -> Result<(LoihiNetwork, BTreeMap<String, String>)
             what: "a netx file (HDF5)".into(),
         });
     }
-    let file = Hdf5File::open(path).map_err(|e| {
-        err(format!(
-            "not a readable HDF5 file ({e}); is it a netx file?"
-        ))
-    })?;
+    let file = crate::hdf5_open::open(path, "a netx file (HDF5)")?;
     let h = Hdf5Values { file: &file, path };
     let (names, _) = file
         .group("layer")

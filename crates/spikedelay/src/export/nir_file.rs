@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use hdf5_reader::Hdf5File;
 use hdf5_writer::{DatasetBuilder, Hdf5Builder, WriteOptions};
 
 use super::graph::{Matrix, NirGraph, NirNode};
@@ -132,8 +131,7 @@ pub fn read_nir(path: &Path) -> Result<NirGraph> {
             what: "a NIR file (HDF5)".into(),
         });
     }
-    let file = Hdf5File::open(path)
-        .map_err(|e| err(format!("not a readable HDF5 file ({e}); is it a NIR file?")))?;
+    let file = crate::hdf5_open::open(path, "a NIR file (HDF5)")?;
     let values = Hdf5Values { file: &file, path };
     let string = |p: &str| values.string(p);
     let numbers = |p: &str| values.numbers(p);

@@ -133,6 +133,17 @@ pub enum ConvPlan {
 }
 
 impl ConvPlan {
+    /// The path's name, as [`ConvPath`] spells it: `events`, `gemm`, `narrow`, `low-rank`, `fft`.
+    pub fn path_name(&self) -> &'static str {
+        match self {
+            ConvPlan::Events { .. } => "events",
+            ConvPlan::Gemm => "gemm",
+            ConvPlan::Narrow(_) => "narrow",
+            ConvPlan::LowRank(_) => "low-rank",
+            ConvPlan::Spectral { .. } => "fft",
+        }
+    }
+
     /// A short description: the path and its size (`narrow W=6`, `low-rank R=7`, `fft N=144`).
     pub fn describe(&self) -> String {
         match self {

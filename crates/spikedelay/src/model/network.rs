@@ -179,6 +179,15 @@ impl ForwardCache {
         self.blocks.iter().map(|b| &b.membranes).collect()
     }
 
+    /// The plan of each delay layer (hidden layers, then the readout).
+    pub fn conv_plans(&self) -> Vec<&crate::model::ConvPlan> {
+        self.blocks
+            .iter()
+            .map(|b| &b.conv.plan)
+            .chain(std::iter::once(&self.output.plan))
+            .collect()
+    }
+
     /// Per hidden layer: spikes per neuron and step, and the neuron-steps it was measured over.
     pub fn spike_rates(&self) -> Vec<(f64, usize)> {
         self.blocks

@@ -93,8 +93,13 @@ pub fn read_summary(path: &Path) -> Result<Summary> {
         path: path.to_path_buf(),
         source,
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| Error::data(path, format!("not a spikedelay summary.json ({e})")))
+    let mut s: Summary = serde_json::from_str(&text)
+        .map_err(|e| Error::data(path, format!("not a spikedelay summary.json ({e})")))?;
+    // Summaries written before provenance was recorded counted epochs from 0.
+    if s.provenance.is_none() && s.epochs > 0 {
+        s.best_epoch += 1;
+    }
+    Ok(s)
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@
 //! layer (the output layer last), `blocks.{l}.norm.{gamma,beta,running_mean,running_var}`, and
 //! with optimiser state `optim.{weights,positions,gamma,beta}.{l}.{m,v}`. Metadata (strings):
 //! `format`, `config` (TOML), `network` (JSON), `layers` (JSON: SIG and kernel per layer), and
-//! optionally `optim` and `progress` (JSON), and `checksum`: `sha256:HEX` over the other metadata
+//! optionally `optim`, `progress` and `provenance` (JSON: the code, build, machine and data,
+//! [`Provenance`]), and `checksum`: `sha256:HEX` over the other metadata
 //! (sorted by key) and every tensor's name, shape and bytes (sorted by name), verified on load so
 //! that flipped or truncated bytes are an error rather than a silently different network.
 
@@ -18,6 +19,7 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
 use super::optim::{Adam, AdamState, NetworkOptimizer};
+use super::provenance::Provenance;
 use crate::atomic_file::write_atomic;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
@@ -52,6 +54,8 @@ pub struct Checkpoint {
     pub optimizer: Option<NetworkOptimizer>,
     /// Progress, for resuming.
     pub progress: Option<Progress>,
+    /// What made it (`None` in checkpoints written before it was recorded).
+    pub provenance: Option<Provenance>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -95,6 +99,43 @@ impl From<AdamMeta> for Adam {
 
 fn bytes_of(v: &[f32]) -> Vec<u8> {
     v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Fails with [`Error::Truncated`] when `bytes` end before the length a safetensors header
+/// gives: 8 bytes of header length `n`, `n` bytes of JSON header, then every tensor's data up to
+/// its largest `data_offsets` end.
+fn check_length(path: &Path, bytes: &[u8]) -> Result<()> {
+    let truncated = |expected: u64| Error::Truncated {
+        path: path.to_path_buf(),
+        format: "safetensors",
+        size: bytes.len() as u64,
+        expected,
+    };
+    let Some(n) = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    else {
+        return Err(truncated(8));
+    };
+    let header_end = 8u64.saturating_add(n);
+    if (bytes.len() as u64) < header_end {
+        return Err(truncated(header_end));
+    }
+    let header: serde_json::Map<String, serde_json::Value> =
+        match serde_json::from_slice(&bytes[8..header_end as usize]) {
+            Ok(h) => h,
+            Err(_) => return Ok(()), // not ours to judge: the reader names what is wrong
+        };
+    let data_end = header
+        .iter()
+        .filter(|(k, _)| *k != "__metadata__")
+        .filter_map(|(_, t)| t.get("data_offsets")?.get(1)?.as_u64())
+        .max()
+        .unwrap_or(0);
+    if (bytes.len() as u64) < header_end.saturating_add(data_end) {
+        return Err(truncated(header_end + data_end));
+    }
+    Ok(())
 }
 
 impl Checkpoint {
@@ -146,6 +187,9 @@ impl Checkpoint {
             .collect();
             meta.insert("optim".to_string(), json(&adams));
         }
+        if let Some(p) = &self.provenance {
+            meta.insert("provenance".to_string(), json(p));
+        }
         if let Some(p) = &self.progress {
             meta.insert("progress".to_string(), json(p));
         }
@@ -172,13 +216,17 @@ impl Checkpoint {
         write_atomic(path, &bytes)
     }
 
-    /// Reads a checkpoint, checking every tensor's presence, dtype and shape.
+    /// Reads a checkpoint, checking every tensor's presence, dtype and shape. A run folder
+    /// stands for its `best.safetensors` ([`crate::train::RunLayout::checkpoint`]).
     pub fn load(path: &Path) -> Result<Self> {
+        let resolved = crate::train::RunLayout::checkpoint(path)?;
+        let path = resolved.as_path();
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             action: "reading checkpoint",
             path: path.to_path_buf(),
             source,
         })?;
+        check_length(path, &bytes)?;
         let err = |m: String| Error::checkpoint(path, m);
         let (_, header) = SafeTensors::read_metadata(&bytes)
             .map_err(|e| err(format!("not a readable safetensors file ({e})")))?;
@@ -324,11 +372,19 @@ impl Checkpoint {
                 serde_json::from_str(text).map_err(|e| err(format!("metadata `progress`: {e}")))?,
             ),
         };
+        let provenance = match meta.get("provenance") {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str(text)
+                    .map_err(|e| err(format!("metadata `provenance`: {e}")))?,
+            ),
+        };
         Ok(Checkpoint {
             config,
             network,
             optimizer,
             progress,
+            provenance,
         })
     }
 }

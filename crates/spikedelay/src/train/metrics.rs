@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::provenance::{ConvPathCounts, Provenance};
 use crate::atomic_file::write_atomic;
 use crate::error::{Error, Result};
 
@@ -13,7 +14,7 @@ use crate::error::{Error, Result};
 /// §12), which depends on the batch size, for comparing with numbers the reference prints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
-    /// Epoch index (0-based).
+    /// The epoch, counted from 1 (as everywhere: progress lines, `best_epoch`, errors).
     pub epoch: usize,
     /// Training loss (training-mode forward: Gaussian kernels, dropout).
     pub train_loss: f64,
@@ -60,6 +61,12 @@ pub struct EpochMetrics {
     pub spike_rates: Vec<f64>,
     /// Wall time of the epoch including evaluation, seconds.
     pub seconds: f64,
+    /// Worker threads the epoch ran on.
+    #[serde(default)]
+    pub threads: usize,
+    /// Training batches per convolution path, per delay layer.
+    #[serde(default)]
+    pub conv_paths: ConvPathCounts,
 }
 
 /// The outcome of a run.
@@ -83,10 +90,16 @@ pub struct Summary {
     pub test_samples: usize,
     /// Test accuracy after the last epoch.
     pub last_epoch_test_accuracy: f64,
-    /// Selected epoch (best validation accuracy, earliest on ties; 0-based).
+    /// Selected epoch (best validation accuracy, earliest on ties), counted from 1.
     pub best_epoch: usize,
     /// Validation accuracy at `best_epoch`.
     pub best_valid_accuracy: f64,
+    /// Correctly classified validation samples at `best_epoch`.
+    #[serde(default)]
+    pub valid_correct: usize,
+    /// Validation samples.
+    #[serde(default)]
+    pub valid_samples: usize,
     /// How `best_epoch` was chosen.
     pub selection: String,
     /// The input pipeline (dataset, binning or features).
@@ -98,6 +111,10 @@ pub struct Summary {
     pub wall_seconds: f64,
     /// Trainable parameters (method §20).
     pub parameters: usize,
+    /// The code, build, machine and data behind the figures (`None` in runs written before it
+    /// was recorded).
+    #[serde(default)]
+    pub provenance: Option<Provenance>,
 }
 
 /// Writes `metrics.jsonl` (one JSON object per line) atomically; a non-finite number (which
@@ -128,20 +145,21 @@ pub fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
         path: path.to_path_buf(),
         source,
     })?;
-    text.lines()
+    let mut history: Vec<EpochMetrics> = text
+        .lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
-            serde_json::from_str(l).map_err(|e| Error::Io {
-                action: "parsing metrics",
-                path: path.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("line {}: {e}", n + 1),
-                ),
+            serde_json::from_str(l).map_err(|e| {
+                Error::data(path, format!("line {}: not an epoch record ({e})", n + 1))
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    // Files written before epochs were counted from 1 start at 0.
+    if history.first().is_some_and(|m| m.epoch == 0) {
+        history.iter_mut().for_each(|m| m.epoch += 1);
+    }
+    Ok(history)
 }
 
 /// Writes `summary.json` atomically.

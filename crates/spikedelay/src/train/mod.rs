@@ -2,17 +2,23 @@
 
 pub mod aggregate;
 pub mod checkpoint;
+pub mod layout;
 pub mod metrics;
 pub mod optim;
+pub mod provenance;
 pub mod report;
 pub mod run_dir;
+pub mod runs;
 pub mod schedule;
 pub mod trainer;
 
 pub use aggregate::{Aggregate, MeanStd, read_summary};
 pub use checkpoint::{Checkpoint, Progress};
+pub use layout::{RunLayout, files};
 pub use metrics::{EpochMetrics, Summary};
 pub use optim::{Adam, AdamState, NetworkOptimizer};
+pub use provenance::Provenance;
 pub use run_dir::{Existing, RunDir};
+pub use runs::{DataSource, RunObserver, RunOutcome, RunPlan, RunStarted};
 pub use schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
 pub use trainer::{TrainObserver, Trainer};

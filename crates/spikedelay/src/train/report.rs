@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::aggregate::{Aggregate, MeanStd, read_summary};
-use super::trainer::files;
+use super::layout::files;
 use crate::error::{Error, Result};
 
 /// One row of the report.
@@ -69,7 +69,7 @@ impl RunRow {
             wall_seconds: agg.wall_seconds,
             plots: FIGURES
                 .iter()
-                .map(|f| dir.join("plots").join(f))
+                .map(|f| dir.join(files::PLOTS).join(f))
                 .filter(|p| p.is_file())
                 .collect(),
         })

@@ -10,7 +10,7 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use super::trainer::files;
+use super::layout::files;
 use crate::atomic_file::is_temporary;
 use crate::error::{Error, Result};
 
@@ -64,19 +64,16 @@ impl RunDir {
             Existing::Resume => {}
             Existing::Refuse => {
                 if let Some(what) = holds_run(path) {
-                    return Err(Error::run_folder(
-                        path,
-                        format!(
-                            "holds a run ({what}); resume it, replace it (overwrite), or choose \
-                             another output folder"
-                        ),
-                    ));
+                    return Err(Error::RunExists {
+                        path: path.to_path_buf(),
+                        what,
+                    });
                 }
                 dir.remove(&RUN_FILES)?;
             }
             Existing::Overwrite => {
                 dir.remove(&RUN_FILES)?;
-                let plots = path.join("plots");
+                let plots = path.join(files::PLOTS);
                 if plots.is_dir() {
                     std::fs::remove_dir_all(&plots).map_err(|source| Error::Io {
                         action: "removing the replaced run's figures",
@@ -211,9 +208,9 @@ mod tests {
         assert!(!p.join(files::METRICS).exists());
         assert!(!p.join(".last.safetensors.tmp-123").exists());
         std::fs::write(p.join(files::LAST), "x").unwrap();
-        let err = RunDir::open(p, Existing::Refuse).unwrap_err().to_string();
+        let err = RunDir::open(p, Existing::Refuse).unwrap_err();
         assert!(
-            err.contains("resume it") && err.contains("(overwrite)"),
+            matches!(err, Error::RunExists { what, .. } if what.contains("last.safetensors")),
             "{err}"
         );
         assert!(p.join(files::LAST).exists());

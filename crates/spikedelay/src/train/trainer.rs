@@ -25,33 +25,20 @@ use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 use super::checkpoint::{Checkpoint, Progress};
+use super::layout::files;
 use super::metrics::{EpochMetrics, Summary, read_metrics, write_metrics, write_summary};
 use super::optim::NetworkOptimizer;
+use super::provenance::{ConvPathCounts, Provenance, add_counts, count_paths};
 use super::run_dir::{Existing, RunDir};
 use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
 use crate::config::RunConfig;
+use crate::data::fingerprint::fingerprint;
 use crate::data::{Splits, make_batch};
 use crate::error::{Error, Result};
-use crate::infer::{EventNetwork, Tally, evaluate_with};
+use crate::infer::{EventNetwork, SampleSteps, Tally, evaluate_with};
 use crate::model::network::SIG_FINAL;
 use crate::model::taps::GAUSS_SIGMA_OFFSET;
 use crate::model::{DelayMode, Network, sum_softmax_cross_entropy};
-
-/// File names inside a run's output directory.
-pub mod files {
-    /// Checkpoint after the latest epoch, with optimiser state (for `--resume`).
-    pub const LAST: &str = "last.safetensors";
-    /// Checkpoint of the epoch selected on validation.
-    pub const BEST: &str = "best.safetensors";
-    /// One JSON object per epoch.
-    pub const METRICS: &str = "metrics.jsonl";
-    /// Final summary.
-    pub const SUMMARY: &str = "summary.json";
-    /// The resolved configuration.
-    pub const CONFIG: &str = "config.toml";
-    /// Mean and spread over the seeds of a multi-seed run (in the folder above the seeds').
-    pub const AGGREGATE: &str = "aggregate.json";
-}
 
 /// Receives progress reports (the CLI draws its progress bar from these).
 pub trait TrainObserver {
@@ -93,6 +80,8 @@ pub struct Trainer {
     history: Vec<EpochMetrics>,
     progress: Progress,
     out: Option<RunDir>,
+    /// The fingerprint of the data this session trains on (known once `run` has seen it).
+    data_fingerprint: Option<String>,
 }
 
 impl Trainer {
@@ -121,6 +110,7 @@ impl Trainer {
             history: Vec::new(),
             progress,
             out: None,
+            data_fingerprint: None,
         })
     }
 
@@ -129,18 +119,19 @@ impl Trainer {
     pub fn resume(out: &Path) -> Result<Self> {
         let path = out.join(files::LAST);
         if !out.is_dir() {
-            return Err(Error::run_folder(
-                out,
-                "nothing to resume yet: the folder does not exist; start the run afresh",
-            ));
+            return Err(Error::NothingToResume {
+                path: out.into(),
+                reason: "the folder does not exist".into(),
+            });
         }
         let dir = RunDir::open(out, Existing::Resume)?;
         if !path.exists() {
-            return Err(Error::run_folder(
-                out,
-                "nothing to resume yet: no epoch of a run in this folder has finished \
-                 (there is no last.safetensors); start the run afresh",
-            ));
+            return Err(Error::NothingToResume {
+                path: out.into(),
+                reason: "no epoch of a run in this folder has finished (there is no \
+                         last.safetensors)"
+                    .into(),
+            });
         }
         let ck = Checkpoint::load(&path)?;
         let optimizer = ck.optimizer.ok_or_else(|| {
@@ -168,6 +159,7 @@ impl Trainer {
             history,
             progress,
             out: Some(dir),
+            data_fingerprint: None,
         })
     }
 
@@ -222,6 +214,7 @@ impl Trainer {
             .config
             .memory_estimate(self.config.train.batch_size, Some(steps))
             .check("training")?;
+        self.data_fingerprint = Some(fingerprint(splits));
         for epoch in self.progress.epochs_done..epochs {
             let m = self.train_epoch(epoch, splits, observer)?;
             observer.epoch_finished(&m);
@@ -272,6 +265,7 @@ impl Trainer {
         let batches: Vec<&[usize]> = order.chunks(batch_size).collect();
         observer.epoch_started(epoch, self.config.train.epochs, batches.len());
         let mut tally = Tally::new(splits.train.classes(), self.network.blocks.len());
+        let mut conv_paths = ConvPathCounts::new();
         // Batches are assembled one ahead on a loader thread while the current one trains.
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
@@ -288,8 +282,8 @@ impl Trainer {
                 let (v, cache) = self.network.forward_train(&batch.x, &mut dropout_rng)?;
                 let out = sum_softmax_cross_entropy(&v, &batch.labels, true)?;
                 let diverged = |what: String| Error::NonFinite {
-                    epoch,
-                    batch: b,
+                    epoch: epoch + 1,
+                    batch: b + 1,
                     what,
                 };
                 if !out.loss.is_finite() {
@@ -305,14 +299,20 @@ impl Trainer {
                     return Err(diverged(format!("parameter `{name}` after the update")));
                 }
                 tally.add(&out, &batch.labels, &cache.spike_rates());
+                count_paths(&mut conv_paths, &cache.conv_plans());
+                crate::fault::point("batch");
                 observer.batch_finished(out.loss);
                 if observer.should_stop() {
-                    return Err(Error::Interrupted { epoch, batch: b });
+                    return Err(Error::Interrupted {
+                        epoch: epoch + 1,
+                        batch: b + 1,
+                    });
                 }
             }
             Ok(())
         })?;
         observer.evaluating();
+        crate::fault::point("evaluating");
         let engine = EventNetwork::from_network(&self.network);
         let hidden = self.network.blocks.len();
         let eval_steps = self.config.train.eval_steps;
@@ -340,7 +340,7 @@ impl Trainer {
             _ => 0.0,
         };
         let metrics = EpochMetrics {
-            epoch,
+            epoch: epoch + 1,
             train_loss: tally.loss(),
             train_accuracy: tally.accuracy(),
             train_accuracy_batch_mean: tally.batch_mean_accuracy(),
@@ -360,6 +360,8 @@ impl Trainer {
             beta1,
             spike_rates: tally.spike_rates(),
             seconds: start.elapsed().as_secs_f64(),
+            threads: rayon::current_num_threads(),
+            conv_paths,
         };
         let improved = valid.accuracy > self.progress.best_valid_accuracy;
         if improved {
@@ -389,12 +391,29 @@ impl Trainer {
             network: self.network.clone(),
             optimizer: resumable.then(|| self.optimizer.clone()),
             progress: Some(self.progress.clone()),
+            provenance: self.provenance(),
         }
+    }
+
+    /// What made the run so far: this process's code, build and machine, the data (once a
+    /// session has seen it) and every epoch's convolution paths.
+    pub fn provenance(&self) -> Option<Provenance> {
+        let data = self.data_fingerprint.clone()?;
+        let mut paths = ConvPathCounts::new();
+        for m in &self.history {
+            add_counts(&mut paths, &m.conv_paths);
+        }
+        Some(Provenance::here(
+            data,
+            self.config.train.eval_steps.to_string(),
+            paths,
+        ))
     }
 
     /// The summary of the epochs run so far.
     pub fn summary(&self) -> Summary {
         let selected = self.history.get(self.progress.best_epoch);
+        let done = self.progress.epochs_done;
         Summary {
             dataset: self.config.data.name(),
             delays: self.config.model.delays.to_string(),
@@ -404,19 +423,35 @@ impl Trainer {
             test_correct: selected.map_or(0, |m| m.test_correct),
             test_samples: selected.map_or(0, |m| m.test_samples),
             last_epoch_test_accuracy: self.history.last().map_or(0.0, |m| m.test_accuracy),
-            best_epoch: self.progress.best_epoch,
+            best_epoch: if done > 0 {
+                self.progress.best_epoch + 1
+            } else {
+                0
+            },
             best_valid_accuracy: self.progress.best_valid_accuracy.max(0.0),
+            valid_correct: selected.map_or(0, |m| m.valid_correct),
+            valid_samples: selected.map_or(0, |m| m.valid_samples),
             selection: self.config.data.selection(),
             input: self
                 .config
                 .data
                 .input_description(self.config.model.time_step_ms),
-            evaluation:
-                "accuracy = correct / total of the rounded model (integer delays: positions \
-                 rounded half-to-even, SIG = 0, triangle kernel)"
-                    .into(),
+            evaluation: match self.config.train.eval_steps {
+                SampleSteps::Own => {
+                    "accuracy = correct / total of the rounded model (integer delays: positions \
+                     rounded half-to-even, SIG = 0, triangle kernel), each sample run and decided \
+                     over its own steps plus the tail (independent of the batch size)"
+                }
+                SampleSteps::PaddedBatch => {
+                    "accuracy = correct / total of the rounded model (integer delays: positions \
+                     rounded half-to-even, SIG = 0, triangle kernel), samples padded to their \
+                     batch's longest as the reference evaluates (depends on the batch size)"
+                }
+            }
+            .into(),
             wall_seconds: self.progress.wall_seconds,
             parameters: self.network.parameter_count(),
+            provenance: self.provenance(),
         }
     }
 }

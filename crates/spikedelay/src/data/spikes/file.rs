@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use hdf5_reader::{ByteOrder, Datatype, Hdf5File};
+use hdf5_reader::{ByteOrder, Datatype};
 
 use crate::error::{Error, Result};
 use crate::hdf5_numbers::{decode_floats, decode_ints};
@@ -72,8 +72,7 @@ impl SpikeFile {
         if !path.is_file() {
             return Err(err("no such file (expected an SHD/SSC HDF5 file)".into()));
         }
-        let file = Hdf5File::open(path)
-            .map_err(|e| err(format!("not a readable HDF5 file ({e}); is it truncated?")))?;
+        let file = crate::hdf5_open::open(path, "an SHD/SSC HDF5 file")?;
         let open = |name: &str| {
             file.dataset(name).map_err(|e| {
                 err(format!(

@@ -236,10 +236,9 @@ impl DatasetSource for DelayPatternsConfig {
         }
     }
     fn set_dir(&mut self, _dir: std::path::PathBuf) -> Result<()> {
-        Err(Error::config(
-            "data.dir",
-            "does not apply to `delay-patterns`: the task is generated, not read from a folder",
-        ))
+        Err(Error::DataDirNotApplicable {
+            kind: "delay-patterns".into(),
+        })
     }
 }
 

@@ -1,0 +1,239 @@
+//! The run manager: what `spikedelay train` and Python's `train` do around the trainer. One run,
+//! or one run per seed of one configuration (`OUT/seed<k>/` and `OUT/aggregate.json`, finished
+//! seeds skipped on a rerun), into a [`RunLayout`] folder that is refused, replaced or continued
+//! as [`Existing`] says; the data loaded for each run; progress to one [`RunObserver`].
+
+use std::path::PathBuf;
+
+use super::aggregate::{Aggregate, read_summary};
+use super::layout::RunLayout;
+use super::metrics::Summary;
+use super::run_dir::{Existing, holds_run};
+use super::trainer::{TrainObserver, Trainer};
+use crate::config::RunConfig;
+use crate::data::{LoadProgress, Splits};
+use crate::error::{Error, Result};
+use crate::model::Network;
+
+/// A run about to train its first (or next) epoch.
+pub struct RunStarted<'a> {
+    /// Its folder.
+    pub layout: &'a RunLayout,
+    /// The seed, for one of several seeds.
+    pub seed: Option<u64>,
+    /// The configuration (for a resumed run, the one stored in it).
+    pub config: &'a RunConfig,
+    /// Its data.
+    pub splits: &'a Splits,
+    /// The network as it starts.
+    pub network: &'a Network,
+    /// Epochs finished before this session (a resumed run), else 0.
+    pub epochs_done: usize,
+}
+
+/// Receives everything a run reports: data preparation ([`LoadProgress`]), training
+/// ([`TrainObserver`]) and the run's own steps.
+pub trait RunObserver: TrainObserver + LoadProgress {
+    /// A run's data is loaded and its trainer ready.
+    fn run_started(&mut self, _run: &RunStarted<'_>) {}
+    /// A seed's run had finished earlier and is not trained again.
+    fn seed_skipped(&mut self, _seed: u64, _summary: &Summary) {}
+    /// A run finished.
+    fn run_finished(&mut self, _summary: &Summary) {}
+}
+
+/// Reports nothing.
+impl RunObserver for () {}
+
+/// What a run manager did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// One run.
+    One(Box<Summary>),
+    /// One run per seed, in the order given, and their aggregate (written as `aggregate.json`).
+    Seeds {
+        /// Each seed's summary.
+        summaries: Vec<Summary>,
+        /// Mean and spread over the seeds.
+        aggregate: Aggregate,
+    },
+}
+
+impl RunOutcome {
+    /// Every run's summary.
+    pub fn summaries(&self) -> Vec<&Summary> {
+        match self {
+            RunOutcome::One(s) => vec![s.as_ref()],
+            RunOutcome::Seeds { summaries, .. } => summaries.iter().collect(),
+        }
+    }
+}
+
+/// Where data comes from: the configuration's own dataset, or splits given by the caller
+/// (Python arrays), which every seed then shares.
+pub enum DataSource<'a> {
+    /// Load what the (stored) configuration names.
+    Config,
+    /// These splits.
+    Given(&'a Splits),
+}
+
+/// A training request: a configuration, a folder, seeds, and what to do with a run already
+/// there.
+#[derive(Debug, Clone)]
+pub struct RunPlan {
+    /// The configuration (a resumed single run uses the one stored in its folder instead).
+    pub config: RunConfig,
+    /// The run folder (for several seeds, the folder above theirs).
+    pub layout: RunLayout,
+    /// Several seeds: one run each in `seed<k>/`, replacing `config.train.seed`.
+    pub seeds: Option<Vec<u64>>,
+    /// Refuse, replace or continue a run already in the folder (with seeds: each seed's).
+    pub existing: Existing,
+    /// For a resumed single run: read its data from here from now on (the data has moved).
+    pub data_dir: Option<PathBuf>,
+}
+
+impl RunPlan {
+    /// A fresh single run of `config` into `out`, refusing a run already there.
+    pub fn new(config: RunConfig, out: impl Into<PathBuf>) -> Self {
+        RunPlan {
+            config,
+            layout: RunLayout::new(out),
+            seeds: None,
+            existing: Existing::Refuse,
+            data_dir: None,
+        }
+    }
+
+    /// Trains every run the plan names.
+    pub fn run(&self, observer: &mut dyn RunObserver) -> Result<RunOutcome> {
+        self.run_on(DataSource::Config, observer)
+    }
+
+    /// Trains every run the plan names on `data`.
+    pub fn run_on(
+        &self,
+        data: DataSource<'_>,
+        observer: &mut dyn RunObserver,
+    ) -> Result<RunOutcome> {
+        let Some(seeds) = &self.seeds else {
+            return Ok(RunOutcome::One(Box::new(self.run_one(
+                &self.config,
+                &self.layout,
+                None,
+                self.existing,
+                &data,
+                observer,
+            )?)));
+        };
+        if seeds.is_empty() {
+            return Err(Error::config("seeds", "needs at least one seed"));
+        }
+        let mut summaries = Vec::new();
+        for &seed in seeds {
+            let layout = self.layout.seed(seed);
+            let mut config = self.config.clone();
+            config.train.seed = seed;
+            let replace = self.existing == Existing::Overwrite;
+            if !replace
+                && layout.config().is_file()
+                && RunConfig::from_toml_file(&layout.config())? != config
+            {
+                return Err(Error::OtherConfiguration {
+                    path: layout.root().to_path_buf(),
+                });
+            }
+            if !replace && layout.summary().is_file() {
+                let s = read_summary(&layout.summary())?;
+                observer.seed_skipped(seed, &s);
+                summaries.push(s);
+                continue;
+            }
+            let existing = match self.existing {
+                Existing::Resume if layout.last().is_file() => Existing::Resume,
+                Existing::Resume => Existing::Refuse,
+                other => other,
+            };
+            summaries.push(self.run_one(
+                &config,
+                &layout,
+                Some(seed),
+                existing,
+                &data,
+                observer,
+            )?);
+        }
+        let aggregate = Aggregate::of(&summaries)?;
+        aggregate.write(&self.layout.aggregate())?;
+        Ok(RunOutcome::Seeds {
+            summaries,
+            aggregate,
+        })
+    }
+
+    fn run_one(
+        &self,
+        config: &RunConfig,
+        layout: &RunLayout,
+        seed: Option<u64>,
+        existing: Existing,
+        data: &DataSource<'_>,
+        observer: &mut dyn RunObserver,
+    ) -> Result<Summary> {
+        let load = |config: &RunConfig, observer: &mut dyn RunObserver| -> Result<Option<Splits>> {
+            match data {
+                DataSource::Config => {
+                    Ok(Some(config.data.load(config.model.time_step_ms, observer)?))
+                }
+                DataSource::Given(_) => Ok(None),
+            }
+        };
+        let (mut trainer, loaded) = if existing == Existing::Resume {
+            let mut trainer = Trainer::resume(layout.root())?;
+            if let Some(dir) = &self.data_dir {
+                trainer.relocate_data(dir.clone())?;
+            }
+            let loaded = load(trainer.config(), observer)?;
+            (trainer, loaded)
+        } else {
+            if existing == Existing::Refuse
+                && let Some(what) = holds_run(layout.root())
+            {
+                return Err(Error::RunExists {
+                    path: layout.root().to_path_buf(),
+                    what,
+                });
+            }
+            let loaded = load(config, observer)?;
+            let splits = match (&loaded, data) {
+                (Some(s), _) => s,
+                (None, DataSource::Given(s)) => s,
+                (None, DataSource::Config) => unreachable!("loaded above"),
+            };
+            let trainer = Trainer::new(
+                config.clone(),
+                splits.train.channels(),
+                splits.train.classes(),
+            )?
+            .with_output(layout.root(), existing)?;
+            (trainer, loaded)
+        };
+        let splits = match (&loaded, data) {
+            (Some(s), _) => s,
+            (None, DataSource::Given(s)) => s,
+            (None, DataSource::Config) => unreachable!("loaded above"),
+        };
+        observer.run_started(&RunStarted {
+            layout,
+            seed,
+            config: trainer.config(),
+            splits,
+            network: trainer.network(),
+            epochs_done: trainer.history().len(),
+        });
+        let summary = trainer.run(splits, observer)?;
+        observer.run_finished(&summary);
+        Ok(summary)
+    }
+}
