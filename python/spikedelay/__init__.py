@@ -14,11 +14,11 @@ from __future__ import annotations
 import numpy as _np
 
 from . import datasets
-from ._spikedelay import Model, RunConfig, __version__
+from ._spikedelay import Model, RunConfig, Stream, __version__
 from ._spikedelay import load as _load
 from ._spikedelay import train as _train
 
-__all__ = ["Model", "RunConfig", "datasets", "load", "train", "__version__"]
+__all__ = ["Model", "RunConfig", "Stream", "datasets", "load", "train", "__version__"]
 
 _ALLOWED = ("f", "i", "u", "b")
 
@@ -64,19 +64,25 @@ def _split(name: str, item) -> tuple:
     return tuple(out)
 
 
-def train(config: RunConfig, out=None, callback=None, data=None, overwrite: bool = False) -> dict:
-    """Trains `config` as `spikedelay train` does and returns the run's summary (the dict of
-    `summary.json`).
+def train(config: RunConfig, out=None, callback=None, data=None, overwrite: bool = False,
+          seeds=None, resume: bool = False) -> dict:
+    """Trains `config` as `spikedelay train` does (the same run manager) and returns the run's
+    summary (the dict of `summary.json`); with `seeds`, `{"summaries": [...], "aggregate": {...}}`
+    (the dicts of each `seed<k>/summary.json` and of `aggregate.json`).
 
     out: folder for checkpoints, metrics and summary (refused if it holds a run, unless
-    `overwrite`). callback: called with each epoch's metrics dict. data: your own arrays,
+    `overwrite`; continued from its last finished epoch with `resume`, which with `seeds`
+    continues the unfinished seed and skips finished ones). seeds: train once per seed into
+    `out/seed<k>/`. callback: called with each epoch's metrics dict. data: your own arrays,
     `{"train": (x, y[, lengths]), "valid": ..., "test": ...}` with x (N, T, C) and integer y,
     instead of the configuration's dataset. Ctrl-C stops after the current batch
     (KeyboardInterrupt), leaving the last finished epoch's checkpoint intact.
     """
     if data is not None:
         data = {k: (_split(k, v) if k in ("train", "valid", "test") else v) for k, v in data.items()}
-    return _train(config, None if out is None else str(out), callback, data, overwrite)
+    if seeds is not None:
+        seeds = [int(s) for s in seeds]
+    return _train(config, None if out is None else str(out), callback, data, overwrite, seeds, resume)
 
 
 def load(path) -> Model:
@@ -85,7 +91,7 @@ def load(path) -> Model:
 
 
 class _Model:
-    """A trained network: `forward`, `predict`, `delays`, `weights`, `evaluate`, `export`."""
+    """A trained network: `forward`, `predict`, `delays`, `weights`, `evaluate`, `stream`, `export`."""
 
     def __init__(self, inner: Model):
         self._inner = inner
@@ -114,6 +120,12 @@ class _Model:
         checkpoint's own `split`, as `spikedelay eval` computes them (the same at any batch size;
         eval_steps="padded-batch" evaluates as the reference does)."""
         return self._inner.evaluate(split, batch_size, eval_steps)
+
+    def stream(self) -> Stream:
+        """A stream through the network, one sample at a time: `push(time_s, channel)` raw spikes
+        (binned and pooled as the run's data) or `step(channels)` whole frames, then `end()` for the
+        decision, which is the one `evaluate` and `spikedelay stream` make."""
+        return self._inner.stream()
 
     def export(self, format: str, path, clip_delays: bool = False, nir_dt=None) -> None:
         self._inner.export(format, str(path), clip_delays, nir_dt)

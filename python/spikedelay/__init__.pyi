@@ -7,6 +7,7 @@ import numpy.typing as npt
 from . import datasets as datasets
 from ._spikedelay import Model as Model
 from ._spikedelay import RunConfig as RunConfig
+from ._spikedelay import Stream as Stream
 from ._spikedelay import __version__ as __version__
 
 ArrayLike = npt.ArrayLike
@@ -21,6 +22,7 @@ class _Model:
     def evaluate(
         self, split: str = "test", batch_size: Optional[int] = None, eval_steps: Optional[str] = None
     ) -> dict[str, Any]: ...
+    def stream(self) -> Stream: ...
     def export(self, format: str, path: str | PathLike[str], clip_delays: bool = False, nir_dt: Optional[float] = None) -> None: ...
     @property
     def config(self) -> RunConfig: ...
@@ -33,5 +35,7 @@ def train(
     callback: Optional[Callable[[dict[str, Any]], None]] = None,
     data: Optional[dict[str, Any]] = None,
     overwrite: bool = False,
+    seeds: Optional[list[int]] = None,
+    resume: bool = False,
 ) -> dict[str, Any]: ...
 def load(path: str | PathLike[str]) -> _Model: ...

@@ -5,6 +5,7 @@
 mod config;
 mod errors;
 mod model;
+mod stream;
 mod train;
 
 use pyo3::prelude::*;
@@ -28,6 +29,7 @@ fn _spikedelay(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_class::<config::RunConfig>()?;
     m.add_class::<model::Model>()?;
+    m.add_class::<stream::Stream>()?;
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
     m.add_function(wrap_pyfunction!(model::load, m)?)?;
     m.add_function(wrap_pyfunction!(train::load_splits, m)?)?;

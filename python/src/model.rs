@@ -2,6 +2,7 @@
 //! event-driven engine as `spikedelay eval`.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
@@ -13,6 +14,7 @@ use spikedelay::train::Checkpoint;
 
 use crate::config::RunConfig;
 use crate::errors::to_py;
+use crate::stream::Stream;
 
 /// `forward`'s result: readout, decisions, hidden spikes.
 type Forward<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<Bound<'py, PyAny>>);
@@ -21,7 +23,7 @@ type Forward<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<Bound<'py, PyAny>
 #[pyclass(module = "spikedelay", frozen)]
 pub struct Model {
     ck: Checkpoint,
-    engine: EventNetwork,
+    engine: Arc<EventNetwork>,
 }
 
 fn array3<'py>(py: Python<'py>, s: Seq) -> PyResult<Bound<'py, PyAny>> {
@@ -207,6 +209,16 @@ impl Model {
         Ok(())
     }
 
+    /// A stream of one sample's events at a time through the evaluation engine: its decisions
+    /// are `evaluate`'s and `spikedelay stream`'s.
+    fn stream(&self) -> Stream {
+        let c = &self.ck.config;
+        Stream::new(
+            self.engine.clone(),
+            c.data.stream_binning(c.model.time_step_ms),
+        )
+    }
+
     /// The run configuration stored in the checkpoint.
     #[getter]
     fn config(&self) -> RunConfig {
@@ -273,6 +285,6 @@ impl Model {
 #[pyfunction]
 pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
     let ck = py.detach(|| Checkpoint::load(&path)).map_err(to_py)?;
-    let engine = EventNetwork::from_network(&ck.network);
+    let engine = Arc::new(EventNetwork::from_network(&ck.network));
     Ok(Model { ck, engine })
 }

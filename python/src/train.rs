@@ -10,8 +10,10 @@ use std::time::Duration;
 use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
-use spikedelay::data::{ArrayData, Splits, make_batch};
-use spikedelay::train::{EpochMetrics, Existing, TrainObserver, Trainer};
+use spikedelay::data::{ArrayData, LoadProgress, Splits, make_batch};
+use spikedelay::train::{
+    DataSource, EpochMetrics, Existing, RunLayout, RunObserver, RunOutcome, RunPlan, TrainObserver,
+};
 
 use crate::config::RunConfig;
 use crate::errors::to_py;
@@ -44,6 +46,10 @@ impl TrainObserver for PyObserver<'_> {
         self.error.is_some() || self.interrupted.load(Ordering::Relaxed)
     }
 }
+
+impl LoadProgress for PyObserver<'_> {}
+
+impl RunObserver for PyObserver<'_> {}
 
 /// One split from `(x, y)` or `(x, y, lengths)` numpy arrays.
 fn split(what: &str, item: &Bound<'_, PyAny>, classes: usize) -> PyResult<ArrayData> {
@@ -108,9 +114,13 @@ fn splits_from(data: &Bound<'_, PyDict>) -> PyResult<Splits> {
     })
 }
 
-/// Trains `config` (on its own data, or on `data`), writing the run into `out` when given.
+/// Trains `config` (on its own data, or on `data`) as `spikedelay train` does, through the
+/// library's run manager: into `out` when given (refused if it holds a run, unless `overwrite`;
+/// continued with `resume`), once or once per seed of `seeds` (`out/seed<k>/` and
+/// `aggregate.json`).
 #[pyfunction]
-#[pyo3(signature = (config, out=None, callback=None, data=None, overwrite=false))]
+#[pyo3(signature = (config, out=None, callback=None, data=None, overwrite=false, seeds=None, resume=false))]
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     py: Python<'_>,
     config: &RunConfig,
@@ -118,8 +128,32 @@ pub fn train(
     callback: Option<Py<PyAny>>,
     data: Option<Bound<'_, PyDict>>,
     overwrite: bool,
+    seeds: Option<Vec<u64>>,
+    resume: bool,
 ) -> PyResult<Py<PyAny>> {
-    let config = config.inner.clone();
+    if resume && out.is_none() {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "resume=True continues the run in `out`; give out",
+        ));
+    }
+    if resume && overwrite {
+        return Err(pyo3::exceptions::PyValueError::new_err(
+            "resume and overwrite exclude each other",
+        ));
+    }
+    let plan = RunPlan {
+        config: config.inner.clone(),
+        layout: out.map(RunLayout::new),
+        seeds,
+        existing: if resume {
+            Existing::Resume
+        } else if overwrite {
+            Existing::Overwrite
+        } else {
+            Existing::Refuse
+        },
+        data_dir: None,
+    };
     let given = data.as_ref().map(splits_from).transpose()?;
     let interrupted = AtomicBool::new(false);
     let mut observer = PyObserver {
@@ -128,31 +162,18 @@ pub fn train(
         interrupted: &interrupted,
     };
     let mut signal: Option<PyErr> = None;
-    let result = py.detach(|| -> spikedelay::Result<_> {
-        let loaded;
-        let splits = match &given {
-            Some(s) => s,
-            None => {
-                loaded = config.data.load(config.model.time_step_ms, &mut ())?;
-                &loaded
-            }
+    let result = py.detach(|| -> spikedelay::Result<RunOutcome> {
+        let source = match &given {
+            Some(s) => DataSource::Given(s),
+            None => DataSource::Config,
         };
-        let mut trainer = Trainer::new(config, splits.train.channels(), splits.train.classes())?;
-        if let Some(out) = &out {
-            let existing = if overwrite {
-                Existing::Overwrite
-            } else {
-                Existing::Refuse
-            };
-            trainer = trainer.with_output(out, existing)?;
-        }
         // As the CLI does: the run itself on a pool worker, so that every parallel loop inside
         // starts without a hand-off. This thread watches for Ctrl-C meanwhile.
         let pool = rayon::ThreadPoolBuilder::new()
             .build()
             .map_err(|e| spikedelay::Error::config("threads", e.to_string()))?;
         std::thread::scope(|scope| {
-            let run = scope.spawn(|| pool.install(|| trainer.run(splits, &mut observer)));
+            let run = scope.spawn(|| pool.install(|| plan.run_on(source, &mut observer)));
             while !run.is_finished() {
                 std::thread::sleep(Duration::from_millis(20));
                 if signal.is_none()
@@ -168,8 +189,17 @@ pub fn train(
     if let Some(e) = observer.error.or(signal) {
         return Err(e);
     }
-    let summary = result.map_err(to_py)?;
-    let json = serde_json::to_string(&summary).expect("summary serialises");
+    let json = match result.map_err(to_py)? {
+        RunOutcome::One(summary) => serde_json::to_string(&summary),
+        RunOutcome::Seeds {
+            summaries,
+            aggregate,
+        } => serde_json::to_string(&serde_json::json!({
+            "summaries": summaries,
+            "aggregate": aggregate,
+        })),
+    }
+    .expect("summaries serialise");
     Ok(py.import("json")?.call_method1("loads", (json,))?.unbind())
 }
 

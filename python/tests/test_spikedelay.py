@@ -59,14 +59,19 @@ def test_python_training_is_the_cli_run_bit_for_bit(tmp_path):
                     str(tmp_path / "cli")], check=True, capture_output=True)
     seen = []
     summary = spikedelay.train(cfg, out=tmp_path / "py", callback=seen.append)
-    assert [m["epoch"] for m in seen] == [0, 1, 2]
+    assert [m["epoch"] for m in seen] == [1, 2, 3]
     theirs = json.loads((tmp_path / "cli" / "summary.json").read_text())
     ours = json.loads((tmp_path / "py" / "summary.json").read_text())
     for d in (theirs, ours, summary):
         d.pop("wall_seconds")
+    # The same data, evaluation and convolution paths; the builds may differ in their commit.
+    for key in ("data", "eval_steps", "conv_paths", "version"):
+        assert ours["provenance"][key] == theirs["provenance"][key], key
+    provenance = [d.pop("provenance") for d in (theirs, ours)]
+    assert summary.pop("provenance") == provenance[1]
     assert ours == theirs
     assert summary == ours
-    strip = lambda p: [{k: v for k, v in json.loads(l).items() if k != "seconds"}
+    strip = lambda p: [{k: v for k, v in json.loads(l).items() if k not in ("seconds", "threads")}
                        for l in p.read_text().splitlines()]
     assert strip(tmp_path / "py" / "metrics.jsonl") == strip(tmp_path / "cli" / "metrics.jsonl")
     with pytest.raises(Exception, match="holds a run"):
@@ -130,7 +135,7 @@ def test_training_on_your_own_arrays_equals_the_built_in_data(tmp_path):
 
 def test_interrupts_stop_after_the_batch_with_the_checkpoint_intact(tmp_path):
     def stop_at_second(m):
-        if m["epoch"] == 1:
+        if m["epoch"] == 2:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -147,7 +152,7 @@ def test_interrupts_stop_after_the_batch_with_the_checkpoint_intact(tmp_path):
         raise KeyboardInterrupt
 
     def ctrl_c_after_second(m):
-        if m["epoch"] == 1:
+        if m["epoch"] == 2:
             os.kill(os.getpid(), signal.SIGINT)
             assert seen.wait(60), "the main thread never took the SIGINT"
 
@@ -178,3 +183,65 @@ def test_export_from_python(tmp_path):
     assert (tmp_path / "net.net").stat().st_size > 1000
     with pytest.raises(ValueError, match="choose nir, netx or synapses"):
         model.export("onnx", tmp_path / "x")
+
+
+def test_seeds_and_resume_as_the_cli(tmp_path):
+    cfg = tiny(epochs=3)
+    (tmp_path / "c.toml").write_text(cfg.to_toml())
+    subprocess.run([cli(), "train", "--config", str(tmp_path / "c.toml"), "--seeds", "0,1",
+                    "--out", str(tmp_path / "cli")], check=True, capture_output=True)
+    out = spikedelay.train(cfg, out=tmp_path / "py", seeds=[0, 1])
+    assert [s["seed"] for s in out["summaries"]] == [0, 1]
+    theirs = json.loads((tmp_path / "cli" / "aggregate.json").read_text())
+    ours = json.loads((tmp_path / "py" / "aggregate.json").read_text())
+    assert out["aggregate"] == ours
+    for d in (theirs, ours):
+        d.pop("wall_seconds")
+    assert ours == theirs
+    # A rerun skips the finished seeds.
+    again = spikedelay.train(cfg, out=tmp_path / "py", seeds=[0, 1])
+    assert [s["test_accuracy"] for s in again["summaries"]] == [s["test_accuracy"] for s in out["summaries"]]
+
+    # Resume: stopped after the second of three epochs, continued to the uninterrupted run.
+    def stop_after_second(m):
+        if m["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        spikedelay.train(cfg, out=tmp_path / "r", callback=stop_after_second)
+    resumed = spikedelay.train(cfg, out=tmp_path / "r", resume=True)
+    straight = json.loads((tmp_path / "py" / "seed0" / "summary.json").read_text())
+    assert resumed["test_accuracy"] == straight["test_accuracy"]
+    assert resumed["best_epoch"] == straight["best_epoch"]
+    with pytest.raises(ValueError, match="out"):
+        spikedelay.train(cfg, resume=True)
+    with pytest.raises(Exception, match="nothing to resume"):
+        spikedelay.train(cfg, out=tmp_path / "none", resume=True)
+
+
+def test_stream_decides_as_evaluate_and_the_cli(tmp_path):
+    cfg = tiny()
+    spikedelay.train(cfg, out=tmp_path / "run")
+    model = spikedelay.load(tmp_path / "run")  # a run folder stands for its best checkpoint
+    x, y, lengths = spikedelay.datasets.load(cfg)["test"]
+    decisions = model.evaluate("test", batch_size=7)["decisions"]
+    assert decisions == model.evaluate("test", batch_size=1000)["decisions"]
+    assert list(model.predict(x, lengths)) == decisions
+    stream = model.stream()
+    streamed = []
+    for sample, n in zip(x, lengths):
+        for frame in sample[:n]:
+            stream.step([c for c, k in enumerate(frame) for _ in range(int(k))])
+        streamed.append(stream.end())
+    assert streamed == decisions
+    # Raw events, binned as the run's data: the CLI's stream decides alike.
+    events = [(0.001, 1), (0.003, 2), (0.020, 5), (0.2, 3)]
+    for t, c in events:
+        stream.push(t, c)
+    ours = stream.end()
+    csv = "".join(f"{t},{c}\n" for t, c in events)
+    text = subprocess.run([cli(), "stream", "--checkpoint", str(tmp_path / "run" / "best.safetensors")],
+                          input=csv, check=True, capture_output=True, text=True).stdout
+    assert f"sample 0: class {ours} after" in text
+    with pytest.raises(ValueError, match="channel 99"):
+        stream.step([99])

@@ -110,7 +110,7 @@ pub fn train_plan(args: &TrainArgs) -> Result<RunPlan> {
         }
         Ok(RunPlan {
             config,
-            layout,
+            layout: Some(layout),
             seeds: args.seeds.clone(),
             existing: if args.resume {
                 Existing::Resume

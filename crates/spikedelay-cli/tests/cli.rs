@@ -397,16 +397,39 @@ fn seeds_run_into_their_own_folders_and_aggregate_as_mean_and_sample_std() {
         100.0 * agg["test_accuracy"]["mean"].as_f64().unwrap(),
         100.0 * agg["test_accuracy"]["std"].as_f64().unwrap()
     );
-    let rows: Vec<&str> = table.lines().skip(2).collect();
+    let (results, provenance) = table.split_once("\n\n").unwrap();
+    let rows: Vec<&str> = results.lines().skip(2).collect();
     assert_eq!(rows.len(), 2, "{table}");
     assert!(
         rows[0].contains(&mean) && rows[0].contains("| 3 |"),
+        "{table}"
+    );
+    // Every seed's selected epoch (counted from 1) and correct/total.
+    let seeds: Vec<serde_json::Value> = (0..3)
+        .map(|k| json(out.join(format!("seed{k}/summary.json"))))
+        .collect();
+    let best: Vec<String> = seeds.iter().map(|s| s["best_epoch"].to_string()).collect();
+    let counts: Vec<String> = seeds
+        .iter()
+        .map(|s| format!("{}/{}", s["test_correct"], s["test_samples"]))
+        .collect();
+    assert!(
+        rows[0].contains(&format!("| 3, 3, 3 | {} |", best.join(", ")))
+            && rows[0].contains(&counts.join(", ")),
         "{table}"
     );
     let one = format!("{:.2} %", 100.0 * seed1["test_accuracy"].as_f64().unwrap());
     assert!(
         rows[1].contains(&one) && rows[1].contains("| 1 |"),
         "{table}"
+    );
+    // The provenance of the runs: version, threads, device.
+    let p = &seed1["provenance"];
+    assert!(
+        provenance.contains(p["version"].as_str().unwrap())
+            && provenance.contains(&format!("| {} |", p["threads"]))
+            && provenance.contains("| cpu ("),
+        "{provenance}"
     );
     let err = stderr_of(spikedelay().args(["report", dir.path().to_str().unwrap()]));
     assert!(err.contains("summary.json"), "{err}");

@@ -2,6 +2,8 @@
 //! different lengths, every decision is the same at any batch size, the same as a stream makes
 //! sample by sample, and the reference's padded figure is kept apart.
 
+use std::sync::Arc;
+
 use spikedelay::config::{Preset, RunConfig};
 use spikedelay::data::spikes::writer::{SpikeFileTypes, write_spike_file};
 use spikedelay::data::synthetic::shd::SyntheticShd;
@@ -36,10 +38,10 @@ fn trained_on_spike_files(dir: &std::path::Path) -> (Checkpoint, spikedelay::dat
 }
 
 /// Sample `i` streamed frame by frame through the evaluation engine, then its tail.
-fn streamed(engine: &EventNetwork, data: &dyn Dataset, i: usize) -> usize {
+fn streamed(engine: &Arc<EventNetwork>, data: &dyn Dataset, i: usize) -> usize {
     let b = make_batch(data, &[i]);
     let c = b.x.channels;
-    let mut s = Stream::rounded(engine);
+    let mut s = Stream::rounded(engine.clone());
     for row in b.x.sample(0).chunks_exact(c) {
         let events: Vec<usize> = row
             .iter()
@@ -81,7 +83,7 @@ fn decisions_do_not_depend_on_the_batch_size_and_equal_the_stream() {
         }
         assert!(alone.accuracy > 1.5 / 20.0, "trained: {}", alone.accuracy);
         // A stream decides each sample as evaluation does.
-        let engine = EventNetwork::from_network(&ck.network);
+        let engine = Arc::new(EventNetwork::from_network(&ck.network));
         let stream: Vec<usize> = (0..n).map(|i| streamed(&engine, data, i)).collect();
         assert_eq!(stream, alone.decisions, "stream against eval");
         // The reference's padded batches: a batch of one is a sample alone; whole-split batches

@@ -3,12 +3,13 @@
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use spikedelay::config::RunConfig;
-use spikedelay::data::DataConfig;
-use spikedelay::data::spikes::binning::{Binning, BinningMode};
+use spikedelay::data::spikes::binning::Binning;
+use spikedelay::data::spikes::csv_events::{CsvEvents, CsvItem};
 use spikedelay::data::spikes::file::SpikeFile;
 use spikedelay::data::spikes::stream_binner::StreamBinner;
 use spikedelay::export::{
@@ -22,7 +23,7 @@ use crate::args::{Quantize, StreamArgs};
 /// The network to stream through.
 enum Network {
     /// A checkpoint's evaluation engine (decisions as `eval` makes them).
-    Rounded(EventNetwork),
+    Rounded(Arc<EventNetwork>),
     /// A checkpoint's export, float, in lockstep.
     Float(EventDeployed),
     /// Loihi 2's fixed point, in lockstep.
@@ -39,25 +40,10 @@ struct Streamed {
 impl Streamed {
     fn stream(&self) -> Stream<'_> {
         match &self.network {
-            Network::Rounded(n) => Stream::rounded(n),
+            Network::Rounded(n) => Stream::rounded(n.clone()),
             Network::Float(f) => Stream::float(f),
             Network::Loihi(q) => Stream::loihi(q),
         }
-    }
-}
-
-/// The binning of `config`'s data (spike files); other data kinds stream on a plain grid of
-/// the model's step.
-fn binning_of(config: &RunConfig) -> Binning {
-    let step = config.model.time_step_ms;
-    match &config.data {
-        DataConfig::SpikeFile(c) => c.binning(step),
-        _ => Binning {
-            mode: BinningMode::FixedGrid,
-            duration_ms: step,
-            pool: 1,
-            channels: None,
-        },
     }
 }
 
@@ -88,7 +74,7 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
         return Ok(Streamed {
             inputs: net.layers[0].inputs,
             network: Network::Loihi(net),
-            binning: binning_of(&config),
+            binning: config.data.stream_binning(config.model.time_step_ms),
         });
     }
     let path = args.network.checkpoint.as_ref().expect("clap requires one");
@@ -100,11 +86,11 @@ fn load(args: &StreamArgs) -> Result<Streamed> {
             Network::Loihi(LoihiNetwork::quantize(&net, args.network.clip_delays)?.0)
         }
         _ if args.lockstep => Network::Float(EventDeployed::new(&net)),
-        _ => Network::Rounded(EventNetwork::from_network(&ck.network)),
+        _ => Network::Rounded(Arc::new(EventNetwork::from_network(&ck.network))),
     };
     Ok(Streamed {
         inputs: net.layers[0].inputs,
-        binning: binning_of(&config),
+        binning: config.data.stream_binning(config.model.time_step_ms),
         network,
     })
 }
@@ -222,53 +208,28 @@ pub fn run(args: &StreamArgs) -> Result<()> {
             )?))
         };
         let mut binner = StreamBinner::new(net.binning);
-        let (mut frames, mut any) = (Vec::new(), false);
-        // A blank line or the end of input closes the open frame and runs the sample.
-        let end_sample = |frames: &mut Vec<Vec<usize>>,
-                          binner: &mut StreamBinner,
-                          totals: &mut Totals|
-         -> Result<()> {
-            frames.push(binner.finish());
-            let index = totals.samples;
-            run_sample(&net, frames, None, index, args.every_step, totals)?;
-            frames.clear();
-            Ok(())
-        };
-        let name = path.display().to_string();
-        for (n, line) in reader.lines().enumerate() {
-            let line = line.with_context(|| format!("--input {name}: reading line {}", n + 1))?;
-            let line = line.trim();
-            if line.is_empty() {
-                if any {
-                    end_sample(&mut frames, &mut binner, &mut totals)?;
-                    any = false;
+        let mut frames = Vec::new();
+        for item in CsvEvents::new(reader, path) {
+            match item.context("--input")? {
+                CsvItem::Event {
+                    time_s,
+                    channel,
+                    line,
+                } => frames.extend(
+                    binner
+                        .push(time_s, channel)
+                        .with_context(|| format!("--input {}, line {line}", path.display()))?,
+                ),
+                CsvItem::EndOfSample => {
+                    frames.push(binner.finish());
+                    let index = totals.samples;
+                    run_sample(&net, &frames, None, index, args.every_step, &mut totals)?;
+                    frames.clear();
                     if totals.samples >= limit {
                         break;
                     }
                 }
-                continue;
             }
-            if line.starts_with('#') || (n == 0 && line.starts_with("time")) {
-                continue;
-            }
-            let bad = || {
-                anyhow!(
-                    "--input {name}, line {}: `{line}` is not `time_s,channel`",
-                    n + 1
-                )
-            };
-            let (t, c) = line.split_once(',').ok_or_else(bad)?;
-            let t: f64 = t.trim().parse().map_err(|_| bad())?;
-            let c: u32 = c.trim().parse().map_err(|_| bad())?;
-            frames.extend(
-                binner
-                    .push(t, c)
-                    .map_err(|e| anyhow!("--input {name}, line {}: {e}", n + 1))?,
-            );
-            any = true;
-        }
-        if any && totals.samples < limit {
-            end_sample(&mut frames, &mut binner, &mut totals)?;
         }
     }
     if totals.samples == 0 {

@@ -16,6 +16,10 @@ use crate::progress::{DataProgress, TrainProgress};
 /// prints the summary.
 pub fn run(args: &TrainArgs) -> Result<()> {
     let plan = crate::plan::train_plan(args)?;
+    let layout = plan
+        .layout
+        .clone()
+        .expect("the command line always names a folder");
     let mut observer = Printer::default();
     let outcome = plan
         .run(&mut observer)
@@ -33,11 +37,11 @@ pub fn run(args: &TrainArgs) -> Result<()> {
             100.0 * aggregate.test_accuracy.std,
             100.0 * aggregate.last_epoch_test_accuracy.mean,
             100.0 * aggregate.last_epoch_test_accuracy.std,
-            plan.layout.aggregate().display()
+            layout.aggregate().display()
         );
     }
     if args.plot {
-        let root = plan.layout.root();
+        let root = layout.root();
         crate::cmd::plot::draw(root, &crate::plot::default_dir(root), 0)?;
     }
     Ok(())
@@ -93,7 +97,7 @@ impl TrainObserver for Printer {
 impl RunObserver for Printer {
     fn run_started(&mut self, run: &RunStarted<'_>) {
         if let Some(seed) = run.seed {
-            println!("seed {seed} → {}", run.layout.root().display());
+            println!("seed {seed} → {}", folder(run));
         }
         describe(run.config, run.splits, run);
         self.epochs = Some(TrainProgress::new(run.config.train.epochs));
@@ -131,6 +135,14 @@ impl RunObserver for Printer {
     }
 }
 
+/// The run's folder, for messages.
+fn folder(run: &RunStarted<'_>) -> String {
+    run.layout.map_or_else(
+        || "(nothing written)".into(),
+        |l| l.root().display().to_string(),
+    )
+}
+
 /// The data, selection and network of a run about to train.
 fn describe(config: &RunConfig, splits: &Splits, run: &RunStarted<'_>) {
     let net = run.network;
@@ -165,7 +177,7 @@ fn describe(config: &RunConfig, splits: &Splits, run: &RunStarted<'_>) {
         config.taps(),
         net.config.tau,
         net.parameter_count(),
-        run.layout.root().display()
+        folder(run)
     );
     if run.epochs_done > 0 {
         println!("resuming after epoch {}", run.epochs_done);

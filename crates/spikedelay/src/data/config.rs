@@ -141,6 +141,20 @@ impl DataConfig {
         self.source().input_description(time_step_ms)
     }
 
+    /// How events streamed to a network trained on this data are binned: as the spike files
+    /// were (`spike-file`), else on a plain grid of the model's step with no pooling.
+    pub fn stream_binning(&self, time_step_ms: f64) -> crate::data::Binning {
+        match self {
+            DataConfig::SpikeFile(c) => c.binning(time_step_ms),
+            _ => crate::data::Binning {
+                mode: crate::data::BinningMode::FixedGrid,
+                duration_ms: time_step_ms,
+                pool: 1,
+                channels: None,
+            },
+        }
+    }
+
     /// How the reported epoch is chosen, in words.
     pub fn selection(&self) -> String {
         self.source().selection()

@@ -8,6 +8,8 @@
 //!   [`EventDeployed`], every layer in lockstep as a chip runs it;
 //! - [`LoihiState`]: Loihi 2's fixed point, in lockstep.
 
+use std::sync::Arc;
+
 use super::deployed::{DeployedNetwork, DeployedNeuron};
 use super::loihi::{LoihiNetwork, LoihiState};
 use crate::infer::{EventNetwork, EventState};
@@ -141,8 +143,8 @@ impl FloatState<'_> {
 pub enum Engine<'a> {
     /// The checkpoint's evaluation engine; `row` gathers a step's events as counts.
     Rounded {
-        /// The engine.
-        net: &'a EventNetwork,
+        /// The engine (shared, so that a stream may outlive its maker: Python's `Stream`).
+        net: Arc<EventNetwork>,
         /// The running sample.
         state: EventState,
         /// The step's input row.
@@ -164,13 +166,14 @@ pub struct Stream<'a> {
 
 impl<'a> Stream<'a> {
     /// Streams through the checkpoint's evaluation engine: decisions equal `eval`'s.
-    pub fn rounded(net: &'a EventNetwork) -> Self {
+    pub fn rounded(net: Arc<EventNetwork>) -> Self {
+        let (classes, tail) = (net.classes(), net.tail_steps());
         let engine = Engine::Rounded {
-            net,
             state: net.state(),
             row: vec![0.0; net.inputs()],
+            net,
         };
-        Self::with(engine, net.classes(), net.tail_steps())
+        Self::with(engine, classes, tail)
     }
 
     /// Streams through the float deployed network (lockstep).
@@ -207,7 +210,7 @@ impl<'a> Stream<'a> {
                         *r += 1.0;
                     }
                 }
-                state.step(net, Some(row));
+                state.step(net.as_ref(), Some(row));
                 state.readout()
             }
             Engine::Float(s) => {

@@ -1,10 +1,14 @@
-//! `spikedelay report`: runs side by side as one Markdown table. A run is a folder holding a
+//! `spikedelay report`: runs side by side as Markdown tables — their results (epochs, the
+//! selected epoch, validation accuracy, test accuracy as correct/total) and their provenance
+//! (code, build, machine, data, evaluation, convolution paths). A run is a folder holding a
 //! `summary.json` (one seed) or an `aggregate.json` (several seeds; mean ± sample std).
 
 use std::path::{Path, PathBuf};
 
 use super::aggregate::{Aggregate, MeanStd, read_summary};
-use super::layout::files;
+use super::layout::{RunLayout, files};
+use super::metrics::Summary;
+use super::provenance::describe_paths;
 use crate::error::{Error, Result};
 
 /// One row of the report.
@@ -28,6 +32,10 @@ pub struct RunRow {
     pub last_epoch_test_accuracy: MeanStd,
     /// Wall time per seed, seconds.
     pub wall_seconds: MeanStd,
+    /// Validation accuracy at the selected epoch.
+    pub valid_accuracy: MeanStd,
+    /// Each seed's summary (those found: `seed<k>/summary.json` of a several-seeds folder).
+    pub summaries: Vec<Summary>,
     /// The figures found in `dir/plots` (written by `spikedelay plot`), in the order of
     /// [`FIGURES`].
     pub plots: Vec<PathBuf>,
@@ -39,18 +47,28 @@ pub const FIGURES: [&str; 4] = ["curves.png", "delays.png", "weight-delay.png", 
 impl RunRow {
     /// Reads `dir`'s `aggregate.json`, else its `summary.json`.
     pub fn read(dir: &Path) -> Result<Self> {
-        let agg_path = dir.join(files::AGGREGATE);
+        let layout = RunLayout::new(dir);
+        let agg_path = layout.aggregate();
+        let mut summaries = Vec::new();
         let agg = if agg_path.is_file() {
             let text = std::fs::read_to_string(&agg_path).map_err(|source| Error::Io {
                 action: "reading",
                 path: agg_path.clone(),
                 source,
             })?;
-            serde_json::from_str::<Aggregate>(&text).map_err(|e| {
+            let agg = serde_json::from_str::<Aggregate>(&text).map_err(|e| {
                 Error::data(&agg_path, format!("not a spikedelay aggregate.json ({e})"))
-            })?
-        } else if dir.join(files::SUMMARY).is_file() {
-            Aggregate::of(&[read_summary(&dir.join(files::SUMMARY))?])?
+            })?;
+            for &seed in &agg.seeds {
+                let path = layout.seed(seed).summary();
+                if path.is_file() {
+                    summaries.push(read_summary(&path)?);
+                }
+            }
+            agg
+        } else if layout.summary().is_file() {
+            summaries.push(read_summary(&layout.summary())?);
+            Aggregate::of(&summaries)?
         } else {
             return Err(Error::NotFound {
                 path: dir.to_path_buf(),
@@ -67,6 +85,8 @@ impl RunRow {
             test_accuracy: agg.test_accuracy,
             last_epoch_test_accuracy: agg.last_epoch_test_accuracy,
             wall_seconds: agg.wall_seconds,
+            valid_accuracy: agg.best_valid_accuracy,
+            summaries,
             plots: FIGURES
                 .iter()
                 .map(|f| dir.join(files::PLOTS).join(f))
@@ -98,16 +118,26 @@ fn plot_links(r: &RunRow) -> String {
         .join(" ")
 }
 
-/// The rows as a Markdown table (with a column of plot links when any run has plots).
+/// `f(summary)` of each seed, comma-separated (`?` where no summary was found).
+fn per_seed(r: &RunRow, f: impl Fn(&Summary) -> String) -> String {
+    if r.summaries.is_empty() {
+        return "?".into();
+    }
+    r.summaries.iter().map(f).collect::<Vec<_>>().join(", ")
+}
+
+/// The rows as Markdown: a table of results (with a column of plot links when any run has
+/// plots), then one of provenance.
 pub fn markdown(rows: &[RunRow]) -> String {
     let with_plots = rows.iter().any(|r| !r.plots.is_empty());
     let mut out = String::from(
-        "| run | dataset | delays | parameters | selected on | seeds | test accuracy (selected \
-         epoch) | test accuracy (last epoch) | wall time per seed |",
+        "| run | dataset | delays | parameters | selected on | seeds | epochs | selected epoch | \
+         valid accuracy | test accuracy (selected epoch) | test correct/total | test accuracy \
+         (last epoch) | wall time per seed |",
     );
     out.push_str(if with_plots { " plots |\n" } else { "\n" });
-    out.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-    out.push_str(if with_plots { " --- |\n" } else { "\n" });
+    out.push_str(&"| --- ".repeat(13));
+    out.push_str(if with_plots { "| --- |\n" } else { "|\n" });
     for r in rows {
         let selected_on = if r.selection.starts_with("best TEST") {
             "test (optimistic)"
@@ -115,14 +145,18 @@ pub fn markdown(rows: &[RunRow]) -> String {
             "validation"
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} s |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} s |",
             r.dir.display(),
             r.dataset,
             r.delays,
             r.parameters,
             selected_on,
             r.seeds,
+            per_seed(r, |s| s.epochs.to_string()),
+            per_seed(r, |s| s.best_epoch.to_string()),
+            percent(r.valid_accuracy, r.seeds),
             percent(r.test_accuracy, r.seeds),
+            per_seed(r, |s| format!("{}/{}", s.test_correct, s.test_samples)),
             percent(r.last_epoch_test_accuracy, r.seeds),
             r.wall_seconds.mean,
         ));
@@ -130,6 +164,44 @@ pub fn markdown(rows: &[RunRow]) -> String {
             out.push_str(&format!(" {} |", plot_links(r)));
         }
         out.push('\n');
+    }
+    out.push_str(
+        "\n| run | spikedelay | build | SIMD | threads | device | data | evaluation steps | \
+         convolution paths (batches per layer) |\n",
+    );
+    out.push_str(&"| --- ".repeat(9));
+    out.push_str("|\n");
+    for r in rows {
+        // Seeds of one folder ran alike; each distinct provenance gets a line.
+        let mut seen = Vec::new();
+        for s in &r.summaries {
+            let line = match &s.provenance {
+                Some(p) => format!(
+                    "| {} | {} | {} | {} | {} | {} ({}) | {} | {} | {} |",
+                    r.dir.display(),
+                    p.code(),
+                    p.build,
+                    p.simd,
+                    p.threads,
+                    p.device,
+                    p.device_name,
+                    p.data,
+                    p.eval_steps,
+                    describe_paths(&p.conv_paths)
+                ),
+                None => format!(
+                    "| {} | (not recorded: written by an older spikedelay) | | | | | | | |",
+                    r.dir.display()
+                ),
+            };
+            if !seen.contains(&line) {
+                seen.push(line);
+            }
+        }
+        for line in seen {
+            out.push_str(&line);
+            out.push('\n');
+        }
     }
     out
 }

@@ -17,8 +17,8 @@ use crate::model::Network;
 
 /// A run about to train its first (or next) epoch.
 pub struct RunStarted<'a> {
-    /// Its folder.
-    pub layout: &'a RunLayout,
+    /// Its folder (`None`: a run that writes nothing).
+    pub layout: Option<&'a RunLayout>,
     /// The seed, for one of several seeds.
     pub seed: Option<u64>,
     /// The configuration (for a resumed run, the one stored in it).
@@ -84,8 +84,9 @@ pub enum DataSource<'a> {
 pub struct RunPlan {
     /// The configuration (a resumed single run uses the one stored in its folder instead).
     pub config: RunConfig,
-    /// The run folder (for several seeds, the folder above theirs).
-    pub layout: RunLayout,
+    /// The run folder (for several seeds, the folder above theirs); `None` trains without
+    /// writing anything (nothing to refuse, replace or resume).
+    pub layout: Option<RunLayout>,
     /// Several seeds: one run each in `seed<k>/`, replacing `config.train.seed`.
     pub seeds: Option<Vec<u64>>,
     /// Refuse, replace or continue a run already in the folder (with seeds: each seed's).
@@ -99,7 +100,7 @@ impl RunPlan {
     pub fn new(config: RunConfig, out: impl Into<PathBuf>) -> Self {
         RunPlan {
             config,
-            layout: RunLayout::new(out),
+            layout: Some(RunLayout::new(out)),
             seeds: None,
             existing: Existing::Refuse,
             data_dir: None,
@@ -120,7 +121,7 @@ impl RunPlan {
         let Some(seeds) = &self.seeds else {
             return Ok(RunOutcome::One(Box::new(self.run_one(
                 &self.config,
-                &self.layout,
+                self.layout.as_ref(),
                 None,
                 self.existing,
                 &data,
@@ -132,32 +133,33 @@ impl RunPlan {
         }
         let mut summaries = Vec::new();
         for &seed in seeds {
-            let layout = self.layout.seed(seed);
+            let layout = self.layout.as_ref().map(|l| l.seed(seed));
             let mut config = self.config.clone();
             config.train.seed = seed;
             let replace = self.existing == Existing::Overwrite;
-            if !replace
-                && layout.config().is_file()
-                && RunConfig::from_toml_file(&layout.config())? != config
-            {
-                return Err(Error::OtherConfiguration {
-                    path: layout.root().to_path_buf(),
-                });
+            let mut existing = self.existing;
+            if let Some(layout) = &layout {
+                if !replace
+                    && layout.config().is_file()
+                    && RunConfig::from_toml_file(&layout.config())? != config
+                {
+                    return Err(Error::OtherConfiguration {
+                        path: layout.root().to_path_buf(),
+                    });
+                }
+                if !replace && layout.summary().is_file() {
+                    let s = read_summary(&layout.summary())?;
+                    observer.seed_skipped(seed, &s);
+                    summaries.push(s);
+                    continue;
+                }
+                if existing == Existing::Resume && !layout.last().is_file() {
+                    existing = Existing::Refuse;
+                }
             }
-            if !replace && layout.summary().is_file() {
-                let s = read_summary(&layout.summary())?;
-                observer.seed_skipped(seed, &s);
-                summaries.push(s);
-                continue;
-            }
-            let existing = match self.existing {
-                Existing::Resume if layout.last().is_file() => Existing::Resume,
-                Existing::Resume => Existing::Refuse,
-                other => other,
-            };
             summaries.push(self.run_one(
                 &config,
-                &layout,
+                layout.as_ref(),
                 Some(seed),
                 existing,
                 &data,
@@ -165,7 +167,9 @@ impl RunPlan {
             )?);
         }
         let aggregate = Aggregate::of(&summaries)?;
-        aggregate.write(&self.layout.aggregate())?;
+        if let Some(layout) = &self.layout {
+            aggregate.write(&layout.aggregate())?;
+        }
         Ok(RunOutcome::Seeds {
             summaries,
             aggregate,
@@ -175,7 +179,7 @@ impl RunPlan {
     fn run_one(
         &self,
         config: &RunConfig,
-        layout: &RunLayout,
+        layout: Option<&RunLayout>,
         seed: Option<u64>,
         existing: Existing,
         data: &DataSource<'_>,
@@ -189,7 +193,7 @@ impl RunPlan {
                 DataSource::Given(_) => Ok(None),
             }
         };
-        let (mut trainer, loaded) = if existing == Existing::Resume {
+        let (mut trainer, loaded) = if let (Existing::Resume, Some(layout)) = (existing, layout) {
             let mut trainer = Trainer::resume(layout.root())?;
             if let Some(dir) = &self.data_dir {
                 trainer.relocate_data(dir.clone())?;
@@ -197,7 +201,8 @@ impl RunPlan {
             let loaded = load(trainer.config(), observer)?;
             (trainer, loaded)
         } else {
-            if existing == Existing::Refuse
+            if let Some(layout) = layout
+                && existing == Existing::Refuse
                 && let Some(what) = holds_run(layout.root())
             {
                 return Err(Error::RunExists {
@@ -211,12 +216,18 @@ impl RunPlan {
                 (None, DataSource::Given(s)) => s,
                 (None, DataSource::Config) => unreachable!("loaded above"),
             };
-            let trainer = Trainer::new(
+            let mut trainer = Trainer::new(
                 config.clone(),
                 splits.train.channels(),
                 splits.train.classes(),
-            )?
-            .with_output(layout.root(), existing)?;
+            )?;
+            if let Some(layout) = layout {
+                let existing = match existing {
+                    Existing::Resume => Existing::Refuse,
+                    other => other,
+                };
+                trainer = trainer.with_output(layout.root(), existing)?;
+            }
             (trainer, loaded)
         };
         let splits = match (&loaded, data) {

@@ -4,6 +4,7 @@
 //! dataset kind ([`source`]).
 
 pub mod binning;
+pub mod csv_events;
 pub mod file;
 pub mod frames;
 pub mod source;
