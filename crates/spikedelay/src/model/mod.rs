@@ -8,6 +8,7 @@ pub mod dropout;
 pub mod lif;
 pub mod network;
 pub mod norm;
+pub mod params;
 pub mod readout;
 pub mod taps;
 
@@ -19,4 +20,5 @@ pub use network::{
     BlockCache, DelayMode, ForwardCache, HiddenBlock, Network, NetworkConfig, NetworkGrads,
 };
 pub use norm::TimeBatchNorm;
+pub use params::{ParamId, ParamKind};
 pub use readout::Readout;

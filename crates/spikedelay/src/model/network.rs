@@ -276,38 +276,6 @@ impl Network {
             .chain(std::iter::once(&self.output))
     }
 
-    /// Every stored tensor with its checkpoint name (`layers.{l}.weight`, `layers.{l}.position`,
-    /// `blocks.{l}.norm.{gamma,beta,running_mean,running_var}`) and shape, delay layers first.
-    pub fn named_tensors(&self) -> Vec<(String, Vec<usize>, &[f32])> {
-        let mut out: Vec<(String, Vec<usize>, &[f32])> = Vec::new();
-        for (l, layer) in self.layers().enumerate() {
-            let shape = vec![layer.c_out, layer.c_in, layer.kernel_count];
-            out.push((format!("layers.{l}.weight"), shape.clone(), &layer.weight));
-            out.push((format!("layers.{l}.position"), shape, &layer.position));
-        }
-        for (l, b) in self.blocks.iter().enumerate() {
-            let n = &b.norm;
-            for (name, v) in [
-                ("gamma", &n.gamma),
-                ("beta", &n.beta),
-                ("running_mean", &n.running_mean),
-                ("running_var", &n.running_var),
-            ] {
-                out.push((format!("blocks.{l}.norm.{name}"), vec![v.len()], v));
-            }
-        }
-        out
-    }
-
-    /// The name of the first tensor holding a NaN or an infinity, if any (one pass over the
-    /// parameters, a small fraction of a training step).
-    pub fn first_non_finite(&self) -> Option<String> {
-        self.named_tensors()
-            .into_iter()
-            .find(|(_, _, v)| !v.iter().all(|x| x.is_finite()))
-            .map(|(name, _, _)| name)
-    }
-
     /// Mutable delay layers, hidden first, output last.
     pub fn layers_mut(&mut self) -> impl Iterator<Item = &mut DclsLayer> {
         self.blocks

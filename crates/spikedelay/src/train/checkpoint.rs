@@ -18,12 +18,12 @@ use rand::SeedableRng;
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
-use super::optim::{Adam, AdamState, NetworkOptimizer};
+use super::optim::{Adam, NetworkOptimizer};
 use super::provenance::Provenance;
 use crate::atomic_file::write_atomic;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
-use crate::model::{KernelKind, Network, NetworkConfig};
+use crate::model::{KernelKind, Network, NetworkConfig, ParamId};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "spikedelay-checkpoint-1";
@@ -138,13 +138,19 @@ fn check_length(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// The stem of a tensor's optimiser moments: `optim.{group}.{layer}` (`.m`, `.v`).
+fn optim_name(id: &ParamId) -> String {
+    let group = id.kind.group().expect("only trained tensors have moments");
+    format!("optim.{group}.{}", id.layer)
+}
+
 impl Checkpoint {
     /// Writes the checkpoint to `path` atomically.
     pub fn save(&self, path: &Path) -> Result<()> {
         let net = &self.network;
         let mut tensors: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
-        for (name, shape, v) in net.named_tensors() {
-            tensors.push((name, shape, bytes_of(v)));
+        for (id, v) in net.params() {
+            tensors.push((id.name(), id.shape, bytes_of(v)));
         }
         let mut meta = HashMap::new();
         meta.insert("format".to_string(), FORMAT.to_string());
@@ -159,25 +165,10 @@ impl Checkpoint {
             .collect();
         meta.insert("layers".to_string(), json(&layers));
         if let Some(opt) = &self.optimizer {
-            let groups = [
-                ("weights", &opt.weight_states),
-                ("positions", &opt.position_states),
-                ("gamma", &opt.gamma_states),
-                ("beta", &opt.beta_states),
-            ];
-            for (group, states) in groups {
-                for (l, st) in states.iter().enumerate() {
-                    tensors.push((
-                        format!("optim.{group}.{l}.m"),
-                        vec![st.m.len()],
-                        bytes_of(&st.m),
-                    ));
-                    tensors.push((
-                        format!("optim.{group}.{l}.v"),
-                        vec![st.v.len()],
-                        bytes_of(&st.v),
-                    ));
-                }
+            for (id, st) in &opt.states {
+                let stem = optim_name(id);
+                tensors.push((format!("{stem}.m"), vec![st.m.len()], bytes_of(&st.m)));
+                tensors.push((format!("{stem}.v"), vec![st.v.len()], bytes_of(&st.v)));
             }
             let adams: HashMap<&str, AdamMeta> = [
                 ("weights", (&opt.weights).into()),
@@ -317,19 +308,12 @@ impl Checkpoint {
                 .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect())
         };
-        for (l, (layer, lm)) in network.layers_mut().zip(&layer_meta).enumerate() {
-            let shape = [layer.c_out, layer.c_in, layer.kernel_count];
-            layer.weight = read(&format!("layers.{l}.weight"), &shape)?;
-            layer.position = read(&format!("layers.{l}.position"), &shape)?;
+        for (id, values) in network.params_mut() {
+            *values = read(&id.name(), &id.shape)?;
+        }
+        for (layer, lm) in network.layers_mut().zip(&layer_meta) {
             layer.sig = lm.sig;
             layer.kind = lm.kernel;
-        }
-        for (l, b) in network.blocks.iter_mut().enumerate() {
-            let h = [b.norm.channels()];
-            b.norm.gamma = read(&format!("blocks.{l}.norm.gamma"), &h)?;
-            b.norm.beta = read(&format!("blocks.{l}.norm.beta"), &h)?;
-            b.norm.running_mean = read(&format!("blocks.{l}.norm.running_mean"), &h)?;
-            b.norm.running_var = read(&format!("blocks.{l}.norm.running_var"), &h)?;
         }
         let optimizer = match meta.get("optim") {
             None => None,
@@ -344,18 +328,10 @@ impl Checkpoint {
                 let mut opt = NetworkOptimizer::new(&network);
                 opt.weights = take("weights")?.into();
                 opt.positions = take("positions")?.into();
-                let groups: [(&str, &mut Vec<AdamState>); 4] = [
-                    ("weights", &mut opt.weight_states),
-                    ("positions", &mut opt.position_states),
-                    ("gamma", &mut opt.gamma_states),
-                    ("beta", &mut opt.beta_states),
-                ];
-                for (group, states) in groups {
-                    for (l, s) in states.iter_mut().enumerate() {
-                        let n = [s.m.len()];
-                        s.m = read(&format!("optim.{group}.{l}.m"), &n)?;
-                        s.v = read(&format!("optim.{group}.{l}.v"), &n)?;
-                    }
+                for (id, s) in &mut opt.states {
+                    let (stem, n) = (optim_name(id), [s.m.len()]);
+                    s.m = read(&format!("{stem}.m"), &n)?;
+                    s.v = read(&format!("{stem}.v"), &n)?;
                 }
                 Some(opt)
             }

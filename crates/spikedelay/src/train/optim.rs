@@ -6,6 +6,8 @@
 //! ```
 //! `β1` is whatever the schedule set for this epoch, and it is also the one in the bias correction.
 
+use crate::model::{Network, NetworkGrads, ParamId, ParamKind};
+
 /// Per-tensor Adam moments.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdamState {
@@ -146,89 +148,55 @@ mod tests {
 }
 
 /// The two optimisers of method §13 with their per-tensor moments: optimiser 1 over delay-layer
-/// weights (coupled L2) and BatchNorm γ/β (no decay), optimiser 2 over positions.
+/// weights (coupled L2) and BatchNorm γ/β (no decay), optimiser 2 over positions. Tensors are
+/// walked by the network's parameter visitor ([`Network::params_mut`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkOptimizer {
     /// Optimiser 1 (weights, BatchNorm).
     pub weights: Adam,
     /// Optimiser 2 (positions), betas (0.9, 0.999).
     pub positions: Adam,
-    /// Moments of each delay layer's `W` (hidden layers, then output).
-    pub weight_states: Vec<AdamState>,
-    /// Moments of each delay layer's `P`.
-    pub position_states: Vec<AdamState>,
-    /// Moments of each hidden block's `γ`.
-    pub gamma_states: Vec<AdamState>,
-    /// Moments of each hidden block's `β`.
-    pub beta_states: Vec<AdamState>,
+    /// Moments of each trained tensor, in the visitor's order, with its identity.
+    pub states: Vec<(ParamId, AdamState)>,
 }
 
 impl NetworkOptimizer {
     /// Fresh optimisers for `net` (learning rates are set by the schedules each epoch).
-    pub fn new(net: &crate::model::Network) -> Self {
+    pub fn new(net: &Network) -> Self {
         NetworkOptimizer {
             weights: Adam::new(1e-3),
             positions: Adam::new(0.1),
-            weight_states: net
-                .layers()
-                .map(|l| AdamState::zeros(l.weight.len()))
-                .collect(),
-            position_states: net
-                .layers()
-                .map(|l| AdamState::zeros(l.position.len()))
-                .collect(),
-            gamma_states: net
-                .blocks
-                .iter()
-                .map(|b| AdamState::zeros(b.norm.channels()))
-                .collect(),
-            beta_states: net
-                .blocks
-                .iter()
-                .map(|b| AdamState::zeros(b.norm.channels()))
+            states: net
+                .params()
+                .into_iter()
+                .filter(|(id, _)| id.kind.group().is_some())
+                .map(|(id, v)| (id, AdamState::zeros(v.len())))
                 .collect(),
         }
     }
 
-    /// One step of both optimisers (optimiser 1, then 2), then the position clamp (method §14.4).
-    pub fn step(
-        &mut self,
-        net: &mut crate::model::Network,
-        grads: &crate::model::NetworkGrads,
-        weight_decay: f32,
-    ) {
+    /// One step of both optimisers (optimiser 1, then 2; they touch different tensors), then
+    /// the position clamp (method §14.4).
+    pub fn step(&mut self, net: &mut Network, grads: &NetworkGrads, weight_decay: f32) {
+        let learn_positions = net.config.delays.learns_positions();
         self.weights.begin_step();
-        for ((layer, g), st) in net
-            .layers_mut()
-            .zip(&grads.layers)
-            .zip(&mut self.weight_states)
-        {
-            self.weights
-                .update(&mut layer.weight, &g.weight, st, weight_decay);
-        }
-        for (l, block) in net.blocks.iter_mut().enumerate() {
-            self.weights.update(
-                &mut block.norm.gamma,
-                &grads.norms[l].gamma,
-                &mut self.gamma_states[l],
-                0.0,
-            );
-            self.weights.update(
-                &mut block.norm.beta,
-                &grads.norms[l].beta,
-                &mut self.beta_states[l],
-                0.0,
-            );
-        }
-        if net.config.delays.learns_positions() {
+        if learn_positions {
             self.positions.begin_step();
-            for ((layer, g), st) in net
-                .layers_mut()
-                .zip(&grads.layers)
-                .zip(&mut self.position_states)
-            {
-                self.positions
-                    .update(&mut layer.position, &g.position, st, 0.0);
+        }
+        let trained = net
+            .params_mut()
+            .into_iter()
+            .filter(|(id, _)| id.kind.group().is_some());
+        for ((id, values), (state_id, state)) in trained.zip(&mut self.states) {
+            debug_assert_eq!(&id, state_id, "optimiser state follows the parameters");
+            let g = grads.of(&id).expect("trained tensors have gradients");
+            match id.kind {
+                ParamKind::Weight => self.weights.update(values, g, state, weight_decay),
+                ParamKind::Gamma | ParamKind::Beta => self.weights.update(values, g, state, 0.0),
+                ParamKind::Position if learn_positions => {
+                    self.positions.update(values, g, state, 0.0)
+                }
+                _ => {}
             }
         }
         net.clamp_positions();
