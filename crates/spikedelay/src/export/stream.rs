@@ -14,6 +14,7 @@ use super::deployed::{DeployedNetwork, DeployedNeuron};
 use super::loihi::{LoihiNetwork, LoihiState};
 use crate::infer::{EventNetwork, EventState};
 use crate::model::decision::RunningDecision;
+use crate::model::{Lif, Neuron, Readout};
 
 /// A float layer prepared for events: synapses grouped by presynaptic neuron.
 struct EventLayer {
@@ -22,8 +23,9 @@ struct EventLayer {
     by_pre: Vec<Vec<(u32, u32, f32)>>,
     ring_len: usize,
     bias: Vec<f32>,
-    tau: f32,
-    threshold: Option<f32>,
+    /// The layer's neurons: spiking (`Some`), or the readout's integrator.
+    neuron: Option<Lif>,
+    readout: Readout,
 }
 
 /// The float deployed network prepared for events (synapses listed by presynaptic neuron),
@@ -44,8 +46,10 @@ impl EventDeployed {
                 for (pre, post, d, w) in l.synapses() {
                     by_pre[pre as usize].push((post, d, w));
                 }
-                let (tau, threshold) = match l.neuron {
-                    DeployedNeuron::Lif { tau, threshold } => (tau, Some(threshold)),
+                let (tau, neuron) = match l.neuron {
+                    DeployedNeuron::Lif { tau, threshold } => {
+                        (tau, Some(Lif::new(tau as f64, threshold)))
+                    }
                     DeployedNeuron::Readout { tau } => (tau, None),
                 };
                 EventLayer {
@@ -53,8 +57,8 @@ impl EventDeployed {
                     by_pre,
                     ring_len: l.max_delay() + 1,
                     bias: l.bias.clone(),
-                    tau,
-                    threshold,
+                    neuron,
+                    readout: Readout { tau: tau as f64 },
                 }
             })
             .collect();
@@ -75,6 +79,7 @@ impl EventDeployed {
             v: layers.iter().map(|l| vec![0.0; l.outputs]).collect(),
             spiked: vec![Vec::new(); layers.len()],
             pre: Vec::new(),
+            current: Vec::new(),
             net: self,
             t: 0,
         }
@@ -86,8 +91,9 @@ pub struct FloatState<'a> {
     net: &'a EventDeployed,
     ring: Vec<Vec<f32>>,
     v: Vec<Vec<f32>>,
-    spiked: Vec<Vec<usize>>,
-    pre: Vec<usize>,
+    spiked: Vec<Vec<u32>>,
+    pre: Vec<u32>,
+    current: Vec<f32>,
     t: usize,
 }
 
@@ -96,13 +102,13 @@ impl FloatState<'_> {
     /// carries a count of `k`).
     pub fn step(&mut self, events: &[usize]) {
         self.pre.clear();
-        self.pre.extend_from_slice(events);
+        self.pre.extend(events.iter().map(|&c| c as u32));
         for (l, layer) in self.net.layers.iter().enumerate() {
             let (n, len) = (layer.outputs, layer.ring_len);
             let ring = &mut self.ring[l];
             let slot = self.t % len;
             for &i in &self.pre {
-                for &(post, d, w) in layer.by_pre.get(i).map_or(&[][..], |s| &s[..]) {
+                for &(post, d, w) in layer.by_pre.get(i as usize).map_or(&[][..], |s| &s[..]) {
                     let mut at = slot + d as usize;
                     if at >= len {
                         at -= len;
@@ -111,16 +117,16 @@ impl FloatState<'_> {
                 }
             }
             let now = &mut ring[slot * n..(slot + 1) * n];
-            let v = &mut self.v[l];
-            let spiked = &mut self.spiked[l];
-            spiked.clear();
-            for o in 0..n {
-                let i = now[o] + layer.bias[o];
-                now[o] = 0.0;
-                v[o] = v[o] - v[o] / layer.tau + i;
-                if layer.threshold.is_some_and(|th| v[o] >= th) {
-                    v[o] = 0.0;
-                    spiked.push(o);
+            self.current.clear();
+            self.current
+                .extend(now.iter().zip(&layer.bias).map(|(&i, &b)| i + b));
+            now.iter_mut().for_each(|x| *x = 0.0);
+            let (v, spiked) = (&mut self.v[l], &mut self.spiked[l]);
+            match &layer.neuron {
+                Some(lif) => lif.step(v, &self.current, spiked),
+                None => {
+                    layer.readout.step(v, &self.current);
+                    spiked.clear();
                 }
             }
             self.pre.clone_from(spiked);
@@ -129,7 +135,7 @@ impl FloatState<'_> {
     }
 
     /// Neurons of layer `l` that spiked this step.
-    pub fn spiked(&self, l: usize) -> &[usize] {
+    pub fn spiked(&self, l: usize) -> &[u32] {
         &self.spiked[l]
     }
 

@@ -17,7 +17,7 @@ use rayon::prelude::*;
 
 use super::integer::{IntegerDelayNetwork, IntegerLayer};
 use crate::error::{Error, Result};
-use crate::model::Network;
+use crate::model::{HiddenNeuron, Network, Neuron, Readout, SpikeFn};
 use crate::seq::Seq;
 
 /// One layer's synapses, per input channel, with their ring-buffer offsets.
@@ -104,15 +104,16 @@ impl EventLayer {
     }
 }
 
-/// The whole network, run by events.
+/// The whole network, run by events; its hidden neurons are `N` (the network's
+/// [`HiddenNeuron`], or any other [`Neuron`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct EventNetwork {
+pub struct EventNetwork<N: Neuron = HiddenNeuron> {
     /// Hidden layers, then the output layer.
     pub layers: Vec<EventLayer>,
-    /// Hidden threshold.
-    pub v_threshold: f32,
-    /// Membrane time constant `τ` in steps (hidden neurons and readout).
-    pub tau: f64,
+    /// The hidden neurons.
+    pub neuron: N,
+    /// The readout integrator.
+    pub readout: Readout,
 }
 
 /// Per-layer state of one running sample.
@@ -153,7 +154,7 @@ impl EventState {
 
     /// Steps still to run after the input ended until the readout's horizon (`None` while the
     /// input has not ended).
-    pub fn tail_left(&self, net: &EventNetwork) -> Option<usize> {
+    pub fn tail_left<N: Neuron>(&self, net: &EventNetwork<N>) -> Option<usize> {
         self.end
             .map(|end| (end + net.tail_steps()).saturating_sub(self.t))
     }
@@ -170,9 +171,8 @@ impl EventState {
 
     /// Advances one step. `x` is the step's input row (`C_in` values: spike counts, or
     /// features), `None` for no input; after [`EventState::end_input`] it is ignored.
-    pub fn step(&mut self, net: &EventNetwork, x: Option<&[f32]>) {
+    pub fn step<N: Neuron>(&mut self, net: &EventNetwork<N>, x: Option<&[f32]>) {
         let t = self.t;
-        let tau = net.tau as f32;
         let n_layers = net.layers.len();
         // Layer `l` runs while `t < horizon(l)`: unbounded until the input ends.
         let mut horizon = self.end.unwrap_or(usize::MAX);
@@ -204,27 +204,14 @@ impl EventState {
             // 2. read and clear this step's row, then update the neurons
             layer.take(&mut st.ring, t, &mut self.current);
             if l + 1 == n_layers {
-                for (v, &i_o) in st.v.iter_mut().zip(&self.current) {
-                    *v = *v - *v / tau + i_o;
-                }
+                net.readout.step(&mut st.v, &self.current);
             } else {
+                // The folded BatchNorm `I·α + b`, then the neurons.
                 let (alpha, shift) = layer.norm.as_ref().expect("hidden layers carry BatchNorm");
-                // Charge every neuron first (a branch-free loop that vectorises), then fire
-                // and reset: the same arithmetic per neuron as a single loop.
-                for ((v, &i_o), (&a, &b)) in
-                    st.v.iter_mut()
-                        .zip(&self.current)
-                        .zip(alpha.iter().zip(shift))
-                {
-                    *v = *v - *v / tau + (i_o * a + b);
+                for (i, (&a, &b)) in self.current.iter_mut().zip(alpha.iter().zip(shift)) {
+                    *i = *i * a + b;
                 }
-                st.fired.clear();
-                for (o, v) in st.v.iter_mut().enumerate() {
-                    if *v - net.v_threshold >= 0.0 {
-                        *v = 0.0;
-                        st.fired.push(o as u32);
-                    }
-                }
+                net.neuron.step(&mut st.v, &self.current, &mut st.fired);
             }
         }
         self.t += 1;
@@ -234,11 +221,19 @@ impl EventState {
 impl EventNetwork {
     /// Applies the evaluation transform to `net` and builds the event engine.
     pub fn from_network(net: &Network) -> Self {
+        Self::with_neurons(net)
+    }
+}
+
+impl<N: Neuron> EventNetwork<N> {
+    /// [`EventNetwork::from_network`] with hidden neurons `N`, made from the network's
+    /// configuration.
+    pub fn with_neurons(net: &Network) -> Self {
         let int = IntegerDelayNetwork::from_network(net);
         EventNetwork {
             layers: int.layers.iter().map(EventLayer::from_integer).collect(),
-            v_threshold: net.config.v_threshold,
-            tau: net.config.tau,
+            neuron: N::of(&net.config, SpikeFn::Heaviside),
+            readout: int.readout,
         }
     }
 
@@ -263,9 +258,18 @@ impl EventNetwork {
             layers: self
                 .layers
                 .iter()
-                .map(|l| LayerState {
+                .enumerate()
+                .map(|(k, l)| LayerState {
                     ring: vec![0.0; 2 * l.ring * l.c_out],
-                    v: vec![0.0; l.c_out],
+                    // Hidden neurons keep `N::STATE` floats each; the readout its membrane.
+                    v: vec![
+                        0.0;
+                        if k + 1 < self.layers.len() {
+                            N::STATE
+                        } else {
+                            1
+                        } * l.c_out
+                    ],
                     fired: Vec::new(),
                 })
                 .collect(),
@@ -347,5 +351,43 @@ impl EventNetwork {
             }
         }
         Ok((v, spikes))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::model::neuron::tests::AdaptiveLif;
+
+    /// Another neuron model runs through the event engine by its type alone (the neuron seam):
+    /// without adaptation an adaptive LIF fires as the LIF does; with it, less.
+    #[test]
+    fn the_engine_runs_any_neuron_model() {
+        let mut config = crate::model::config::ModelConfig::default().network_config(6, 3);
+        config.hidden = vec![16];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let net = Network::new(&config, &mut rng).unwrap();
+        let steps = 30;
+        let x: Vec<f32> = (0..steps * 6)
+            .map(|k| f32::from(u8::from((k * 7919) % 5 == 0)) * 2.0)
+            .collect();
+        let lif = EventNetwork::from_network(&net);
+        let mut same = EventNetwork::<AdaptiveLif>::with_neurons(&net);
+        same.neuron.jump = 0.0;
+        let (v_lif, s_lif) = lif.run_sample(&x, steps);
+        let (v_same, s_same) = same.run_sample(&x, steps);
+        assert_eq!((v_same, &s_same), (v_lif, &s_lif));
+        let adapting = EventNetwork::<AdaptiveLif>::with_neurons(&net);
+        let (_, s_adapt) = adapting.run_sample(&x, steps);
+        let count = |s: &[Vec<f32>]| s[0].iter().filter(|&&v| v != 0.0).count();
+        assert!(count(&s_lif) > 0);
+        assert!(
+            count(&s_adapt) < count(&s_lif),
+            "{} vs {}",
+            count(&s_adapt),
+            count(&s_lif)
+        );
     }
 }

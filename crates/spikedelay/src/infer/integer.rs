@@ -14,7 +14,9 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::taps::NORM_EPS;
-use crate::model::{Charge, DclsLayer, KernelKind, Lif, Network, Readout};
+use crate::model::{
+    Charge, DclsLayer, HiddenNeuron, KernelKind, Network, Neuron, Readout, SpikeFn,
+};
 use crate::seq::Seq;
 
 /// One synapse element: target neuron, delay in steps, weight.
@@ -106,8 +108,8 @@ impl IntegerLayer {
 pub struct IntegerDelayNetwork {
     /// Hidden layers then the output layer.
     pub layers: Vec<IntegerLayer>,
-    /// Hidden LIF neurons.
-    pub lif: Lif,
+    /// Hidden neurons.
+    pub neuron: HiddenNeuron,
     /// Readout integrator.
     pub readout: Readout,
 }
@@ -124,7 +126,7 @@ impl IntegerDelayNetwork {
         layers.push(IntegerLayer::from_dcls(&rounded.output, None));
         IntegerDelayNetwork {
             layers,
-            lif: Lif::new(net.config.tau, net.config.v_threshold),
+            neuron: HiddenNeuron::of(&net.config, SpikeFn::Heaviside),
             readout: Readout {
                 tau: net.config.tau,
             },
@@ -151,7 +153,7 @@ impl IntegerDelayNetwork {
                 .collect();
             let a = Seq::from_vec(cur.batch, t_out, layer.c_out, data)?;
             if l + 1 < self.layers.len() {
-                let (s, _) = self.lif.forward(&a, Charge::Eval);
+                let (s, _) = Neuron::forward(&self.neuron, &a, Charge::Eval);
                 spikes.push(s.clone());
                 cur = s;
             } else {

@@ -7,6 +7,7 @@ pub mod decision;
 pub mod dropout;
 pub mod lif;
 pub mod network;
+pub mod neuron;
 pub mod norm;
 pub mod params;
 pub mod readout;
@@ -19,6 +20,7 @@ pub use lif::{Charge, Lif, SpikeFn};
 pub use network::{
     BlockCache, DelayMode, ForwardCache, HiddenBlock, Network, NetworkConfig, NetworkGrads,
 };
+pub use neuron::{HiddenNeuron, Neuron};
 pub use norm::TimeBatchNorm;
 pub use params::{ParamId, ParamKind};
 pub use readout::Readout;

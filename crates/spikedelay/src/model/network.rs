@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::dcls::{ConvPath, DclsCache, DclsGrads, DclsLayer, GradsWanted, KernelKind};
 use super::dropout::SeqDropout;
-use super::lif::{Charge, Lif, SpikeFn};
+use super::lif::{Charge, SpikeFn};
+use super::neuron::{HiddenNeuron, Neuron};
 use super::norm::{NormCache, NormGrads, TimeBatchNorm};
 use super::readout::Readout;
 use crate::error::{Error, Result};
@@ -320,12 +321,9 @@ impl Network {
                 .sum::<usize>()
     }
 
-    fn lif(&self) -> Lif {
-        Lif {
-            tau: self.config.tau,
-            v_threshold: self.config.v_threshold,
-            spike_fn: self.spike_fn,
-        }
+    /// The hidden neuron, as every engine builds it ([`super::neuron`]).
+    pub fn neuron(&self) -> HiddenNeuron {
+        HiddenNeuron::of(&self.config, self.spike_fn)
     }
 
     fn readout(&self) -> Readout {
@@ -391,7 +389,7 @@ impl Network {
         mask_for: &mut dyn FnMut(usize, usize, usize) -> Vec<f32>,
     ) -> Result<(Seq, ForwardCache)> {
         self.check_input(x)?;
-        let lif = self.lif();
+        let lif = self.neuron();
         let mut blocks = Vec::with_capacity(self.blocks.len());
         let mut cur = x.clone();
         for (l, block) in self.blocks.iter_mut().enumerate() {
@@ -424,7 +422,7 @@ impl Network {
         want_input: bool,
     ) -> (NetworkGrads, Option<Seq>) {
         let positions = self.config.delays.learns_positions();
-        let lif = self.lif();
+        let lif = self.neuron();
         let l_count = self.blocks.len();
         let mut grads = NetworkGrads {
             layers: self.layers().map(DclsGrads::zeros).collect(),
@@ -464,7 +462,7 @@ impl Network {
     /// evaluation, call it on [`Self::rounded`].
     pub fn forward_eval(&self, x: &Seq) -> Result<(Seq, Vec<Seq>)> {
         self.check_input(x)?;
-        let lif = self.lif();
+        let lif = self.neuron();
         let mut spikes: Vec<Seq> = Vec::with_capacity(self.blocks.len());
         for block in &self.blocks {
             let input = spikes.last().unwrap_or(x);

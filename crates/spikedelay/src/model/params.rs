@@ -89,7 +89,14 @@ impl Network {
                 (ParamKind::RunningVar, &n.running_var),
             ] {
                 let shape = vec![v.len()];
-                out.push((ParamId { kind, layer: l, shape }, v));
+                out.push((
+                    ParamId {
+                        kind,
+                        layer: l,
+                        shape,
+                    },
+                    v,
+                ));
             }
         }
         out
@@ -123,7 +130,14 @@ impl Network {
                 (ParamKind::RunningVar, &mut n.running_var),
             ] {
                 let shape = vec![v.len()];
-                out.push((ParamId { kind, layer: l, shape }, v));
+                out.push((
+                    ParamId {
+                        kind,
+                        layer: l,
+                        shape,
+                    },
+                    v,
+                ));
             }
         }
         out
@@ -185,10 +199,13 @@ mod tests {
         assert_eq!(read[5].0.name(), "layers.2.position");
         assert_eq!(read[5].0.shape, vec![2, 3, config.kernel_count]);
         assert_eq!(read[13].0.name(), "blocks.1.norm.running_var");
-        let size: usize = read.iter().map(|(id, v)| {
-            assert_eq!(id.shape.iter().product::<usize>(), v.len(), "{}", id.name());
-            v.len()
-        }).sum();
+        let size: usize = read
+            .iter()
+            .map(|(id, v)| {
+                assert_eq!(id.shape.iter().product::<usize>(), v.len(), "{}", id.name());
+                v.len()
+            })
+            .sum();
         assert!(size > 0);
     }
 }

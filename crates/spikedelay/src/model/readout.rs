@@ -16,6 +16,14 @@ pub struct Readout {
 }
 
 impl Readout {
+    /// One evaluation step of a layer: `V ← V − V/τ + I` per neuron (the event engine's).
+    pub fn step(&self, v: &mut [f32], current: &[f32]) {
+        let tau = self.tau as f32;
+        for (v, &i) in v.iter_mut().zip(current) {
+            *v = *v - *v / tau + i;
+        }
+    }
+
     /// Membrane sequence `V` for input currents `(B, T, C)`.
     pub fn forward(&self, input: &Seq, charge: Charge) -> Seq {
         let c = input.channels;
