@@ -14,9 +14,9 @@ use spikedelay::atomic_file::write_atomic;
 use spikedelay::config::{Preset, RunConfig};
 use spikedelay::data::DelayPatternsConfig;
 use spikedelay::infer::EventNetwork;
+use spikedelay::model::Sig;
 use spikedelay::model::dcls::{DclsGrads, GradsWanted};
 use spikedelay::model::network::SIG_FINAL;
-use spikedelay::model::taps::GAUSS_SIGMA_OFFSET;
 use spikedelay::model::{ConvPath, Network, NetworkConfig, sum_softmax_cross_entropy};
 use spikedelay::seq::Seq;
 use spikedelay::train::NetworkOptimizer;
@@ -256,8 +256,8 @@ impl Timing {
     }
 }
 
-/// The raw width `SIG` of the train-mid phase: σ_eff = 1.5.
-pub const SIG_MID: f32 = 1.5 - GAUSS_SIGMA_OFFSET;
+/// σ_eff of the train-mid phase.
+pub const SIGMA_MID: f32 = 1.5;
 
 /// How one case is timed.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -272,15 +272,15 @@ pub struct CaseOptions {
     pub runs: usize,
 }
 
-/// The raw `SIG` a training step of `phase` runs at: `sigma − 0.27` when given, else the
-/// phase's own (train-early: the workload's initial SIG, train-mid: [`SIG_MID`], train-late:
+/// The `SIG` a training step of `phase` runs at: σ_eff `sigma` when given, else the phase's
+/// own (train-early: the workload's initial SIG, train-mid: σ_eff [`SIGMA_MID`], train-late:
 /// [`SIG_FINAL`]).
-pub fn phase_sig(workload: &Workload, phase: Phase, sigma: Option<f32>) -> f32 {
+pub fn phase_sig(workload: &Workload, phase: Phase, sigma: Option<f32>) -> Sig {
     match (sigma, phase) {
-        (Some(s), _) => s - GAUSS_SIGMA_OFFSET,
-        (None, Phase::TrainMid | Phase::Layers) => SIG_MID,
+        (Some(s), _) => Sig::from_gauss_width(s),
+        (None, Phase::TrainMid | Phase::Layers) => Sig::from_gauss_width(SIGMA_MID),
         (None, Phase::TrainLate) => SIG_FINAL,
-        (None, _) => workload.network.sig_init,
+        (None, _) => Sig::raw(workload.network.sig_init),
     }
 }
 
@@ -490,7 +490,7 @@ mod tests {
     #[test]
     fn each_training_phase_has_its_sigma() {
         let w = WorkloadName::Shd.workload();
-        let sigma = |phase, given| phase_sig(&w, phase, given) + GAUSS_SIGMA_OFFSET;
+        let sigma = |phase, given| phase_sig(&w, phase, given).gauss_width();
         assert_eq!(sigma(Phase::TrainEarly, None), 12.27);
         assert!((sigma(Phase::TrainMid, None) - 1.5).abs() < 1e-6);
         assert!((sigma(Phase::TrainLate, None) - 0.5).abs() < 1e-6);

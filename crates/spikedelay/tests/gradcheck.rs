@@ -3,6 +3,7 @@
 //! whole network.
 
 use spikedelay::Seq;
+use spikedelay::model::Sig;
 use spikedelay::model::lif::{Charge, SpikeFn};
 use spikedelay::model::norm::NormGrads;
 use spikedelay::model::{
@@ -46,7 +47,8 @@ fn dcls_case_on(
 ) {
     let (c_in, c_out, b, t) = (3, 4, 2, 6);
     let mut r = rng(11);
-    let mut layer = DclsLayer::new(c_in, c_out, taps, kernel_count, kind, sig, &mut r).unwrap();
+    let mut layer =
+        DclsLayer::new(c_in, c_out, taps, kernel_count, kind, Sig::raw(sig), &mut r).unwrap();
     layer.position = safe_positions(layer.position.len(), (taps / 2) as f32, 12);
     let x = if dense_input {
         Seq::from_vec(b, t, c_in, uniform(b * t * c_in, -1.0, 1.0, &mut r)).unwrap()
@@ -187,7 +189,7 @@ fn dcls_linear() {
 fn dcls_no_delay_layer() {
     // D = 1 with the linear kernel is the `none` ablation: a plain per-step linear map, W x[t].
     let mut r = rng(3);
-    let layer = DclsLayer::new(5, 3, 1, 1, KernelKind::Linear, 0.0, &mut r).unwrap();
+    let layer = DclsLayer::new(5, 3, 1, 1, KernelKind::Linear, Sig::ZERO, &mut r).unwrap();
     let x = Seq::from_vec(2, 4, 5, uniform(40, -1.0, 1.0, &mut r)).unwrap();
     let a = layer.forward(&x, ConvPath::Auto).unwrap();
     assert_eq!(a.steps, 4);
@@ -340,7 +342,7 @@ fn network_case(delays: DelayMode, kind: Option<KernelKind>, sig: f32) {
         net.layers_mut().for_each(|l| l.kind = k);
     }
     if delays.learns_positions() {
-        net.set_sig(sig);
+        net.set_sig(Sig::raw(sig));
         for (l, layer) in net.layers_mut().enumerate() {
             layer.position = safe_positions(layer.position.len(), 2.0, 40 + l as u64);
         }

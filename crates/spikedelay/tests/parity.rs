@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use safetensors::{Dtype, SafeTensors};
 use spikedelay::Seq;
+use spikedelay::model::Sig;
 use spikedelay::model::norm::NormGrads;
 use spikedelay::model::{
     Charge, DclsGrads, DclsLayer, DelayMode, KernelKind, Lif, Network, NetworkConfig, NetworkGrads,
@@ -140,10 +141,10 @@ fn kernels_and_their_gradients_match_dcls() {
             KernelKind::Triangle
         };
         let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(0);
-        let mut layer = DclsLayer::new(c_in, c_out, taps, kc, kind, 0.0, &mut rng).unwrap();
+        let mut layer = DclsLayer::new(c_in, c_out, taps, kc, kind, Sig::ZERO, &mut rng).unwrap();
         layer.weight = fx.f32s(&format!("{case}.weight"));
         layer.position = fx.f32s(&format!("{case}.position"));
-        layer.sig = fx.scalar(&format!("{case}.sig")) as f32;
+        layer.sig = Sig::raw(fx.scalar(&format!("{case}.sig")) as f32);
         let theirs = to_delay_major(&fx.f32s(&format!("{case}.kernel")), c_out, c_in, taps);
         let ours = layer.build_kernel();
         assert_close(&format!("{case} kernel"), &ours, &theirs, FORWARD_TOL);
@@ -223,7 +224,7 @@ fn load_case(name: &str) -> Case {
         delays == DelayMode::Fixed || delays == DelayMode::Learned,
     );
     if delays == DelayMode::Learned {
-        net.set_sig(config.sig_init);
+        net.set_sig(Sig::raw(config.sig_init));
     }
     let x = fx.seq("input");
     let labels = fx.get("labels").1.iter().map(|&v| v as usize).collect();
@@ -542,7 +543,7 @@ fn schedules_match_torch_over_whole_runs() {
                 cos.at(e),
                 lrp[e]
             );
-            assert_eq!(sig.sig(e), sigs[e], "{name} epoch {e}: SIG");
+            assert_eq!(sig.sig(e).value(), sigs[e], "{name} epoch {e}: SIG");
         }
     }
 }

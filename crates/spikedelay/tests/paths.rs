@@ -3,6 +3,7 @@
 //! each is used.
 
 use spikedelay::Seq;
+use spikedelay::model::Sig;
 use spikedelay::model::{ConvPath, DclsGrads, DclsLayer, GradsWanted, KernelKind};
 
 use crate::common::{rng, spikes, uniform};
@@ -44,7 +45,7 @@ fn assert_agree(what: &str, p: &[f32], q: &[f32]) {
 fn case(kind: KernelKind, sig: f32, density: f64, seed: u64) {
     let (c_in, c_out, taps, b, t) = (40, 24, 25, 20, 30);
     let mut r = rng(seed);
-    let mut layer = DclsLayer::new(c_in, c_out, taps, 1, kind, sig, &mut r).unwrap();
+    let mut layer = DclsLayer::new(c_in, c_out, taps, 1, kind, Sig::raw(sig), &mut r).unwrap();
     if kind == KernelKind::Integer {
         layer.round_positions();
     }
@@ -96,7 +97,7 @@ fn paths_agree_in_the_middle_and_early_phases() {
 fn auto_takes_the_spectral_path_for_wide_layers_in_the_middle_of_the_schedule() {
     // An SHD-sized hidden layer (256 → 256, batch 64) at σ = 1.5.
     let mut r = rng(10);
-    let layer = DclsLayer::new(256, 256, 25, 1, KernelKind::Gauss, 1.23, &mut r).unwrap();
+    let layer = DclsLayer::new(256, 256, 25, 1, KernelKind::Gauss, Sig::raw(1.23), &mut r).unwrap();
     let x = spikes(64, 100, 256, 0.15, &mut r);
     let plan = layer.plan(&x, &layer.build_kernel(), ConvPath::Auto);
     assert_eq!(plan, spikedelay::model::ConvPlan::Spectral { n: 125 });
@@ -106,7 +107,7 @@ fn auto_takes_the_spectral_path_for_wide_layers_in_the_middle_of_the_schedule() 
 fn paths_agree_on_the_rounded_kernels() {
     // Triangle at SIG = 0 with rounded positions and the integer kernel: one tap per synapse.
     let mut r = rng(5);
-    let mut layer = DclsLayer::new(30, 16, 25, 1, KernelKind::Triangle, 0.0, &mut r).unwrap();
+    let mut layer = DclsLayer::new(30, 16, 25, 1, KernelKind::Triangle, Sig::ZERO, &mut r).unwrap();
     layer.round_positions();
     let x = spikes(12, 25, 30, 0.2, &mut r);
     let ga = Seq::from_vec(12, 37, 16, uniform(12 * 37 * 16, -1.0, 1.0, &mut r)).unwrap();

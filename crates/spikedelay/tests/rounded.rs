@@ -2,6 +2,7 @@
 
 use spikedelay::Seq;
 use spikedelay::infer::{EventNetwork, IntegerDelayNetwork};
+use spikedelay::model::Sig;
 use spikedelay::model::{ConvPath, DelayMode, Network, NetworkConfig};
 
 use crate::common::{rng, spikes, uniform};
@@ -108,7 +109,7 @@ fn rounding_leaves_the_trained_parameters_alone() {
     assert_eq!(net, before);
     assert!(
         r.layers()
-            .all(|l| l.position.iter().all(|p| p.fract() == 0.0) && l.sig == 0.0)
+            .all(|l| l.position.iter().all(|p| p.fract() == 0.0) && l.sig == Sig::ZERO)
     );
 }
 

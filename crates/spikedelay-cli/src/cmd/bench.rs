@@ -3,7 +3,7 @@
 use anyhow::{Result, bail};
 
 use crate::args::BenchArgs;
-use spikedelay::model::taps::GAUSS_SIGMA_OFFSET;
+use spikedelay::model::Sig;
 
 use crate::bench::{self, CaseOptions, Phase, Workload};
 
@@ -15,10 +15,9 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         bail!("--runs must be at least 1");
     }
     if let Some(s) = args.sigma {
-        if !(s.is_finite() && s >= GAUSS_SIGMA_OFFSET) {
-            bail!(
-                "--sigma {s}: σ_eff = |SIG| + {GAUSS_SIGMA_OFFSET} must be a number ≥ {GAUSS_SIGMA_OFFSET}"
-            );
+        let least = Sig::ZERO.gauss_width();
+        if !(s.is_finite() && s >= least) {
+            bail!("--sigma {s}: σ_eff = |SIG| + {least} must be a number ≥ {least}");
         }
         if !phases.iter().any(|p| p.is_training()) {
             bail!("--sigma sets the σ of training steps, but --phase names no train-* phase");
@@ -78,7 +77,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             let t = bench::run(&w, phase, &x, &y, opts)?;
             let sigma = phase
                 .is_training()
-                .then(|| bench::phase_sig(&w, phase, args.sigma) + GAUSS_SIGMA_OFFSET);
+                .then(|| bench::phase_sig(&w, phase, args.sigma).gauss_width());
             let rates = t
                 .spike_rates
                 .iter()
@@ -128,7 +127,7 @@ fn print_layers(
     args: &BenchArgs,
     threads: usize,
 ) -> Result<()> {
-    let sigma = bench::phase_sig(w, Phase::Layers, args.sigma) + GAUSS_SIGMA_OFFSET;
+    let sigma = bench::phase_sig(w, Phase::Layers, args.sigma).gauss_width();
     let rows = bench::layer_timings(w, x, args.sigma, args.warmup, args.runs)?;
     if !args.json {
         println!();

@@ -8,7 +8,7 @@ use rand::RngExt;
 use rayon::prelude::*;
 
 pub use super::taps::KernelKind;
-use super::taps::{ProfileCache, TapShape};
+use super::taps::{ProfileCache, Sig, TapShape};
 use crate::error::{Error, Result};
 use crate::kernels::conv::narrow::InterleavedInput;
 use crate::kernels::conv::spectral::{self, Spectra};
@@ -31,8 +31,8 @@ pub struct DclsLayer {
     pub weight: Vec<f32>,
     /// Positions `P ∈ [−D//2, D//2]`, `(c_out, c_in, kc)`; delay `= D//2 − P`.
     pub position: Vec<f32>,
-    /// Raw width parameter `SIG` (scheduled, not learned; one value for the layer).
-    pub sig: f32,
+    /// Width parameter `SIG` (scheduled, not learned; one value for the layer).
+    pub sig: Sig,
     /// Kernel construction in use.
     pub kind: KernelKind,
     /// The tap-profile family of the current shape, kept for the low-rank path.
@@ -99,7 +99,7 @@ impl DclsLayer {
         taps: usize,
         kernel_count: usize,
         kind: KernelKind,
-        sig: f32,
+        sig: Sig,
         rng: &mut impl rand::Rng,
     ) -> Result<Self> {
         if taps == 0 || taps.is_multiple_of(2) {
@@ -378,6 +378,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn layer(kind: KernelKind, sig: f32, taps: usize) -> DclsLayer {
+        let sig = Sig::raw(sig);
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
         DclsLayer::new(1, 1, taps, 1, kind, sig, &mut rng).unwrap()
     }
@@ -399,7 +400,7 @@ mod tests {
         assert!((t[11] - 0.106451).abs() < 1e-6 && (t[13] - 0.106451).abs() < 1e-6);
         assert!((t[10] - 2.639e-4).abs() < 1e-7);
         // s = 12.27, c = 12: centre 0.04700, tap 0 0.02913.
-        l.sig = 12.0;
+        l.sig = Sig::raw(12.0);
         let t = taps_of(&l);
         assert!((t[12] - 0.04700).abs() < 1e-5 && (t[0] - 0.02913).abs() < 1e-5);
     }
@@ -438,7 +439,7 @@ mod tests {
     #[test]
     fn triangle_at_zero_width_equals_integer_kernel_bitwise() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-        let mut l = DclsLayer::new(6, 5, 9, 1, KernelKind::Triangle, 0.0, &mut rng).unwrap();
+        let mut l = DclsLayer::new(6, 5, 9, 1, KernelKind::Triangle, Sig::ZERO, &mut rng).unwrap();
         l.round_positions();
         let tri = l.build_kernel();
         l.kind = KernelKind::Integer;
@@ -448,7 +449,7 @@ mod tests {
     #[test]
     fn init_positions_follow_floor_semantics() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-        let l = DclsLayer::new(50, 40, 25, 1, KernelKind::Gauss, 12.0, &mut rng).unwrap();
+        let l = DclsLayer::new(50, 40, 25, 1, KernelKind::Gauss, Sig::raw(12.0), &mut rng).unwrap();
         let at_min = l.position.iter().filter(|&&p| p == -12.0).count() as f64 / 2000.0;
         assert!(l.position.iter().all(|&p| (-12.0..=12.0).contains(&p)));
         // U(−13, 12) clamped: 1/25 = 4 % at −12.
@@ -460,7 +461,8 @@ mod tests {
     #[test]
     fn even_tap_count_is_rejected() {
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
-        let err = DclsLayer::new(2, 2, 24, 1, KernelKind::Gauss, 1.0, &mut rng).unwrap_err();
+        let err =
+            DclsLayer::new(2, 2, 24, 1, KernelKind::Gauss, Sig::raw(1.0), &mut rng).unwrap_err();
         assert!(err.to_string().contains("odd"), "{err}");
     }
 }

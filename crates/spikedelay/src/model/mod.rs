@@ -24,3 +24,4 @@ pub use neuron::{HiddenNeuron, Neuron};
 pub use norm::TimeBatchNorm;
 pub use params::{ParamId, ParamKind};
 pub use readout::Readout;
+pub use taps::Sig;

@@ -13,11 +13,12 @@ use super::lif::{Charge, SpikeFn};
 use super::neuron::{HiddenNeuron, Neuron};
 use super::norm::{NormCache, NormGrads, TimeBatchNorm};
 use super::readout::Readout;
+use super::taps::Sig;
 use crate::error::{Error, Result};
 use crate::seq::Seq;
 
 /// The raw width SIG at which σ_eff = |SIG| + 0.27 reaches 0.5 (method §7).
-pub const SIG_FINAL: f32 = 0.23;
+pub const SIG_FINAL: Sig = Sig::raw(0.23);
 
 /// How synaptic delays are treated (method §19).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,10 +233,10 @@ impl Network {
             ));
         }
         let (taps, kind, sig) = match config.delays {
-            DelayMode::Learned => (config.taps, KernelKind::Gauss, config.sig_init),
+            DelayMode::Learned => (config.taps, KernelKind::Gauss, Sig::raw(config.sig_init)),
             DelayMode::ConstantSigma => (config.taps, KernelKind::Gauss, SIG_FINAL),
-            DelayMode::Fixed => (config.taps, KernelKind::Integer, 0.0),
-            DelayMode::None => (1, KernelKind::Linear, 0.0),
+            DelayMode::Fixed => (config.taps, KernelKind::Integer, Sig::ZERO),
+            DelayMode::None => (1, KernelKind::Linear, Sig::ZERO),
         };
         let mut blocks = Vec::new();
         let mut c_in = config.inputs;
@@ -286,12 +287,12 @@ impl Network {
     }
 
     /// Sets the raw width `SIG` of every layer (the σ schedule, method §7).
-    pub fn set_sig(&mut self, sig: f32) {
+    pub fn set_sig(&mut self, sig: Sig) {
         self.layers_mut().for_each(|l| l.sig = sig);
     }
 
     /// Current raw width `SIG` (of the output layer, as the reference reads it).
-    pub fn sig(&self) -> f32 {
+    pub fn sig(&self) -> Sig {
         self.output.sig
     }
 
@@ -483,7 +484,7 @@ impl Network {
         let mut net = self.clone();
         for layer in net.layers_mut().filter(|l| l.kind != KernelKind::Linear) {
             layer.round_positions();
-            layer.sig = 0.0;
+            layer.sig = Sig::ZERO;
             layer.kind = KernelKind::Triangle;
         }
         net

@@ -22,6 +22,44 @@ pub const NORM_EPS: f32 = 1e-7;
 /// denormals into the hot loops (docs/design.md §5).
 const GAUSS_CUT: f32 = 60.0;
 
+/// The width parameter of a layer's kernels (method §4, §7): the raw `SIG` that the σ schedule
+/// sets, checkpoints store and the reference prints, and the widths the kernels use, the
+/// Gaussian's standard deviation `σ = |SIG| + 0.27` and the triangle's half-width `|SIG| + 1`.
+/// The conversion between raw and effective is written here only.
+#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sig(f32);
+
+impl Sig {
+    /// `SIG = 0`: the rounded (evaluation) model's, and the integer kernels'.
+    pub const ZERO: Sig = Sig(0.0);
+
+    /// A raw `SIG`.
+    pub const fn raw(sig: f32) -> Self {
+        Sig(sig)
+    }
+
+    /// The `SIG` whose Gaussian has standard deviation `sigma` (`sigma ≥ 0.27`).
+    pub fn from_gauss_width(sigma: f32) -> Self {
+        Sig(sigma - GAUSS_SIGMA_OFFSET)
+    }
+
+    /// The raw value.
+    pub fn value(self) -> f32 {
+        self.0
+    }
+
+    /// The Gaussian's standard deviation `σ = |SIG| + 0.27` (§4.1).
+    pub fn gauss_width(self) -> f32 {
+        self.0.abs() + GAUSS_SIGMA_OFFSET
+    }
+
+    /// The triangle's half-width `|SIG| + 1` (§4.2).
+    pub fn triangle_width(self) -> f32 {
+        self.0.abs() + TRIANGLE_WIDTH_OFFSET
+    }
+}
+
 /// How a synapse's weight is spread over the `D` taps (method §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -42,8 +80,8 @@ pub enum KernelKind {
 pub struct TapShape {
     /// Kernel construction.
     pub kind: KernelKind,
-    /// Raw width parameter `SIG`.
-    pub sig: f32,
+    /// Width parameter `SIG`.
+    pub sig: Sig,
     /// Taps `D` (odd).
     pub taps: usize,
 }
@@ -59,7 +97,7 @@ impl TapShape {
         let c = p + self.half();
         match self.kind {
             KernelKind::Gauss => {
-                let s = self.sig.abs() + GAUSS_SIGMA_OFFSET;
+                let s = self.sig.gauss_width();
                 let mut z = 0.0f32;
                 for (n, gn) in g.iter_mut().enumerate() {
                     let u = (n as f32 - c) / s;
@@ -71,7 +109,7 @@ impl TapShape {
                 g.iter_mut().for_each(|gn| *gn /= z);
             }
             KernelKind::Triangle => {
-                let s = self.sig.abs() + TRIANGLE_WIDTH_OFFSET;
+                let s = self.sig.triangle_width();
                 let mut z = 0.0f32;
                 for (n, gn) in g.iter_mut().enumerate() {
                     *gn = (s - (n as f32 - c).abs()).max(0.0);
@@ -103,7 +141,7 @@ impl TapShape {
         let c = p + self.half();
         match self.kind {
             KernelKind::Gauss => {
-                let s = self.sig.abs() + GAUSS_SIGMA_OFFSET;
+                let s = self.sig.gauss_width();
                 let a: f32 = g
                     .iter()
                     .enumerate()
@@ -118,7 +156,7 @@ impl TapShape {
                 sum / (s * s)
             }
             KernelKind::Triangle => {
-                let s = self.sig.abs() + TRIANGLE_WIDTH_OFFSET;
+                let s = self.sig.triangle_width();
                 let mut h_sum = 0.0f32;
                 let mut delta_sum = 0.0f32;
                 for n in 0..self.taps {
@@ -220,12 +258,15 @@ mod tests {
         let cache = ProfileCache::default();
         let wide = TapShape {
             kind: KernelKind::Gauss,
-            sig: 12.0,
+            sig: Sig::raw(12.0),
             taps: 25,
         };
         let a = cache.family(wide).unwrap();
         assert!(Arc::ptr_eq(&a, &cache.family(wide).unwrap()));
-        let narrow = TapShape { sig: 0.23, ..wide };
+        let narrow = TapShape {
+            sig: Sig::raw(0.23),
+            ..wide
+        };
         let b = cache.family(narrow).unwrap();
         assert!(!Arc::ptr_eq(&a, &b));
         let integer = TapShape {

@@ -23,7 +23,7 @@ use super::provenance::Provenance;
 use crate::atomic_file::write_atomic;
 use crate::config::RunConfig;
 use crate::error::{Error, Result};
-use crate::model::{KernelKind, Network, NetworkConfig, ParamId};
+use crate::model::{KernelKind, Network, NetworkConfig, ParamId, Sig};
 
 /// Value of the `format` metadata key.
 pub const FORMAT: &str = "spikedelay-checkpoint-1";
@@ -60,7 +60,7 @@ pub struct Checkpoint {
 
 #[derive(Serialize, Deserialize)]
 struct LayerMeta {
-    sig: f32,
+    sig: Sig,
     kernel: KernelKind,
 }
 

@@ -3,6 +3,7 @@
 
 use std::f64::consts::PI;
 
+use crate::model::Sig;
 use crate::model::network::SIG_FINAL;
 
 /// `b + (a − b)/2 · (1 + cos(π·x))`: cosine interpolation from `a` (x = 0) to `b` (x = 1).
@@ -104,9 +105,9 @@ impl SigmaSchedule {
     }
 
     /// A schedule that keeps `SIG` fixed (constant-σ ablation).
-    pub fn constant(sig: f32) -> Self {
+    pub fn constant(sig: Sig) -> Self {
         SigmaSchedule {
-            sig_init: sig,
+            sig_init: sig.value(),
             final_epoch: 0,
         }
     }
@@ -116,19 +117,19 @@ impl SigmaSchedule {
         if self.final_epoch == 0 {
             return 1.0;
         }
-        (SIG_FINAL as f64 / self.sig_init as f64).powf(1.0 / self.final_epoch as f64)
+        (SIG_FINAL.value() as f64 / self.sig_init as f64).powf(1.0 / self.final_epoch as f64)
     }
 
     /// Raw `SIG` used while training epoch `e`.
-    pub fn sig(&self, e: usize) -> f32 {
+    pub fn sig(&self, e: usize) -> Sig {
         let alpha = self.alpha() as f32;
         let mut sig = self.sig_init;
         for j in 0..e.min(self.final_epoch) {
-            if j < self.final_epoch && sig as f64 > SIG_FINAL as f64 {
+            if j < self.final_epoch && sig as f64 > SIG_FINAL.value() as f64 {
                 sig *= alpha;
             }
         }
-        sig
+        Sig::raw(sig)
     }
 }
 
@@ -249,7 +250,7 @@ mod tests {
         for (init, epochs, rows) in cases {
             let s = SigmaSchedule::new(init, epochs);
             for &(e, eff) in rows {
-                let got = s.sig(e) + 0.27;
+                let got = s.sig(e).gauss_width();
                 assert!(
                     (got - eff).abs() < 1.5e-3,
                     "init {init}, epoch {e}: {got} vs {eff}"
@@ -257,6 +258,9 @@ mod tests {
             }
         }
         assert!((SigmaSchedule::new(12.0, 150).alpha() - 0.89863).abs() < 1e-5);
-        assert_eq!(SigmaSchedule::constant(0.23).sig(40), 0.23);
+        assert_eq!(
+            SigmaSchedule::constant(Sig::raw(0.23)).sig(40),
+            Sig::raw(0.23)
+        );
     }
 }

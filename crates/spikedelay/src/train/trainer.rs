@@ -37,8 +37,7 @@ use crate::data::{Splits, make_batch};
 use crate::error::{Error, Result};
 use crate::infer::{EventNetwork, SampleSteps, Tally, evaluate_with};
 use crate::model::network::SIG_FINAL;
-use crate::model::taps::GAUSS_SIGMA_OFFSET;
-use crate::model::{DelayMode, Network, sum_softmax_cross_entropy};
+use crate::model::{DelayMode, Network, Sig, sum_softmax_cross_entropy};
 
 /// Receives progress reports (the CLI draws its progress bar from these).
 pub trait TrainObserver {
@@ -232,7 +231,7 @@ impl Trainer {
                 SigmaSchedule::new(self.network.config.sig_init, self.config.train.epochs)
             }
             DelayMode::ConstantSigma => SigmaSchedule::constant(SIG_FINAL),
-            DelayMode::Fixed | DelayMode::None => SigmaSchedule::constant(0.0),
+            DelayMode::Fixed | DelayMode::None => SigmaSchedule::constant(Sig::ZERO),
         }
     }
 
@@ -336,7 +335,7 @@ impl Trainer {
             )?
         };
         let sigma = match self.network.output.kind {
-            crate::model::KernelKind::Gauss => (sig.abs() + GAUSS_SIGMA_OFFSET) as f64,
+            crate::model::KernelKind::Gauss => sig.gauss_width() as f64,
             _ => 0.0,
         };
         let metrics = EpochMetrics {
