@@ -12,7 +12,8 @@
 //! The tree follows the paper's pipeline: [`data`] (datasets, batching, the built-in task) →
 //! [`model`] (delay layers, BatchNorm, LIF, dropout, readout, decision) → [`train`] (optimisers,
 //! schedules, trainer, checkpoints) → [`infer`] (evaluation, integer-delay network). Numerical
-//! kernels live in [`kernels`]. Activations are [`Seq`] tensors laid out `(B, T, C)`.
+//! kernels live in `kernels` (crate-internal; docs/design.md §3–§4). Activations are [`Seq`]
+//! tensors laid out `(B, T, C)`.
 //!
 //! Doc comments cite the repository's own documents: "method §N" is `docs/method.md` (the
 //! method as implemented, every formula the code relies on), "docs/datasets.md §N" the data
@@ -40,7 +41,7 @@ pub mod fault;
 pub(crate) mod hdf5_numbers;
 pub(crate) mod hdf5_open;
 pub mod infer;
-pub mod kernels;
+pub(crate) mod kernels;
 pub mod memory;
 pub mod model;
 pub mod seq;

@@ -83,29 +83,29 @@ pub enum ConvPath {
     /// event path's speed (input density `ρ`) in the forward pass and kernel gradient, `D` in
     /// the input gradient; `W` taps at the narrow path's speed; `R` profiles plus their
     /// filters for the low-rank path; `4·(N/2 + 1)/T_out` plus transforms for the spectral
-    /// path ([`spectral_cost`]).
+    /// path (`spectral_cost`).
     #[default]
     Auto,
     /// Over input events; sums in the integer-delay network's order.
     ///
-    /// Iterates over input events ([`events`]); its outputs are bitwise identical to the
+    /// Iterates over input events (`events`); its outputs are bitwise identical to the
     /// integer-delay network's.
     Events,
     /// Dense matrix products.
     ///
-    /// Always the dense GEMM path ([`gemm`]).
+    /// Always the dense GEMM path (`gemm`).
     Gemm,
     /// Each synapse's window of significant taps (GEMM where the window is wide).
     ///
-    /// The narrow path ([`narrow`]) wherever the window is at most [`MAX_NARROW_WIDTH`] taps.
+    /// The narrow path (`narrow`) wherever the window is at most `MAX_NARROW_WIDTH` taps.
     Narrow,
     /// A few tap profiles that hold every kernel (wide σ; GEMM where they do not).
     ///
-    /// The low-rank path ([`lowrank`]) wherever fewer than `D` profiles hold every kernel row.
+    /// The low-rank path (`lowrank`) wherever fewer than `D` profiles hold every kernel row.
     LowRank,
     /// One complex product per frequency bin of a real FFT over time (any σ, any density).
     ///
-    /// Always the spectral path ([`spectral`]).
+    /// Always the spectral path (`spectral`).
     Fft,
 }
 
@@ -116,7 +116,7 @@ pub enum ConvPlan {
     /// Forward and kernel gradient over input events; the input gradient by direct dot
     /// products (`direct_input_grad`, bitwise-reproducible order) or by GEMM.
     Events {
-        /// Whether the input gradient uses [`events`] rather than [`gemm`].
+        /// Whether the input gradient uses `events` rather than `gemm`.
         direct_input_grad: bool,
     },
     /// Everything by GEMM.
@@ -127,7 +127,7 @@ pub enum ConvPlan {
     LowRank(LowRankKernel),
     /// Everything by products per frequency bin, with transforms of length `n`.
     Spectral {
-        /// Transform length ([`spectral::layer_fft_len`]).
+        /// Transform length (`spectral::layer_fft_len`).
         n: usize,
     },
 }

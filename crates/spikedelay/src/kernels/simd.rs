@@ -10,6 +10,16 @@
 //!
 //! Results agree across levels up to float rounding: the AVX levels fuse multiply-adds, the
 //! portable one rounds twice.
+//!
+//! Soundness: the lane types' methods are safe to call but execute AVX instructions, so they
+//! must never run on a CPU without them. They are crate-internal (the whole `kernels` module
+//! is), and inside the crate only the `multiversion!` copies compiled for a level, which run
+//! where [`level`] detected it, name them. Code outside the crate cannot reach them:
+//!
+//! ```compile_fail,E0603
+//! // error[E0603]: module `kernels` is private
+//! let lanes = spikedelay::kernels::simd::Avx512x16::zero();
+//! ```
 
 use std::sync::OnceLock;
 

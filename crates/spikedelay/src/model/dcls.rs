@@ -177,7 +177,7 @@ impl DclsLayer {
         (h - self.position[j].round_ties_even().clamp(-h, h)) as usize
     }
 
-    /// Builds the dense kernel in the layout of [`events`]: `(c_in, D, c_out)`, indexed by delay.
+    /// Builds the dense kernel in the layout of `events`: `(c_in, D, c_out)`, indexed by delay.
     pub fn build_kernel(&self) -> Vec<f32> {
         let (c_in, c_out, taps, kc) = (self.c_in, self.c_out, self.taps, self.kernel_count);
         let mut k = vec![0.0f32; c_in * taps * c_out];

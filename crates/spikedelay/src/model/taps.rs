@@ -181,7 +181,7 @@ impl TapShape {
     }
 
     /// The profiles of this shape at positions every 1/8 tap, each scaled to a peak of 1, as a
-    /// [`FamilyBasis`] for the low-rank path; `None` for one-tap kinds.
+    /// `FamilyBasis` for the low-rank path; `None` for one-tap kinds.
     pub fn profile_family(&self) -> Option<FamilyBasis> {
         if matches!(self.kind, KernelKind::Integer | KernelKind::Linear) || self.taps < 3 {
             return None;

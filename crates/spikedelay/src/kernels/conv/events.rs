@@ -122,6 +122,7 @@ multiversion! {
     }
 }
 
+#[cfg(test)]
 /// Straightforward loop twin of [`delay_conv_forward`], written from the formula; for tests.
 pub fn delay_conv_reference(
     x: &[f32],

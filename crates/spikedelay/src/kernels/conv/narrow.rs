@@ -224,6 +224,7 @@ pub fn interleave_input(x: &Seq, nk: &NarrowKernel, t_out: usize) -> Interleaved
     }
 }
 
+#[cfg(test)]
 /// Forward pass over a batch: `a` (B, t_out, c_out) for `x` (B, T_in, c_in).
 pub fn forward(x: &Seq, nk: &NarrowKernel, t_out: usize) -> Seq {
     forward_interleaved(&interleave_input(x, nk, t_out), nk, t_out)
@@ -273,6 +274,7 @@ pub fn backward_interleaved(
     (gk, gx)
 }
 
+#[cfg(test)]
 /// Input gradient over a batch: `gx` (B, t_in, c_in) from `ga` (B, T_out, c_out).
 pub fn backward_input(ga: &Seq, nk: &NarrowKernel, t_in: usize) -> Seq {
     let (gai, rows_ga) = interleave_output_grad(ga, nk, t_in);

@@ -313,6 +313,7 @@ fn bin_products(lhs: Operand, rhs: Operand) -> Spectra {
     }
 }
 
+#[cfg(test)]
 /// Forward pass over a batch: `a` (B, t_out, c_out) for `x` (B, T_in, c_in) and the kernel
 /// `k` (`(c_in, taps, c_out)`, indexed by delay).
 pub fn forward(x: &Seq, k: &[f32], taps: usize, c_out: usize, t_out: usize) -> Seq {
