@@ -10,6 +10,7 @@ delivered input on the next step, so layer l shows at step t + l + 1 what spiked
 A bin holding k spikes is k generator copies of the channel.
 """
 import json
+import os
 import sys
 import time
 
@@ -20,6 +21,15 @@ from brian2 import (NeuronGroup, Network, SpikeGeneratorGroup, SpikeMonitor, Sta
 
 prefs.codegen.target = "numpy"
 prefs.core.default_float_dtype = np.float32
+
+
+def record(**fields):
+    """Appends this check's figures to $SPIKEDELAY_DEPLOY_RESULTS (JSON lines) when set: the
+    numbers tools/docs/regenerate.py writes into README.md and docs/deploy.md."""
+    path = os.environ.get("SPIKEDELAY_DEPLOY_RESULTS")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(fields) + "\n")
 
 
 def build(spec, copies):
@@ -101,6 +111,7 @@ def main():
     print(f"Brian2 == spikedelay on {n} samples x {steps} steps: {spikes} hidden spikes identical, "
           f"readout within {worst:.1e} (relative; float32 sums in another order) "
           f"({time.time() - start:.0f} s)")
+    record(check="brian2", samples=n, spikes=spikes, readout_error=worst)
 
 
 if __name__ == "__main__":

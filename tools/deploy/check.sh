@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Every deploy check of docs/deploy.md §5 on a freshly trained synthetic-SHD network, by the
-# targets' own code. Needs tools/deploy/setup.sh first; not part of CI (about 3 minutes).
+# targets' own code. Needs tools/deploy/setup.sh first; not part of CI (about 3 minutes). Each
+# check appends its figures to WORKDIR/results.jsonl and the float and fixed-point accuracies go
+# to WORKDIR/eval.json: tools/docs/regenerate.py --only deploy quotes them in the docs.
 #
 #   tools/deploy/check.sh [WORKDIR] [SAMPLES]
 set -euo pipefail
@@ -13,6 +15,8 @@ sd="$repo/target/release/spikedelay"
 cargo build --release --quiet --manifest-path "$repo/Cargo.toml"
 mkdir -p "$work"
 cd "$work"
+export SPIKEDELAY_DEPLOY_RESULTS="$work/results.jsonl"
+: > "$SPIKEDELAY_DEPLOY_RESULTS"
 if [ ! -f shd/shd_train.h5 ]; then
   "$sd" data make-synthetic --format shd shd --train-per-class 150 --test-per-class 10
 fi
@@ -20,6 +24,8 @@ printf '[model]\nhidden = [96, 96]\n\n[train]\nepochs = 15\n' > learned.toml
 printf '[model]\nhidden = [96, 96]\n\n[train]\nepochs = 8\n' > nodelay.toml
 [ -f learned/best.safetensors ] || "$sd" train --preset shd --data-dir shd --config learned.toml --out learned | tail -1
 [ -f nodelay/best.safetensors ] || "$sd" train --preset shd --data-dir shd --config nodelay.toml --delays none --out nodelay | tail -1
+
+"$sd" eval --json --quantize loihi --checkpoint learned/best.safetensors > eval.json
 
 echo "== Loihi 2 (lava-dl netx on Lava's bit-accurate CPU models)"
 "$sd" export --checkpoint learned/best.safetensors --format netx --out net.net

@@ -1,4 +1,4 @@
-"""NIR checks (docs/deploy.md §5), in tools/deploy/.venv (nir 1.0.8, snnTorch 0.9.4, nirtorch 1.0):
+"""NIR checks (docs/deploy.md §5), in tools/deploy/.venv (nir 1.0.8, snnTorch 0.9.4, nirtorch 2.0.5):
 
     python nir_check.py read NET.nir                 # the reference package reads our delay export
     python nir_check.py snntorch NODELAY.nir TRACE.h5  # snnTorch runs a --delays none export
@@ -10,11 +10,23 @@ agree to float32 rounding. snnTorch has no `LI` node, so the readout is given to
 whose threshold is never reached (the same membrane update); snnTorch assumes one step is 1e-4 s
 (export with --nir-dt 1e-4).
 """
+import json
+import os
 import sys
 
 import h5py
 import nir
 import numpy as np
+
+
+def record(**fields):
+    """Appends this check's figures to $SPIKEDELAY_DEPLOY_RESULTS (JSON lines) when set: the
+    numbers tools/docs/regenerate.py writes into README.md and docs/deploy.md."""
+    path = os.environ.get("SPIKEDELAY_DEPLOY_RESULTS")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(fields) + "\n")
+
 
 
 def read(path):
@@ -38,6 +50,7 @@ def read(path):
     print(f"nir {nir.__name__} read {path}: {len(g.nodes)} nodes {dict(sorted(kinds.items()))}, "
           f"{len(g.edges)} edges, delay buckets of {steps[0]}..{steps[-1]} steps, "
           f"metadata keys {sorted(g.metadata)}")
+    record(check="nir-read", nodes=len(g.nodes), delay_buckets=len(delays), edges=len(g.edges))
 
 
 def snntorch_check(path, trace_path):
@@ -83,6 +96,7 @@ def snntorch_check(path, trace_path):
     assert worst < 1e-5, worst
     print(f"snnTorch == spikedelay on {n} samples x {steps} steps: {spikes} hidden spikes identical, "
           f"readout within {worst:.1e} (relative, float32 sums in another order)")
+    record(check="snntorch", samples=n, spikes=spikes, readout_error=worst)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ pip="$here/.venv/bin/pip"
 # torch's Linux wheels on PyPI load the CUDA libraries at import, so they come with it (about 3 GiB).
 "$pip" install --quiet torch==2.5.1
 "$pip" install --quiet --no-deps snntorch==0.9.4
-"$here/.venv/bin/python" -c "import nir, snntorch, brian2, torch; print('deploy venv ready: nir', nir.__version__ if hasattr(nir,'__version__') else '1.0.8', '| snntorch', snntorch.__version__, '| brian2', brian2.__version__, '| torch', torch.__version__)"
+# snnTorch's NIR import (snntorch.import_nir) builds the network with nirtorch.
+"$pip" install --quiet --no-deps nirtorch==2.0.5
+"$here/.venv/bin/python" -c "import nir, nirtorch, snntorch, brian2, torch; from snntorch import import_nir; print('deploy venv ready: nir', getattr(nir, '__version__', '1.0.8'), '| nirtorch', getattr(nirtorch, '__version__', '?'), '| snntorch', snntorch.__version__, '| brian2', brian2.__version__, '| torch', torch.__version__)"
 
 # --- Lava (netx) on Python 3.10: the loader path, without lava-dl's training stack ---
 if [ ! -x "$here/.venv-lava/bin/python" ]; then "$py310" -m venv "$here/.venv-lava"; fi
