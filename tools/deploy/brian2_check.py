@@ -10,26 +10,17 @@ delivered input on the next step, so layer l shows at step t + l + 1 what spiked
 A bin holding k spikes is k generator copies of the channel.
 """
 import json
-import os
 import sys
 import time
 
 import h5py
 import numpy as np
+from results import record
 from brian2 import (NeuronGroup, Network, SpikeGeneratorGroup, SpikeMonitor, StateMonitor,
                     Synapses, defaultclock, ms, prefs)
 
 prefs.codegen.target = "numpy"
 prefs.core.default_float_dtype = np.float32
-
-
-def record(**fields):
-    """Appends this check's figures to $SPIKEDELAY_DEPLOY_RESULTS (JSON lines) when set: the
-    numbers tools/docs/regenerate.py writes into README.md and docs/deploy.md."""
-    path = os.environ.get("SPIKEDELAY_DEPLOY_RESULTS")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps(fields) + "\n")
 
 
 def build(spec, copies):

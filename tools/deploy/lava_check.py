@@ -8,28 +8,17 @@ Lava delivers a spike one step after it is sent (Dense/DelayDense latency), and 
 data step 1 at time step 1: layer l of the network therefore shows at Lava's recorded index
 t + l + 1 what spikedelay's trace holds at step t. Exits 1 on the first mismatch.
 """
-import json
-import os
 import sys
 import time
 
 import h5py
 import numpy as np
+from results import record
 from lava.lib.dl.netx import hdf5
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc import io
 from lava.proc.monitor.process import Monitor
-
-
-def record(**fields):
-    """Appends this check's figures to $SPIKEDELAY_DEPLOY_RESULTS (JSON lines) when set: the
-    numbers tools/docs/regenerate.py writes into README.md and docs/deploy.md."""
-    path = os.environ.get("SPIKEDELAY_DEPLOY_RESULTS")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps(fields) + "\n")
-
 
 
 def run_sample(net_path, x, steps):

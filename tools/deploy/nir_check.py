@@ -10,23 +10,12 @@ agree to float32 rounding. snnTorch has no `LI` node, so the readout is given to
 whose threshold is never reached (the same membrane update); snnTorch assumes one step is 1e-4 s
 (export with --nir-dt 1e-4).
 """
-import json
-import os
 import sys
 
 import h5py
 import nir
 import numpy as np
-
-
-def record(**fields):
-    """Appends this check's figures to $SPIKEDELAY_DEPLOY_RESULTS (JSON lines) when set: the
-    numbers tools/docs/regenerate.py writes into README.md and docs/deploy.md."""
-    path = os.environ.get("SPIKEDELAY_DEPLOY_RESULTS")
-    if path:
-        with open(path, "a") as f:
-            f.write(json.dumps(fields) + "\n")
-
+from results import record
 
 
 def read(path):

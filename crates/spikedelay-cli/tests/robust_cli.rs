@@ -303,12 +303,7 @@ fn inspect_reports_json_folders_of_spike_files_and_fails_on_problems() {
     assert_eq!(v["problem_count"], 0);
     // A clip that is not a WAV file: the report lists it, then inspect fails.
     let gsc = dir.path().join("gsc");
-    stdout_of(
-        spikedelay()
-            .args(["data", "make-synthetic", "--format", "gsc"])
-            .arg(&gsc)
-            .args(["--speakers", "3"]),
-    );
+    common::make_gsc(&gsc, 3);
     let clip = std::fs::read_dir(gsc.join("yes"))
         .unwrap()
         .next()
@@ -420,12 +415,7 @@ fn errors_keep_their_cause_say_truncated_and_hint_by_kind() {
     );
     // An audio folder whose validation split is empty: a problem, with the fix.
     let gsc = dir.path().join("gsc");
-    stdout_of(
-        spikedelay()
-            .args(["data", "make-synthetic", "--format", "gsc"])
-            .arg(&gsc)
-            .args(["--speakers", "3"]),
-    );
+    common::make_gsc(&gsc, 3);
     std::fs::write(gsc.join("validation_list.txt"), "").unwrap();
     let out = spikedelay()
         .args(["data", "inspect"])

@@ -56,3 +56,13 @@ pub fn make_shd(out: &Path, per_class: usize) {
             ]),
     );
 }
+
+/// Writes a small synthetic GSC folder of `speakers` speakers.
+pub fn make_gsc(out: &Path, speakers: usize) {
+    stdout_of(
+        spikedelay()
+            .args(["data", "make-synthetic", "--format", "gsc"])
+            .arg(out)
+            .args(["--speakers", &speakers.to_string()]),
+    );
+}

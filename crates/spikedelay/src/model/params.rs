@@ -4,6 +4,7 @@
 //! gradients up with [`NetworkGrads::of`], and the divergence guard scans them. A new tensor is
 //! one line here.
 
+use super::dcls::DclsLayer;
 use super::network::{Network, NetworkGrads};
 
 /// What a tensor is.
@@ -65,38 +66,46 @@ impl ParamId {
     }
 }
 
+/// BatchNorm's tensors, in checkpoint order.
+const NORM_KINDS: [ParamKind; 4] = [
+    ParamKind::Gamma,
+    ParamKind::Beta,
+    ParamKind::RunningMean,
+    ParamKind::RunningVar,
+];
+
+/// The identity of a delay layer's `kind` tensor (`W` or `P`) of layer `l`.
+fn conv_id(kind: ParamKind, l: usize, layer: &DclsLayer) -> ParamId {
+    ParamId {
+        kind,
+        layer: l,
+        shape: vec![layer.c_out, layer.c_in, layer.kernel_count],
+    }
+}
+
+/// The identity of BatchNorm tensor `kind` of block `l`, `len` channels.
+fn norm_id(kind: ParamKind, l: usize, len: usize) -> ParamId {
+    ParamId {
+        kind,
+        layer: l,
+        shape: vec![len],
+    }
+}
+
 impl Network {
     /// Every tensor in checkpoint order: each delay layer's weights and positions, then each
     /// block's γ, β, running mean and running variance.
     pub fn params(&self) -> Vec<(ParamId, &[f32])> {
         let mut out: Vec<(ParamId, &[f32])> = Vec::new();
         for (l, layer) in self.layers().enumerate() {
-            let shape = vec![layer.c_out, layer.c_in, layer.kernel_count];
-            let id = |kind| ParamId {
-                kind,
-                layer: l,
-                shape: shape.clone(),
-            };
-            out.push((id(ParamKind::Weight), &layer.weight));
-            out.push((id(ParamKind::Position), &layer.position));
+            out.push((conv_id(ParamKind::Weight, l, layer), &layer.weight));
+            out.push((conv_id(ParamKind::Position, l, layer), &layer.position));
         }
         for (l, b) in self.blocks.iter().enumerate() {
             let n = &b.norm;
-            for (kind, v) in [
-                (ParamKind::Gamma, &n.gamma),
-                (ParamKind::Beta, &n.beta),
-                (ParamKind::RunningMean, &n.running_mean),
-                (ParamKind::RunningVar, &n.running_var),
-            ] {
-                let shape = vec![v.len()];
-                out.push((
-                    ParamId {
-                        kind,
-                        layer: l,
-                        shape,
-                    },
-                    v,
-                ));
+            let tensors = [&n.gamma, &n.beta, &n.running_mean, &n.running_var];
+            for (kind, v) in NORM_KINDS.into_iter().zip(tensors) {
+                out.push((norm_id(kind, l, v.len()), v));
             }
         }
         out
@@ -113,31 +122,22 @@ impl Network {
         convs.push((n_blocks, &mut self.output));
         let mut out: Vec<(ParamId, &mut Vec<f32>)> = Vec::new();
         for (l, layer) in convs {
-            let shape = vec![layer.c_out, layer.c_in, layer.kernel_count];
-            let id = |kind| ParamId {
-                kind,
-                layer: l,
-                shape: shape.clone(),
-            };
-            out.push((id(ParamKind::Weight), &mut layer.weight));
-            out.push((id(ParamKind::Position), &mut layer.position));
+            let (w, p) = (
+                conv_id(ParamKind::Weight, l, layer),
+                conv_id(ParamKind::Position, l, layer),
+            );
+            out.push((w, &mut layer.weight));
+            out.push((p, &mut layer.position));
         }
         for (l, n) in norms {
-            for (kind, v) in [
-                (ParamKind::Gamma, &mut n.gamma),
-                (ParamKind::Beta, &mut n.beta),
-                (ParamKind::RunningMean, &mut n.running_mean),
-                (ParamKind::RunningVar, &mut n.running_var),
-            ] {
-                let shape = vec![v.len()];
-                out.push((
-                    ParamId {
-                        kind,
-                        layer: l,
-                        shape,
-                    },
-                    v,
-                ));
+            let tensors = [
+                &mut n.gamma,
+                &mut n.beta,
+                &mut n.running_mean,
+                &mut n.running_var,
+            ];
+            for (kind, v) in NORM_KINDS.into_iter().zip(tensors) {
+                out.push((norm_id(kind, l, v.len()), v));
             }
         }
         out
