@@ -77,7 +77,10 @@ def section_main(sd: str, work: Path) -> dict:
         s = summary(out)
         runs[mode] = short(s)
         prov = prov or s.get("provenance")
-    shutil.copyfile(work / "main-learned" / "plots" / "delays.png", ROOT / "docs" / "main-job-delays.png")
+    figure = ROOT / "docs" / "main-job-delays.png"
+    tmp = figure.with_suffix(".png.tmp")
+    shutil.copyfile(work / "main-learned" / "plots" / "delays.png", tmp)
+    tmp.replace(figure)
     return {"runs": runs, "provenance": prov}
 
 

@@ -152,13 +152,6 @@ impl EventState {
         self.end.get_or_insert(self.t);
     }
 
-    /// Steps still to run after the input ended until the readout's horizon (`None` while the
-    /// input has not ended).
-    pub fn tail_left<N: Neuron>(&self, net: &EventNetwork<N>) -> Option<usize> {
-        self.end
-            .map(|end| (end + net.tail_steps()).saturating_sub(self.t))
-    }
-
     /// The readout's membranes after the latest step.
     pub fn readout(&self) -> &[f32] {
         self.layers.last().map_or(&[][..], |l| &l.v[..])

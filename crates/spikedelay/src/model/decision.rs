@@ -132,16 +132,7 @@ pub fn sum_softmax_cross_entropy_within(
     labels: &[usize],
     steps: &[usize],
 ) -> Result<LossOutput> {
-    if steps.len() != v.batch {
-        return Err(Error::shape("loss steps per sample", v.batch, steps.len()));
-    }
-    if let Some(&bad) = steps.iter().find(|&&s| s > v.steps) {
-        return Err(Error::shape(
-            "loss steps of a sample",
-            format!("≤ {}", v.steps),
-            bad,
-        ));
-    }
+    v.check_lengths(steps)?;
     loss(v, labels, Some(steps), false)
 }
 

@@ -43,17 +43,20 @@ pub struct Provenance {
 /// The commit recorded by the build script.
 pub const COMMIT: Option<&str> = option_env!("SPIKEDELAY_GIT_COMMIT");
 
-/// The CPU's model name (Linux: `/proc/cpuinfo`), else the architecture.
-pub fn cpu_name() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split_once(':'))
-                .map(|(_, name)| name.trim().to_string())
-        })
-        .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+/// The CPU's model name (Linux: `/proc/cpuinfo`), else the architecture; read once.
+pub fn cpu_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|text| {
+                text.lines()
+                    .find(|l| l.starts_with("model name"))
+                    .and_then(|l| l.split_once(':'))
+                    .map(|(_, name)| name.trim().to_string())
+            })
+            .unwrap_or_else(|| std::env::consts::ARCH.to_string())
+    })
 }
 
 impl Provenance {
@@ -72,7 +75,7 @@ impl Provenance {
             simd: simd::level().name().to_string(),
             threads: rayon::current_num_threads(),
             device: "cpu".to_string(),
-            device_name: cpu_name(),
+            device_name: cpu_name().to_string(),
             data,
             eval_steps,
             conv_paths,

@@ -59,16 +59,6 @@ pub enum RunOutcome {
     },
 }
 
-impl RunOutcome {
-    /// Every run's summary.
-    pub fn summaries(&self) -> Vec<&Summary> {
-        match self {
-            RunOutcome::One(s) => vec![s.as_ref()],
-            RunOutcome::Seeds { summaries, .. } => summaries.iter().collect(),
-        }
-    }
-}
-
 /// Where data comes from: the configuration's own dataset, or splits given by the caller
 /// (Python arrays), which every seed then shares.
 pub enum DataSource<'a> {
