@@ -9,6 +9,8 @@ use spikedelay::data::{BinningMode, SelectOn};
 use spikedelay::export::ExportFormat;
 use spikedelay::infer::SampleSteps;
 use spikedelay::model::{ConvPath, DelayMode};
+use spikedelay::train::sweep::GridAxis;
+use spikedelay::train::sweep::table::TableFormat;
 
 use crate::bench::{Phase, WorkloadName};
 
@@ -36,8 +38,11 @@ pub enum Command {
     Stream(StreamArgs),
     /// Time training steps and inference batches on the paper's SHD and SSC shapes.
     Bench(BenchArgs),
-    /// Compare finished runs (single seeds or --seeds folders) in one Markdown table.
+    /// Compare finished runs (single seeds or --seeds folders) in one Markdown table, or print a
+    /// sweep's ablation table.
     Report(ReportArgs),
+    /// Train a grid of configurations × seeds: here (--jobs), or as a Slurm job array (--slurm).
+    Sweep(SweepArgs),
     /// Draw a run's learning curves, learned delays and one test sample as PNG files.
     Plot(PlotArgs),
     /// Get, inspect or synthesise datasets (SHD, SSC, GSC).
@@ -242,12 +247,80 @@ pub struct BenchArgs {
 /// `spikedelay report`.
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Run folders (each with summary.json, or aggregate.json from --seeds).
+    /// Run folders (each with summary.json, or aggregate.json from --seeds), or one sweep
+    /// folder (with sweep.json: one row per grid point, mean ± sample std over its seeds).
     #[arg(value_name = "RUN", required = true)]
     pub runs: Vec<PathBuf>,
+    /// A sweep's table as Markdown, CSV or JSON (run folders: Markdown only).
+    #[arg(long, value_enum, default_value = "md")]
+    pub format: TableFormat,
     /// Also write the table to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// Seeds given as `0-4` (a range, inclusive) or `0,1,2`.
+#[derive(Debug, Clone)]
+pub struct SeedList(pub Vec<u64>);
+
+/// Seeds as `0-4` (a range, inclusive) or `0,1,2`.
+fn parse_seeds(s: &str) -> Result<SeedList, String> {
+    let bad = || format!("expects seeds as 0-4 or 0,1,2, got `{s}`");
+    if let Some((a, b)) = s.split_once('-') {
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if a > b {
+            return Err(bad());
+        }
+        return Ok(SeedList((a..=b).collect()));
+    }
+    s.split(',')
+        .map(|v| v.trim().parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()
+        .map(SeedList)
+}
+
+/// `spikedelay sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The paper's configuration for a dataset; --config overrides it [default: the built-in
+    /// task].
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// The base configuration (TOML); every grid point changes only its grid keys.
+    #[arg(long, value_name = "BASE.toml")]
+    pub config: Option<PathBuf>,
+    /// One grid axis: a dotted config key and its values (repeat for more axes; the grid is
+    /// their product).
+    #[arg(long, value_name = "KEY=V1,V2,...")]
+    pub grid: Vec<GridAxis>,
+    /// The seeds of every grid point.
+    #[arg(long, value_name = "0-4|0,1,2", value_parser = parse_seeds, default_value = "0")]
+    pub seeds: SeedList,
+    /// The sweep folder: OUT/sweep.json and one folder per grid point and seed.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Runs trained at a time here; the threads are divided between them.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub jobs: usize,
+    /// Write OUT/sweep.sbatch, a Slurm job array of one task per run, instead of training here.
+    #[arg(long)]
+    pub slurm: bool,
+    /// An sbatch option for --slurm (--partition=gpu, --time=04:00:00, --cpus-per-task=8,
+    /// --gres=gpu:1); repeat for more.
+    #[arg(long, value_name = "OPT", requires = "slurm", allow_hyphen_values = true)]
+    pub slurm_opt: Vec<String>,
+    /// Submit the --slurm script with sbatch.
+    #[arg(long, requires = "slurm")]
+    pub submit: bool,
+    /// Train only run I of an existing sweep in OUT (what each Slurm array task does).
+    #[arg(long, value_name = "I", conflicts_with_all = ["grid", "config", "preset", "slurm"])]
+    pub task: Option<usize>,
+    /// Threads.
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// `spikedelay plot`.

@@ -38,6 +38,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stream(a) => cmd::stream::run(&a),
         Command::Bench(a) => in_pool(&a.threads, || cmd::bench::run(&a)),
         Command::Report(a) => cmd::report::run(&a),
+        Command::Sweep(a) => cmd::sweep::run(&a),
         Command::Plot(a) => in_pool(&a.threads, || cmd::plot::run(&a)),
         Command::Data(c) => cmd::data::run(&c),
     }

@@ -17,8 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::tiny;
-use safetensors::SafeTensors;
+use common::{results, tiny};
 
 const EPOCHS: usize = 4;
 
@@ -48,44 +47,6 @@ fn finish(cfg: &Path, out: &Path) {
     );
     let o = train(cfg, out, false).output().unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-}
-
-/// Summary, per-epoch records, and `(file:tensor, bytes)` of both checkpoints.
-type Results = (
-    serde_json::Value,
-    Vec<serde_json::Value>,
-    Vec<(String, Vec<u8>)>,
-);
-
-/// The run's results without wall times: summary, records, and every tensor of both
-/// checkpoints with its bytes.
-fn results(out: &Path) -> Results {
-    let mut summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    summary.as_object_mut().unwrap().remove("wall_seconds");
-    let metrics = std::fs::read_to_string(out.join("metrics.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v.as_object_mut().unwrap().remove("seconds");
-            v
-        })
-        .collect();
-    let mut tensors = Vec::new();
-    for file in ["last.safetensors", "best.safetensors"] {
-        let bytes = std::fs::read(out.join(file)).unwrap();
-        let st = SafeTensors::deserialize(&bytes).unwrap();
-        let mut names: Vec<String> = st.names().into_iter().map(str::to_owned).collect();
-        names.sort();
-        for n in names {
-            tensors.push((
-                format!("{file}:{n}"),
-                st.tensor(&n).unwrap().data().to_vec(),
-            ));
-        }
-    }
-    (summary, metrics, tensors)
 }
 
 fn temporaries(out: &Path) -> Vec<String> {

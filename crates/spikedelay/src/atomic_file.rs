@@ -1,6 +1,7 @@
 //! Writing files so that nothing is ever left half-written: write a temporary file in the same
 //! directory, flush it to disk, rename it over the destination, then flush the directory so the
-//! rename itself survives a power cut. Temporaries are named `.NAME.tmp-PID`; a run folder's
+//! rename itself survives a power cut. Temporaries are named `.NAME.tmp-PID-N` (N counts this process's writes, so threads writing
+//! one file at once never share a temporary); a run folder's
 //! owner removes stale ones ([`crate::train::RunDir`]).
 
 use std::io::Write;
@@ -23,7 +24,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    static WRITES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.tmp-{}-{n}", std::process::id()));
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

@@ -7,4 +7,5 @@ pub mod export;
 pub mod plot;
 pub mod report;
 pub mod stream;
+pub mod sweep;
 pub mod train;

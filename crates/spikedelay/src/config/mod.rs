@@ -15,6 +15,7 @@ pub use crate::model::config::ModelConfig;
 
 mod legacy;
 mod preset;
+mod set_key;
 pub use preset::Preset;
 
 /// `[train]`: the optimisation recipe (method §13–§14).

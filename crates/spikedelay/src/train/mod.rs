@@ -10,6 +10,7 @@ pub mod report;
 pub mod run_dir;
 pub mod runs;
 pub mod schedule;
+pub mod sweep;
 pub mod trainer;
 
 pub use aggregate::{Aggregate, MeanStd, read_summary};
