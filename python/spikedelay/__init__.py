@@ -17,8 +17,10 @@ from . import datasets
 from ._spikedelay import Model, RunConfig, Stream, __version__
 from ._spikedelay import load as _load
 from ._spikedelay import train as _train
+from ._spikedelay import sweep as _sweep
+from ._spikedelay import report as _report
 
-__all__ = ["Model", "RunConfig", "Stream", "datasets", "load", "train", "__version__"]
+__all__ = ["Model", "RunConfig", "Stream", "datasets", "load", "report", "sweep", "train", "__version__"]
 
 _ALLOWED = ("f", "i", "u", "b")
 
@@ -83,6 +85,30 @@ def train(config: RunConfig, out=None, callback=None, data=None, overwrite: bool
     if seeds is not None:
         seeds = [int(s) for s in seeds]
     return _train(config, None if out is None else str(out), callback, data, overwrite, seeds, resume)
+
+
+def sweep(config: RunConfig, out, grid=None, seeds=(0,), jobs: int = 1, threads=None,
+          slurm: bool = False, slurm_options=(), submit: bool = False,
+          executable=None) -> list:
+    """Trains `config` × `grid` × `seeds` as `spikedelay sweep` does: one run folder per grid
+    point and seed under `out` (`out/sweep.json` lists them), finished runs skipped and started
+    ones resumed on a rerun. grid: `{"model.delays": ["learned", "fixed", "none"], ...}` (dotted
+    config keys; the grid is the product of the axes). Runs `jobs` at a time here, or with
+    `slurm=True` writes `out/sweep.sbatch` (a job array running `executable`, the spikedelay
+    command; `slurm_options` such as `["--partition=gpu"]`) and submits it with `submit=True`.
+    Returns the ablation table: one dict per grid point (see `report`).
+    """
+    axes = [(str(k), [str(v) for v in vs]) for k, vs in (grid or {}).items()]
+    return _sweep(config, str(out), axes, [int(s) for s in seeds], jobs, threads, slurm,
+                  [str(o) for o in slurm_options], submit,
+                  None if executable is None else str(executable))
+
+
+def report(out) -> list:
+    """The ablation table of the sweep in `out`: one dict per grid point with `point` (its
+    values), `n` finished of `seeds`, and `test_accuracy`, `last_epoch_test_accuracy`,
+    `valid_accuracy`, `wall_seconds` as `{"mean", "std"}` (sample std) over the finished seeds."""
+    return _report(str(out))
 
 
 def load(path) -> Model:

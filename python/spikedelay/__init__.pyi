@@ -1,5 +1,5 @@
 from os import PathLike
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -38,4 +38,17 @@ def train(
     seeds: Optional[list[int]] = None,
     resume: bool = False,
 ) -> dict[str, Any]: ...
+def sweep(
+    config: RunConfig,
+    out: str | PathLike[str],
+    grid: Optional[dict[str, list[Any]]] = None,
+    seeds: Sequence[int] = (0,),
+    jobs: int = 1,
+    threads: Optional[int] = None,
+    slurm: bool = False,
+    slurm_options: Sequence[str] = (),
+    submit: bool = False,
+    executable: Optional[str | PathLike[str]] = None,
+) -> list[dict[str, Any]]: ...
+def report(out: str | PathLike[str]) -> list[dict[str, Any]]: ...
 def load(path: str | PathLike[str]) -> _Model: ...

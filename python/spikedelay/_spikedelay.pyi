@@ -59,5 +59,18 @@ def train(
     seeds: Optional[list[int]] = None,
     resume: bool = False,
 ) -> dict[str, Any]: ...
+def sweep(
+    config: RunConfig,
+    out: str,
+    grid: list[tuple[str, list[str]]],
+    seeds: list[int],
+    jobs: int = 1,
+    threads: Optional[int] = None,
+    slurm: bool = False,
+    slurm_options: list[str] = ...,
+    submit: bool = False,
+    executable: Optional[str] = None,
+) -> list[dict[str, Any]]: ...
+def report(out: str) -> list[dict[str, Any]]: ...
 def load(path: str) -> Model: ...
 def load_splits(config: RunConfig) -> dict[str, Any]: ...

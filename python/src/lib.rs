@@ -6,6 +6,7 @@ mod config;
 mod errors;
 mod model;
 mod stream;
+mod sweep;
 mod train;
 
 use pyo3::prelude::*;
@@ -33,5 +34,7 @@ fn _spikedelay(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::train, m)?)?;
     m.add_function(wrap_pyfunction!(model::load, m)?)?;
     m.add_function(wrap_pyfunction!(train::load_splits, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::sweep, m)?)?;
+    m.add_function(wrap_pyfunction!(sweep::report, m)?)?;
     Ok(())
 }

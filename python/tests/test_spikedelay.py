@@ -219,6 +219,34 @@ def test_seeds_and_resume_as_the_cli(tmp_path):
         spikedelay.train(cfg, out=tmp_path / "none", resume=True)
 
 
+def test_sweep_as_the_cli(tmp_path):
+    cfg = tiny(epochs=2)
+    (tmp_path / "c.toml").write_text(cfg.to_toml())
+    subprocess.run([cli(), "sweep", "--config", str(tmp_path / "c.toml"), "--grid",
+                    "model.delays=learned,none", "--seeds", "0,1", "--threads", "1",
+                    "--out", str(tmp_path / "cli")], check=True, capture_output=True)
+    rows = spikedelay.sweep(cfg, tmp_path / "py", grid={"model.delays": ["learned", "none"]},
+                            seeds=[0, 1], threads=1)
+    assert [r["point"] for r in rows] == [["learned"], ["none"]]
+    assert all(r["n"] == 2 for r in rows)
+    theirs = json.loads(subprocess.run([cli(), "report", str(tmp_path / "cli"), "--format", "json"],
+                                       check=True, capture_output=True, text=True).stdout)
+    for a, b in zip(rows, theirs):
+        for key in ("test_accuracy", "last_epoch_test_accuracy", "valid_accuracy"):
+            assert a[key] == b[key], key
+    assert spikedelay.report(tmp_path / "py") == rows
+    # Each run is `train` of its configuration.
+    one = spikedelay.train(cfg.replace({"model": {"delays": "none"}, "train": {"seed": 1}}))
+    mine = json.loads((tmp_path / "py" / "model.delays=none" / "seed1" / "summary.json").read_text())
+    assert one["test_accuracy"] == mine["test_accuracy"]
+    with pytest.raises(ValueError, match="train.epochs"):
+        spikedelay.sweep(cfg, tmp_path / "bad", grid={"train.epochs": ["two"]})
+    script = tmp_path / "s"
+    spikedelay.sweep(cfg, script, grid={"model.delays": ["fixed"]}, slurm=True,
+                     slurm_options=["--partition=debug"], executable=cli())
+    assert "#SBATCH --partition=debug" in (script / "sweep.sbatch").read_text()
+
+
 def test_stream_decides_as_evaluate_and_the_cli(tmp_path):
     cfg = tiny()
     spikedelay.train(cfg, out=tmp_path / "run")

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NUMBERS = ROOT / "docs" / "numbers.json"
 DOCS = [ROOT / "README.md", ROOT / "docs" / "deploy.md"]
 MODES = ["learned", "constant-sigma", "fixed", "none"]
-SECTIONS = ["main", "seeds", "synthetic", "deploy"]
+SECTIONS = ["main", "seeds", "synthetic", "ablation", "deploy"]
 
 
 def cli() -> str:
@@ -94,6 +94,28 @@ def section_seeds(sd: str, work: Path) -> dict:
         "last_epoch_test_accuracy": agg["last_epoch_test_accuracy"],
         "seeds": seeds,
         "provenance": summary(out / "seed0").get("provenance"),
+    }
+
+
+def section_ablation(sd: str, work: Path) -> dict:
+    """The built-in task's ablation through `spikedelay sweep` (learned / fixed / none × seeds
+    0-2) and its `report`; the learned row must equal the seeds section's runs by hand."""
+    out = work / "ablation"
+    shutil.rmtree(out, ignore_errors=True)
+    run(sd, "sweep", "--grid", "model.delays=learned,fixed,none", "--seeds", "0-2", "--out", out)
+    rows = json.loads(run(sd, "report", out, "--format", "json"))
+    by_hand = work / "seeds"
+    if by_hand.is_dir():
+        for k in (0, 1, 2):
+            a = summary(out / "model.delays=learned" / f"seed{k}")
+            b = summary(by_hand / f"seed{k}")
+            for key in ("test_accuracy", "test_correct", "last_epoch_test_accuracy", "best_epoch"):
+                if a[key] != b[key]:
+                    sys.exit(f"ablation: learned seed {k} {key} {a[key]} differs from train by hand {b[key]}")
+    return {
+        "rows": [{k: r[k] for k in ("point", "n", "seeds", "test_accuracy",
+                                     "last_epoch_test_accuracy", "wall_seconds")} for r in rows],
+        "provenance": summary(out / "model.delays=learned" / "seed0").get("provenance"),
     }
 
 
@@ -284,7 +306,23 @@ def render_deploy_checks(n: dict) -> str:
     ])
 
 
+def render_ablation(n: dict) -> str:
+    a = n["ablation"]
+    rows = ["| delays | n | test accuracy (selected epoch) | test accuracy (last epoch) | wall time per run |",
+            "| --- | --- | --- | --- | --- |"]
+    for r in a["rows"]:
+        rows.append(f"| {r['point'][0]} | {r['n']} | {num(r['test_accuracy']['mean'])} ± "
+                    f"{pct(r['test_accuracy']['std'])} | {num(r['last_epoch_test_accuracy']['mean'])} ± "
+                    f"{pct(r['last_epoch_test_accuracy']['std'])} | {r['wall_seconds']['mean']:.0f} s |")
+    rows.append("")
+    rows.append(f"Mean ± sample std over seeds 0, 1, 2, measured by `tools/docs/regenerate.py` on "
+                f"{where(a.get('provenance'))}; the learned row's runs equal `train --seeds 0,1,2` "
+                f"by hand (the script checks).")
+    return "\n".join(rows)
+
+
 BLOCKS = {
+    "ablation": ("ablation", render_ablation),
     "main-job": ("main", render_main_job),
     "seeds": ("seeds", render_seeds),
     "synthetic": ("synthetic", render_synthetic),
@@ -320,8 +358,8 @@ def render(numbers: dict) -> None:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default=",".join(SECTIONS[:3]),
-                    help="sections to measure (default: main,seeds,synthetic; deploy needs setup)")
+    ap.add_argument("--only", default=",".join(SECTIONS[:4]),
+                    help="sections to measure (default: main,seeds,synthetic,ablation; deploy needs setup)")
     ap.add_argument("--render-only", action="store_true", help="rewrite the docs from docs/numbers.json")
     ap.add_argument("--work", default=str(ROOT / "target" / "regenerate"), help="scratch folder")
     args = ap.parse_args()

@@ -310,7 +310,12 @@ pub struct SweepArgs {
     pub slurm: bool,
     /// An sbatch option for --slurm (--partition=gpu, --time=04:00:00, --cpus-per-task=8,
     /// --gres=gpu:1); repeat for more.
-    #[arg(long, value_name = "OPT", requires = "slurm", allow_hyphen_values = true)]
+    #[arg(
+        long,
+        value_name = "OPT",
+        requires = "slurm",
+        allow_hyphen_values = true
+    )]
     pub slurm_opt: Vec<String>,
     /// Submit the --slurm script with sbatch.
     #[arg(long, requires = "slurm")]

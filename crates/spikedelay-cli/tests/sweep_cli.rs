@@ -39,7 +39,10 @@ fn a_sweep_equals_its_runs_by_hand_and_reports_their_mean_and_spread() {
     let cfg = write(dir.path(), "base.toml", &tiny(3));
     let out = dir.path().join("sweep");
     let text = stdout_of(&mut sweep(&cfg, &out, 2));
-    assert!(text.contains("sweep of 4 runs (2 grid points × 2 seeds)"), "{text}");
+    assert!(
+        text.contains("sweep of 4 runs (2 grid points × 2 seeds)"),
+        "{text}"
+    );
 
     // Each run is exactly `train` of its configuration by hand (one thread, as each of the two
     // jobs had).
@@ -52,10 +55,18 @@ fn a_sweep_equals_its_runs_by_hand_and_reports_their_mean_and_spread() {
             .arg("--out")
             .arg(&by_hand),
     );
-    assert_eq!(results(&by_hand), results(&out.join("model.delays=none/seed1")));
+    assert_eq!(
+        results(&by_hand),
+        results(&out.join("model.delays=none/seed1"))
+    );
 
     // The table: mean ± sample std of the seeds' summaries.
-    let csv = stdout_of(spikedelay().arg("report").arg(&out).args(["--format", "csv"]));
+    let csv = stdout_of(
+        spikedelay()
+            .arg("report")
+            .arg(&out)
+            .args(["--format", "csv"]),
+    );
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[0].starts_with("model.delays,n,seeds,test_accuracy_mean,test_accuracy_std"));
@@ -73,7 +84,10 @@ fn a_sweep_equals_its_runs_by_hand_and_reports_their_mean_and_spread() {
         let mean = (acc[0] + acc[1]) / 2.0;
         let std = ((acc[0] - mean).powi(2) + (acc[1] - mean).powi(2)).sqrt();
         let (m, s): (f64, f64) = (cells[3].parse().unwrap(), cells[4].parse().unwrap());
-        assert!((m - mean).abs() < 1e-12 && (s - std).abs() < 1e-12, "{line} vs {acc:?}");
+        assert!(
+            (m - mean).abs() < 1e-12 && (s - std).abs() < 1e-12,
+            "{line} vs {acc:?}"
+        );
         // The point's aggregate.json says the same.
         let agg: serde_json::Value = serde_json::from_str(
             &std::fs::read_to_string(out.join(format!("model.delays={delays}/aggregate.json")))
@@ -83,8 +97,16 @@ fn a_sweep_equals_its_runs_by_hand_and_reports_their_mean_and_spread() {
         assert_eq!(agg["test_accuracy"]["mean"].as_f64().unwrap(), m);
     }
     let md = stdout_of(spikedelay().arg("report").arg(&out));
-    assert!(md.contains("| model.delays | n | test accuracy (selected epoch) |"), "{md}");
-    let json = stdout_of(spikedelay().arg("report").arg(&out).args(["--format", "json"]));
+    assert!(
+        md.contains("| model.delays | n | test accuracy (selected epoch) |"),
+        "{md}"
+    );
+    let json = stdout_of(
+        spikedelay()
+            .arg("report")
+            .arg(&out)
+            .args(["--format", "json"]),
+    );
     let rows: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(rows[1]["point"][0], "none");
 
@@ -103,8 +125,16 @@ fn a_sweep_equals_its_runs_by_hand_and_reports_their_mean_and_spread() {
     c.env("SPIKEDELAY_ABORT_AT", "epoch-evaluated#5");
     let o = c.output().unwrap();
     assert!(!o.status.success());
-    assert!(killed.join("model.delays=learned/seed0/summary.json").is_file());
-    assert!(!killed.join("model.delays=learned/seed1/summary.json").is_file());
+    assert!(
+        killed
+            .join("model.delays=learned/seed0/summary.json")
+            .is_file()
+    );
+    assert!(
+        !killed
+            .join("model.delays=learned/seed1/summary.json")
+            .is_file()
+    );
     let resumed = stdout_of(&mut sweep(&cfg, &killed, 2));
     assert!(resumed.contains("resuming after epoch 1"), "{resumed}");
     for (a, b) in run_dirs(&out).iter().zip(run_dirs(&killed)) {
@@ -146,8 +176,15 @@ fn ctrl_c_stops_every_run_at_a_committed_epoch_and_a_rerun_completes_them() {
         return;
     }
     assert_eq!(status.code(), Some(2), "{err}");
-    assert!(err.contains("stopping") && err.contains("run the same command again"), "{err}");
-    assert!(rest.iter().any(|l| l.contains("stopped; a rerun continues it")), "{rest:?}");
+    assert!(
+        err.contains("stopping") && err.contains("run the same command again"),
+        "{err}"
+    );
+    assert!(
+        rest.iter()
+            .any(|l| l.contains("stopped; a rerun continues it")),
+        "{rest:?}"
+    );
     for d in run_dirs(&out) {
         let tmp = std::fs::read_dir(&d)
             .unwrap()
@@ -185,7 +222,13 @@ fn the_slurm_script_trains_one_run_per_array_task() {
     let out = dir.path().join("sweep");
     let text = stdout_of(
         spikedelay()
-            .args(["sweep", "--slurm", "--slurm-opt", "--partition=debug", "--config"])
+            .args([
+                "sweep",
+                "--slurm",
+                "--slurm-opt",
+                "--partition=debug",
+                "--config",
+            ])
             .arg(&cfg)
             .args(GRID)
             .arg("--out")
@@ -215,8 +258,15 @@ fn the_slurm_script_trains_one_run_per_array_task() {
     let table = stdout_of(spikedelay().arg("report").arg(&out));
     assert!(table.contains("| none | 1/2 |"), "{table}");
     assert!(table.contains("| learned | 0/2 | – |"), "{table}");
-    let err = stderr_of(spikedelay().args(["sweep", "--task", "4", "--out"]).arg(&out));
-    assert!(err.contains("task index") && err.contains("has 4 runs"), "{err}");
+    let err = stderr_of(
+        spikedelay()
+            .args(["sweep", "--task", "4", "--out"])
+            .arg(&out),
+    );
+    assert!(
+        err.contains("task index") && err.contains("has 4 runs"),
+        "{err}"
+    );
 }
 
 #[test]

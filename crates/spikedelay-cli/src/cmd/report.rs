@@ -3,8 +3,8 @@
 use anyhow::{Result, bail};
 use spikedelay::atomic_file::write_atomic;
 use spikedelay::train::report::{RunRow, markdown};
-use spikedelay::train::sweep::table::{TableFormat, render, rows};
 use spikedelay::train::sweep::Sweep;
+use spikedelay::train::sweep::table::{TableFormat, render, rows};
 
 use crate::args::ReportArgs;
 
@@ -14,11 +14,18 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         && Sweep::is_sweep(dir)
     {
         let sweep = Sweep::open(dir)?;
-        let keys: Vec<String> = sweep.manifest().grid.iter().map(|a| a.key.clone()).collect();
+        let keys: Vec<String> = sweep
+            .manifest()
+            .grid
+            .iter()
+            .map(|a| a.key.clone())
+            .collect();
         render(&keys, &rows(&sweep)?, args.format)
     } else {
         if args.format != TableFormat::Md {
-            bail!("--format csv|json applies to a sweep folder (one with sweep.json); run folders are compared as Markdown");
+            bail!(
+                "--format csv|json applies to a sweep folder (one with sweep.json); run folders are compared as Markdown"
+            );
         }
         let rows = args
             .runs

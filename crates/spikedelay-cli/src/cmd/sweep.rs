@@ -91,7 +91,12 @@ pub fn run(args: &SweepArgs) -> Result<()> {
         runs: sweep.runs().len(),
     };
     let outcomes = run_local(&sweep, args.jobs, threads, &stop, &mut observer)?;
-    let keys: Vec<String> = sweep.manifest().grid.iter().map(|a| a.key.clone()).collect();
+    let keys: Vec<String> = sweep
+        .manifest()
+        .grid
+        .iter()
+        .map(|a| a.key.clone())
+        .collect();
     print!("\n{}", render(&keys, &rows(&sweep)?, TableFormat::Md));
     finish(&outcomes)
 }
@@ -107,7 +112,10 @@ fn finish(outcomes: &[LocalOutcome]) -> Result<()> {
         .filter(|o| matches!(o, LocalOutcome::Stopped))
         .count();
     if failed > 0 {
-        bail!("{failed} of {} runs failed (their errors are above)", outcomes.len());
+        bail!(
+            "{failed} of {} runs failed (their errors are above)",
+            outcomes.len()
+        );
     }
     if stopped > 0 {
         bail!(
@@ -127,7 +135,12 @@ struct Lines<'a> {
 
 impl Lines<'_> {
     fn tag(&self, index: usize) -> String {
-        format!("[{}/{} {}]", index + 1, self.runs, self.sweep.runs()[index].dir.display())
+        format!(
+            "[{}/{} {}]",
+            index + 1,
+            self.runs,
+            self.sweep.runs()[index].dir.display()
+        )
     }
 }
 

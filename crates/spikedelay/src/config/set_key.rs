@@ -36,33 +36,33 @@ impl RunConfig {
         let parsed = parse_value(at.get(*last), value)
             .map_err(|expected| Error::config(key, format!("expects {expected}, got `{value}`")))?;
         at.insert(last.to_string(), parsed);
-        let config = RunConfig::from_table(table, std::path::Path::new("<grid>")).map_err(|e| {
-            match e {
+        let config =
+            RunConfig::from_table(table, std::path::Path::new("<grid>")).map_err(|e| match e {
                 Error::ConfigParse { message, .. } => {
                     Error::config(key, format!("= `{value}` is not accepted: {message}"))
                 }
                 other => other,
-            }
-        })?;
+            })?;
         config.validate()?;
         Ok(config)
     }
 }
 
 /// `text` as a TOML value of `existing`'s type (any TOML value where the key is unset).
-fn parse_value(existing: Option<&toml::Value>, text: &str) -> std::result::Result<toml::Value, &'static str> {
+fn parse_value(
+    existing: Option<&toml::Value>,
+    text: &str,
+) -> std::result::Result<toml::Value, &'static str> {
     let generic = || -> Option<toml::Value> {
         toml::from_str::<toml::Table>(&format!("v = {text}"))
             .ok()
             .and_then(|mut t| t.remove("v"))
     };
     match existing {
-        Some(toml::Value::String(_)) => Ok(toml::Value::String(
-            match generic() {
-                Some(toml::Value::String(s)) => s,
-                _ => text.to_string(),
-            },
-        )),
+        Some(toml::Value::String(_)) => Ok(toml::Value::String(match generic() {
+            Some(toml::Value::String(s)) => s,
+            _ => text.to_string(),
+        })),
         Some(toml::Value::Integer(_)) => text
             .parse::<i64>()
             .map(toml::Value::Integer)

@@ -50,7 +50,9 @@ impl std::str::FromStr for GridAxis {
         let (key, values) = s.split_once('=').ok_or_else(|| {
             Error::config(
                 "--grid",
-                format!("expects KEY=V1,V2,... (for example model.delays=learned,fixed), got `{s}`"),
+                format!(
+                    "expects KEY=V1,V2,... (for example model.delays=learned,fixed), got `{s}`"
+                ),
             )
         })?;
         let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();

@@ -115,8 +115,14 @@ mod tests {
         let opts = vec!["--partition=debug".to_string(), "--time=10".to_string()];
         let s = script(&sweep, Path::new("/opt/it's/spikedelay"), &opts).unwrap();
         assert!(s.contains("#SBATCH --array=0-5\n"), "{s}");
-        assert!(s.contains("#SBATCH --partition=debug\n#SBATCH --time=10\n"), "{s}");
-        assert!(s.contains(r"exec '/opt/it'\''s/spikedelay' sweep --out '"), "{s}");
+        assert!(
+            s.contains("#SBATCH --partition=debug\n#SBATCH --time=10\n"),
+            "{s}"
+        );
+        assert!(
+            s.contains(r"exec '/opt/it'\''s/spikedelay' sweep --out '"),
+            "{s}"
+        );
         let e = script(&sweep, Path::new("x"), &["partition=x".into()]).unwrap_err();
         assert!(e.to_string().contains("--slurm-opt"), "{e}");
     }

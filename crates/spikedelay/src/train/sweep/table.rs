@@ -96,9 +96,7 @@ fn num(m: Option<MeanStd>, f: impl Fn(f64) -> String) -> (String, String) {
 /// The rows in `format`; `keys` names the grid axes (the first columns).
 pub fn render(keys: &[String], rows: &[PointRow], format: TableFormat) -> String {
     match format {
-        TableFormat::Json => {
-            serde_json::to_string_pretty(rows).expect("rows serialise") + "\n"
-        }
+        TableFormat::Json => serde_json::to_string_pretty(rows).expect("rows serialise") + "\n",
         TableFormat::Csv => {
             let mut s = keys.join(",");
             if !keys.is_empty() {
@@ -120,7 +118,15 @@ pub fn render(keys: &[String], rows: &[PointRow], format: TableFormat) -> String
                         let (a, b) = num(r.test_accuracy, g);
                         let (c, d) = num(r.last_epoch_test_accuracy, g);
                         let (e, f) = num(r.valid_accuracy, g);
-                        [a, b, c, d, e, f, num(r.wall_seconds, |x| format!("{x:.1}")).0]
+                        [
+                            a,
+                            b,
+                            c,
+                            d,
+                            e,
+                            f,
+                            num(r.wall_seconds, |x| format!("{x:.1}")).0,
+                        ]
                     })
                     .chain([csv_cell(&r.dir.display().to_string())])
                     .collect();
@@ -150,12 +156,17 @@ pub fn render(keys: &[String], rows: &[PointRow], format: TableFormat) -> String
                 cells.push(pct(r.test_accuracy));
                 cells.push(pct(r.last_epoch_test_accuracy));
                 cells.push(pct(r.valid_accuracy));
-                cells.push(r.wall_seconds.map_or_else(|| "–".into(), |w| format!("{:.1} s", w.mean)));
+                cells.push(
+                    r.wall_seconds
+                        .map_or_else(|| "–".into(), |w| format!("{:.1} s", w.mean)),
+                );
                 cells.push(
                     r.plots
                         .iter()
                         .map(|p| {
-                            let stem = p.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into());
+                            let stem = p
+                                .file_stem()
+                                .map_or_else(String::new, |s| s.to_string_lossy().into());
                             format!("[{stem}]({})", p.display())
                         })
                         .collect::<Vec<_>>()
