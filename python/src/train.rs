@@ -153,6 +153,7 @@ pub fn train(
             Existing::Refuse
         },
         data_dir: None,
+        collective: None,
     };
     let given = data.as_ref().map(splits_from).transpose()?;
     let interrupted = AtomicBool::new(false);

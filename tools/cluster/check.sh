@@ -4,7 +4,9 @@
 # 2-point × 2-seed sweep of the built-in task (learned / none delays) through sbatch, waits for
 # the job array, checks `spikedelay report`, and compares every run with the same sweep trained
 # here without Slurm: identical results (summaries, records, checkpoint tensors). Then requeues
-# the finished array and checks that the tasks skip their finished runs.
+# the finished array and checks that the tasks skip their finished runs. With a binary built
+# with the `mpi` feature (and OpenMPI installed), one run across processes: `mpirun -np 2` and,
+# through sbatch, `srun --mpi=pmix -n 2` must equal one process bit for bit.
 #
 #   tools/cluster/check.sh [WORK_DIR]     (needs target/release/spikedelay: cargo build --release)
 # Prints "all cluster checks passed" at the end; exits non-zero on any failure.
@@ -67,4 +69,31 @@ for i in 0 1 2 3; do
     cat "$work/slurm-sweep/slurm/${job2}_$i.out" >&2; exit 1; }
 done
 python3 tools/cluster/compare_runs.py "$work/slurm-sweep" "$work/local-sweep"
+
+if "$bin" --version | grep -q mpi && command -v mpirun >/dev/null; then
+  echo "== one run across processes: mpirun -np 2, and srun -n 2 inside an sbatch job"
+  cat > "$work/mpi.toml" <<'TOML'
+[train]
+epochs = 3
+shards = 2
+TOML
+  run=(train --config "$work/mpi.toml" --threads 1)
+  "$bin" "${run[@]}" --out "$work/mpi-one" > "$work/mpi-one.log"
+  mpirun --allow-run-as-root --oversubscribe -np 2 "$bin" "${run[@]}" --out "$work/mpi-two" \
+    | tee "$work/mpi-two.log" | grep "data parallel"
+  grep -q "data parallel: MPI, 2 processes" "$work/mpi-two.log"
+  python3 tools/cluster/compare_runs.py "$work/mpi-one" "$work/mpi-two"
+  out="$(sbatch --parsable -n 2 --cpus-per-task=1 --output="$work/srun.log" \
+    --wrap "srun --mpi=pmix $bin ${run[*]} --out $work/mpi-srun")"
+  job3="${out%%;*}"
+  for _ in $(seq 1 300); do
+    [ -z "$(squeue -h -j "$job3" 2>/dev/null)" ] && break
+    sleep 1
+  done
+  grep -q "data parallel: MPI, 2 processes" "$work/srun.log" || {
+    echo "srun -n 2 did not run as two MPI processes:" >&2; cat "$work/srun.log" >&2; exit 1; }
+  python3 tools/cluster/compare_runs.py "$work/mpi-one" "$work/mpi-srun"
+else
+  echo "== skipped MPI: $bin was built without the mpi feature or mpirun is missing"
+fi
 echo "all cluster checks passed"

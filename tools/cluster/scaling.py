@@ -6,6 +6,9 @@
    seconds, speed-up and efficiency over one thread.
 2. A sweep of 4 runs of the built-in task: --jobs 1 with all threads vs --jobs N with one thread
    each (wall time of the whole sweep, runs per hour).
+3. With a binary built with the `mpi` feature and mpirun: one SHD-recipe epoch (synthetic SHD,
+   1,280 training and 320 test samples, evaluation included, train.shards = 2) with 1 and 2
+   threads in one process and with 2 processes of 1 thread (`mpirun -np 2`); median of --runs.
 
     tools/cluster/scaling.py [--runs 3] [--work DIR]     (needs target/release/spikedelay)
 """
@@ -64,6 +67,42 @@ def main():
         first = first or wall
         print(f"| --jobs {jobs} × {cores // jobs} threads | {wall:.1f} | {4 * 3600 / wall:.0f} | "
               f"{first / wall:.2f}× |", flush=True)
+    mpi_epochs(args.runs, work, cores)
+
+
+def mpi_epochs(runs: int, work: Path, cores: int):
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True).stdout
+    if "mpi" not in version or not shutil.which("mpirun"):
+        print("\n(no MPI: build with --features mpi and install openmpi-bin for the process table)")
+        return
+    data = work / "shd"
+    if not (data / "shd_train.h5").is_file():
+        subprocess.run([BIN, "data", "make-synthetic", "--format", "shd", str(data),
+                        "--train-per-class", "64"], check=True, capture_output=True)
+    mpirun = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
+    cases = [("1 process × 1 thread", [], 1), ("1 process × 2 threads", [], 2),
+             ("2 processes × 1 thread", mpirun + ["-np", "2"], 1)]
+    if cores >= 4:
+        cases.append(("4 processes × 1 thread", mpirun + ["-np", "4"], 1))
+    print("\n| SHD-recipe epoch (1,280 / 320 samples, evaluation included) | seconds (median) | speed-up | efficiency |")
+    print("| --- | --- | --- | --- |")
+    base = None
+    for name, launch, threads in cases:
+        procs = int(launch[launch.index("-np") + 1]) if launch else 1
+        workers = procs * threads
+        times = []
+        for r in range(runs):
+            out = work / f"mpi-{procs}-{threads}-{r}"
+            shutil.rmtree(out, ignore_errors=True)
+            subprocess.run(launch + [BIN, "train", "--preset", "shd", "--data-dir", str(data),
+                                     "--epochs", "1", "--shards", "4" if cores >= 4 else "2",
+                                     "--threads", str(threads), "--out", str(out)],
+                           check=True, capture_output=True)
+            m = json.loads((out / "metrics.jsonl").read_text().splitlines()[0])
+            times.append(m["seconds"])
+        s = sorted(times)[len(times) // 2]
+        base = base or s
+        print(f"| {name} | {s:.2f} | {base / s:.2f}× | {100 * base / s / workers:.0f} % |", flush=True)
 
 
 if __name__ == "__main__":

@@ -14,9 +14,15 @@ use spikedelay::train::sweep::table::TableFormat;
 
 use crate::bench::{Phase, WorkloadName};
 
+/// The version, with the optional features this binary was built with.
+#[cfg(feature = "mpi")]
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (features: mpi)");
+#[cfg(not(feature = "mpi"))]
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 /// Train and run spiking neural networks with learned synaptic delays (DCLS-Delays).
 #[derive(Debug, Parser)]
-#[command(name = "spikedelay", version, about)]
+#[command(name = "spikedelay", version = VERSION, about)]
 pub struct Cli {
     /// The command to run.
     #[command(subcommand)]
@@ -173,6 +179,11 @@ pub struct TrainArgs {
     /// Training seed (initialisation, shuffling, dropout).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Fixed shards each batch is split into [sets train.shards; default 1]: with MPI
+    /// (`mpirun -np K`, K dividing N) the shards are divided among the processes, and any K gives
+    /// one process's results bit for bit.
+    #[arg(long, value_name = "N")]
+    pub shards: Option<usize>,
     /// Train once per seed into OUT/seed<k>/ (finished seeds are skipped on a rerun) and write
     /// OUT/aggregate.json with the mean and sample std over the seeds.
     #[arg(

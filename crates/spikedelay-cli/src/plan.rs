@@ -45,6 +45,9 @@ pub fn train_plan(args: &TrainArgs) -> Result<RunPlan> {
         if let Some(s) = args.seed {
             config.train.seed = s;
         }
+        if let Some(s) = args.shards {
+            config.train.shards = s;
+        }
         if let Some(s) = args.eval_steps {
             config.train.eval_steps = s;
         }
@@ -123,6 +126,7 @@ pub fn train_plan(args: &TrainArgs) -> Result<RunPlan> {
                 (Some(d), true) => Some(absolute(d)?),
                 _ => None,
             },
+            collective: None,
         })
     }
 }

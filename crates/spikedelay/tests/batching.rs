@@ -4,9 +4,6 @@
 
 use std::sync::Arc;
 
-use spikedelay::config::{Preset, RunConfig};
-use spikedelay::data::spikes::writer::{SpikeFileTypes, write_spike_file};
-use spikedelay::data::synthetic::shd::SyntheticShd;
 use spikedelay::data::{Dataset, make_batch};
 use spikedelay::export::Stream;
 use spikedelay::infer::{EventNetwork, SampleSteps, evaluate};
@@ -15,23 +12,10 @@ use spikedelay::train::{Checkpoint, Trainer};
 /// A small synthetic SHD pair (samples of many lengths) and a network trained on it for two
 /// epochs.
 fn trained_on_spike_files(dir: &std::path::Path) -> (Checkpoint, spikedelay::data::Splits) {
-    let g = SyntheticShd {
-        train_per_class: 30,
-        test_per_class: 4,
-        ..SyntheticShd::default()
-    };
-    let (train, test) = g.generate();
-    write_spike_file(&dir.join("shd_train.h5"), &train, SpikeFileTypes::PUBLISHED).unwrap();
-    write_spike_file(&dir.join("shd_test.h5"), &test, SpikeFileTypes::PUBLISHED).unwrap();
-    let mut config: RunConfig = Preset::Shd.config();
-    config.data.source_mut().set_dir(dir.to_path_buf()).unwrap();
+    let (mut config, splits) = crate::common::synthetic_shd(dir, 30, 4);
     config.model.hidden = vec![48, 48];
     config.train.epochs = 20;
     config.train.batch_size = 32;
-    let splits = config
-        .data
-        .load(config.model.time_step_ms, &mut ())
-        .unwrap();
     let mut t = Trainer::new(config, splits.train.channels(), splits.train.classes()).unwrap();
     t.run(&splits, &mut ()).unwrap();
     (t.checkpoint(false), splits)

@@ -59,3 +59,28 @@ pub fn check_gradient(
     }
     assert!(checked > 0, "{what}: nothing checked");
 }
+
+/// A synthetic SHD pair (`train_per_class` / `test_per_class` samples of many lengths) written
+/// into `dir` in the published file format, and the SHD preset reading it (with its splits).
+pub fn synthetic_shd(
+    dir: &std::path::Path,
+    train_per_class: usize,
+    test_per_class: usize,
+) -> (spikedelay::config::RunConfig, spikedelay::data::Splits) {
+    use spikedelay::data::spikes::writer::{SpikeFileTypes, write_spike_file};
+    let g = spikedelay::data::synthetic::shd::SyntheticShd {
+        train_per_class,
+        test_per_class,
+        ..Default::default()
+    };
+    let (train, test) = g.generate();
+    write_spike_file(&dir.join("shd_train.h5"), &train, SpikeFileTypes::PUBLISHED).unwrap();
+    write_spike_file(&dir.join("shd_test.h5"), &test, SpikeFileTypes::PUBLISHED).unwrap();
+    let mut config = spikedelay::config::Preset::Shd.config();
+    config.data.source_mut().set_dir(dir.to_path_buf()).unwrap();
+    let splits = config
+        .data
+        .load(config.model.time_step_ms, &mut ())
+        .unwrap();
+    (config, splits)
+}

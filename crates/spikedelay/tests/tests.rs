@@ -5,6 +5,7 @@
 mod batching;
 mod checkpoint;
 mod common;
+mod data_parallel;
 #[cfg(feature = "download")]
 mod download;
 mod export;

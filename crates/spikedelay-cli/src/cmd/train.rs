@@ -15,11 +15,28 @@ use crate::progress::{DataProgress, TrainProgress};
 /// Trains (once, or once per seed of `--seeds`), writing into the plan's output folder, and
 /// prints the summary.
 pub fn run(args: &TrainArgs) -> Result<()> {
-    let plan = crate::plan::train_plan(args)?;
+    let mut plan = crate::plan::train_plan(args)?;
+    plan.collective = collective()?;
     let layout = plan
         .layout
         .clone()
         .expect("the command line always names a folder");
+    if let Some(c) = plan.collective.as_ref().filter(|c| c.rank() > 0) {
+        // A data-parallel process other than the first: trains in step, prints and writes
+        // nothing (rank 0 does).
+        let _ = c;
+        plan.run(&mut ())
+            .map_err(|e| with_data_hint(e, &plan.config.data))?;
+        return Ok(());
+    }
+    if let Some(c) = &plan.collective {
+        println!(
+            "data parallel: {}, train.shards = {} ({} per process)",
+            c.describe(),
+            plan.config.train.shards,
+            plan.config.train.shards / c.size().max(1)
+        );
+    }
     let mut observer = Printer::default();
     let outcome = plan
         .run(&mut observer)
@@ -45,6 +62,18 @@ pub fn run(args: &TrainArgs) -> Result<()> {
         crate::cmd::plot::draw(root, &crate::plot::default_dir(root), 0)?;
     }
     Ok(())
+}
+
+/// The MPI job this process belongs to, when an MPI launcher started it (a binary built with
+/// the `mpi` feature); else `None` (one process).
+fn collective() -> Result<Option<std::sync::Arc<dyn spikedelay::train::parallel::Collective>>> {
+    #[cfg(feature = "mpi")]
+    {
+        if let Some(m) = spikedelay::train::parallel::mpi::Mpi::from_launcher()? {
+            return Ok(Some(std::sync::Arc::new(m)));
+        }
+    }
+    Ok(None)
 }
 
 /// Progress bars for data and epochs, and a line for each step of a run.

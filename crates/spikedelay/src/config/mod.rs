@@ -39,6 +39,11 @@ pub struct TrainConfig {
     /// (the reference's: padded to its batch's longest sample; moves with `batch_size`).
     /// Default: own.
     pub eval_steps: SampleSteps,
+    /// Fixed shards each training batch is split into for data parallelism (docs/design.md
+    /// §8): each shard runs its convolutions alone, BatchNorm sees the whole batch. K
+    /// processes (K dividing `shards`) give one process's results bit for bit. Default: 1 (the
+    /// whole batch at once).
+    pub shards: usize,
 }
 
 impl Default for TrainConfig {
@@ -51,6 +56,7 @@ impl Default for TrainConfig {
             lr_positions: 0.1,
             weight_decay: 1e-5,
             eval_steps: SampleSteps::Own,
+            shards: 1,
         }
     }
 }
@@ -64,6 +70,7 @@ impl TrainConfig {
         if self.batch_size == 0 {
             return Err(Error::config("train.batch_size", "must be at least 1"));
         }
+        crate::train::parallel::check_shards(self.shards, self.batch_size, 1)?;
         for (key, v) in [
             ("train.max_lr", self.max_lr),
             ("train.lr_positions", self.lr_positions),

@@ -19,6 +19,12 @@ pub struct Batch {
 /// Builds the batch of samples `indices` of `data`.
 pub fn make_batch(data: &dyn Dataset, indices: &[usize]) -> Batch {
     let steps = indices.iter().map(|&i| data.steps(i)).max().unwrap_or(0);
+    make_batch_padded(data, indices, steps)
+}
+
+/// The samples `indices` of `data`, zero-padded to `steps` (at least their longest): one
+/// shard of a batch whose longest sample has `steps` steps.
+pub fn make_batch_padded(data: &dyn Dataset, indices: &[usize], steps: usize) -> Batch {
     let channels = data.channels();
     let mut x = Seq::zeros(indices.len(), steps, channels);
     x.data

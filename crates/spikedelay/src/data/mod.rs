@@ -25,7 +25,7 @@ pub mod synthetic;
 
 pub use arrays::ArrayData;
 pub use audio::source::AudioFolderConfig;
-pub use batch::{Batch, make_batch};
+pub use batch::{Batch, make_batch, make_batch_padded};
 pub use config::{DataConfig, DatasetSource, SelectOn};
 pub use dataset::{Dataset, Splits};
 pub use progress::LoadProgress;

@@ -12,8 +12,9 @@ use super::event::EventNetwork;
 use super::tally::Tally;
 use crate::data::{Dataset, make_batch};
 use crate::error::Result;
-use crate::model::Network;
 use crate::model::decision::{sum_softmax_cross_entropy, sum_softmax_cross_entropy_within};
+use crate::model::norm::{Alone, SampleExchange};
+use crate::model::{LossOutput, Network};
 use crate::seq::Seq;
 
 /// Which steps run and decide a sample at evaluation (method §15).
@@ -115,10 +116,27 @@ pub fn evaluate_with(
     steps: SampleSteps,
     forward: impl Fn(&Seq, &[usize]) -> Result<(Seq, Vec<Seq>)>,
 ) -> Result<EvalResult> {
+    evaluate_shared(data, batch_size, hidden_layers, steps, forward, &Alone)
+}
+
+/// [`evaluate_with`] shared among the processes of `exchange`: process `r` of `K` evaluates
+/// its contiguous block of the batches; what each batch adds up to is gathered and added in
+/// batch order, so every process gets the one-process result exactly.
+pub fn evaluate_shared(
+    data: &dyn Dataset,
+    batch_size: usize,
+    hidden_layers: usize,
+    steps: SampleSteps,
+    forward: impl Fn(&Seq, &[usize]) -> Result<(Seq, Vec<Seq>)>,
+    exchange: &dyn SampleExchange,
+) -> Result<EvalResult> {
     let idx: Vec<usize> = (0..data.len()).collect();
-    let mut tally = Tally::new(data.classes(), hidden_layers);
-    let mut decisions = Vec::with_capacity(data.len());
-    for chunk in idx.chunks(batch_size.max(1)) {
+    let chunks: Vec<&[usize]> = idx.chunks(batch_size.max(1)).collect();
+    let (rank, size) = (exchange.rank(), exchange.size());
+    let mine = rank * chunks.len() / size..(rank + 1) * chunks.len() / size;
+    // Per batch: the mean loss, each sample's decision, each hidden layer's (density, cells).
+    let mut local = Vec::new();
+    for chunk in &chunks[mine] {
         let mut batch = make_batch(data, chunk);
         if steps == SampleSteps::PaddedBatch {
             batch.lengths.iter_mut().for_each(|l| *l = batch.x.steps);
@@ -136,21 +154,45 @@ pub fn evaluate_with(
             SampleSteps::Own => sum_softmax_cross_entropy_within(&v, &batch.labels, &within(&v))?,
             SampleSteps::PaddedBatch => sum_softmax_cross_entropy(&v, &batch.labels, false)?,
         };
-        let rates: Vec<(f64, usize)> = spikes
+        local.push(out.loss);
+        local.extend(out.predictions.iter().map(|&p| p as f64));
+        for s in &spikes {
+            let own = within(s);
+            let fired: usize = (0..s.batch)
+                .map(|b| {
+                    let n = own[b] * s.channels;
+                    s.sample(b)[..n].iter().filter(|&&x| x != 0.0).count()
+                })
+                .sum();
+            let cells = own.iter().sum::<usize>() * s.channels;
+            local.extend([fired as f64 / cells.max(1) as f64, cells as f64]);
+        }
+    }
+    let all = exchange.gather(local);
+    let mut tally = Tally::new(data.classes(), hidden_layers);
+    let mut decisions = Vec::with_capacity(data.len());
+    let mut at = 0;
+    for chunk in &chunks {
+        let n = chunk.len();
+        let loss = all[at];
+        let predictions: Vec<usize> = all[at + 1..at + 1 + n]
             .iter()
-            .map(|s| {
-                let own = within(s);
-                let fired: usize = (0..s.batch)
-                    .map(|b| {
-                        let n = own[b] * s.channels;
-                        s.sample(b)[..n].iter().filter(|&&x| x != 0.0).count()
-                    })
-                    .sum();
-                let cells = own.iter().sum::<usize>() * s.channels;
-                (fired as f64 / cells.max(1) as f64, cells)
-            })
+            .map(|&p| p as usize)
             .collect();
-        tally.add(&out, &batch.labels, &rates);
+        at += 1 + n;
+        let rates: Vec<(f64, usize)> = all[at..at + 2 * hidden_layers]
+            .chunks_exact(2)
+            .map(|r| (r[0], r[1] as usize))
+            .collect();
+        at += 2 * hidden_layers;
+        let labels: Vec<usize> = chunk.iter().map(|&i| data.label(i)).collect();
+        let out = LossOutput {
+            loss,
+            predictions,
+            grad: None,
+            sample_losses: Vec::new(),
+        };
+        tally.add(&out, &labels, &rates);
         decisions.extend_from_slice(&out.predictions);
     }
     Ok(EvalResult::from_tally(&tally, decisions))

@@ -7,7 +7,7 @@ pub mod event;
 pub mod integer;
 pub mod tally;
 
-pub use eval::{EvalResult, SampleSteps, evaluate, evaluate_with};
+pub use eval::{EvalResult, SampleSteps, evaluate, evaluate_shared, evaluate_with};
 pub use event::{EventLayer, EventNetwork, EventState};
 pub use integer::{IntegerDelayNetwork, IntegerLayer};
 pub use tally::Tally;

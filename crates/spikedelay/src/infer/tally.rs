@@ -104,6 +104,7 @@ mod tests {
             loss,
             predictions,
             grad: None,
+            sample_losses: Vec::new(),
         }
     }
 

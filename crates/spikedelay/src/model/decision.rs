@@ -25,6 +25,8 @@ pub struct LossOutput {
     pub predictions: Vec<usize>,
     /// `∂loss/∂V`, `(B, T, C)`, when requested.
     pub grad: Option<Seq>,
+    /// Each sample's loss (their mean is `loss`).
+    pub sample_losses: Vec<f64>,
 }
 
 impl LossOutput {
@@ -122,7 +124,17 @@ pub fn softmax_into(x: &[f32], out: &mut [f32]) {
 /// Computes the loss of membranes `v` (`(B, T, C)`) against `labels`, every step of every
 /// sample counted (training, and the reference's padded evaluation).
 pub fn sum_softmax_cross_entropy(v: &Seq, labels: &[usize], want_grad: bool) -> Result<LossOutput> {
-    loss(v, labels, None, want_grad)
+    loss(v, labels, None, want_grad, v.batch)
+}
+
+/// [`sum_softmax_cross_entropy`] of one shard of a batch of `batch` samples: the gradient is
+/// that of the whole batch's mean loss (`1/batch` per sample); `loss` is the shard's own mean.
+pub fn sum_softmax_cross_entropy_shard(
+    v: &Seq,
+    labels: &[usize],
+    batch: usize,
+) -> Result<LossOutput> {
+    loss(v, labels, None, true, batch)
 }
 
 /// The loss and decisions of membranes `v` (`(B, T, C)`) with sample `b` summed over its first
@@ -133,10 +145,16 @@ pub fn sum_softmax_cross_entropy_within(
     steps: &[usize],
 ) -> Result<LossOutput> {
     v.check_lengths(steps)?;
-    loss(v, labels, Some(steps), false)
+    loss(v, labels, Some(steps), false, v.batch)
 }
 
-fn loss(v: &Seq, labels: &[usize], steps: Option<&[usize]>, want_grad: bool) -> Result<LossOutput> {
+fn loss(
+    v: &Seq,
+    labels: &[usize],
+    steps: Option<&[usize]>,
+    want_grad: bool,
+    batch: usize,
+) -> Result<LossOutput> {
     let (b_len, t_len, c) = v.shape();
     if labels.len() != b_len {
         return Err(Error::shape("loss labels", b_len, labels.len()));
@@ -148,7 +166,7 @@ fn loss(v: &Seq, labels: &[usize], steps: Option<&[usize]>, want_grad: bool) -> 
             bad,
         ));
     }
-    let inv_b = 1.0 / b_len as f32;
+    let inv_b = 1.0 / batch as f32;
     let per_sample: Vec<(f64, usize, Option<Vec<f32>>)> = v
         .data
         .par_chunks(v.sample_len().max(1))
@@ -190,7 +208,8 @@ fn loss(v: &Seq, labels: &[usize], steps: Option<&[usize]>, want_grad: bool) -> 
             (loss, pred, grad)
         })
         .collect();
-    let loss = per_sample.iter().map(|s| s.0).sum::<f64>() / b_len as f64;
+    let sample_losses: Vec<f64> = per_sample.iter().map(|s| s.0).collect();
+    let loss = mean_loss(&sample_losses);
     let predictions = per_sample.iter().map(|s| s.1).collect();
     let grad = if want_grad {
         let mut data = Vec::with_capacity(v.data.len());
@@ -205,7 +224,14 @@ fn loss(v: &Seq, labels: &[usize], steps: Option<&[usize]>, want_grad: bool) -> 
         loss,
         predictions,
         grad,
+        sample_losses,
     })
+}
+
+/// The mean of per-sample losses, added in sample order (the same figure however the batch
+/// was split into shards).
+pub fn mean_loss(sample_losses: &[f64]) -> f64 {
+    sample_losses.iter().sum::<f64>() / sample_losses.len() as f64
 }
 
 #[cfg(test)]

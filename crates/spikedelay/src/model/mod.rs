@@ -11,6 +11,7 @@ pub mod neuron;
 pub mod norm;
 pub mod params;
 pub mod readout;
+pub mod shards;
 pub mod taps;
 
 pub use dcls::{ConvPath, ConvPlan, DclsCache, DclsGrads, DclsLayer, GradsWanted, KernelKind};

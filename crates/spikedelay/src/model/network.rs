@@ -7,11 +7,11 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use super::dcls::{ConvPath, DclsCache, DclsGrads, DclsLayer, GradsWanted, KernelKind};
+use super::dcls::{ConvPath, DclsCache, DclsGrads, DclsLayer, KernelKind};
 use super::dropout::SeqDropout;
 use super::lif::{Charge, SpikeFn};
 use super::neuron::{HiddenNeuron, Neuron};
-use super::norm::{NormCache, NormGrads, TimeBatchNorm};
+use super::norm::{Alone, NormCache, NormGrads, TimeBatchNorm};
 use super::readout::Readout;
 use super::taps::Sig;
 use crate::error::{Error, Result};
@@ -157,13 +157,15 @@ pub struct HiddenBlock {
 pub struct BlockCache {
     /// The delay layer's cache (its input, kernel and plan).
     pub conv: DclsCache,
-    norm: NormCache,
+    pub(crate) norm: NormCache,
     /// Pre-reset membranes `h` of the LIF, `(B, T_l, H)`.
     pub membranes: Seq,
     /// The dropout mask, `(B, H)`.
     pub mask: Vec<f32>,
     /// Spikes per neuron and step (before dropout).
     pub spike_rate: f64,
+    /// Spikes (before dropout).
+    pub spike_count: usize,
 }
 
 /// Everything the backward pass needs from a training forward pass.
@@ -327,13 +329,13 @@ impl Network {
         HiddenNeuron::of(&self.config, self.spike_fn)
     }
 
-    fn readout(&self) -> Readout {
+    pub(crate) fn readout(&self) -> Readout {
         Readout {
             tau: self.config.tau,
         }
     }
 
-    fn check_input(&self, x: &Seq) -> Result<()> {
+    pub(crate) fn check_input(&self, x: &Seq) -> Result<()> {
         if x.channels != self.config.inputs {
             return Err(Error::shape(
                 "network input channels",
@@ -389,29 +391,15 @@ impl Network {
         x: &Seq,
         mask_for: &mut dyn FnMut(usize, usize, usize) -> Vec<f32>,
     ) -> Result<(Seq, ForwardCache)> {
-        self.check_input(x)?;
-        let lif = self.neuron();
-        let mut blocks = Vec::with_capacity(self.blocks.len());
-        let mut cur = x.clone();
-        for (l, block) in self.blocks.iter_mut().enumerate() {
-            let (a, conv) = block.conv.forward_train(cur, self.conv_path)?;
-            let (z, norm) = block.norm.forward_train(&a)?;
-            let (mut s, membranes) = lif.forward(&z, Charge::Train);
-            let spike_rate = s.density();
-            let mask = mask_for(l, s.batch, s.channels);
-            SeqDropout::apply(&mut s, &mask);
-            cur = s;
-            blocks.push(BlockCache {
-                conv,
-                norm,
-                membranes,
-                mask,
-                spike_rate,
-            });
-        }
-        let (a, output) = self.output.forward_train(cur, self.conv_path)?;
-        let cache = ForwardCache { blocks, output };
-        Ok((self.readout().forward(&a, Charge::Train), cache))
+        let whole = 0..x.batch;
+        let mut out = self.forward_train_shards(
+            vec![x.clone()],
+            std::slice::from_ref(&whole),
+            x.batch,
+            mask_for,
+            &Alone,
+        )?;
+        Ok(out.pop().expect("one shard in, one out"))
     }
 
     /// Backward pass from `∂L/∂V`. Returns all parameter gradients and, when `want_input`,
@@ -422,40 +410,17 @@ impl Network {
         g_v: &Seq,
         want_input: bool,
     ) -> (NetworkGrads, Option<Seq>) {
-        let positions = self.config.delays.learns_positions();
-        let lif = self.neuron();
-        let l_count = self.blocks.len();
-        let mut grads = NetworkGrads {
-            layers: self.layers().map(DclsGrads::zeros).collect(),
-            norms: self
-                .blocks
-                .iter()
-                .map(|b| NormGrads::zeros(b.norm.channels()))
-                .collect(),
+        let (mut layers, norms, g_x) = self.backward_shards(
+            std::slice::from_ref(cache),
+            std::slice::from_ref(g_v),
+            want_input,
+            &Alone,
+        );
+        let grads = NetworkGrads {
+            layers: layers.pop().expect("one shard in, one out"),
+            norms,
         };
-        let g_a = self.readout().backward(g_v);
-        let wanted = GradsWanted {
-            positions,
-            input: true,
-        };
-        let mut g_x = self
-            .output
-            .backward(&g_a, &cache.output, &mut grads.layers[l_count], wanted);
-        for l in (0..l_count).rev() {
-            let (block, kept) = (&self.blocks[l], &cache.blocks[l]);
-            let mut g_s = g_x.take().expect("input gradient requested");
-            SeqDropout::apply(&mut g_s, &kept.mask);
-            let g_z = lif.backward(&g_s, &kept.membranes);
-            let g_a = block.norm.backward(&g_z, &kept.norm, &mut grads.norms[l]);
-            let wanted = GradsWanted {
-                positions,
-                input: l > 0 || want_input,
-            };
-            g_x = block
-                .conv
-                .backward(&g_a, &kept.conv, &mut grads.layers[l], wanted);
-        }
-        (grads, g_x)
+        (grads, g_x.and_then(|mut g| g.pop()))
     }
 
     /// Evaluation forward pass with the kernels as they are (BatchNorm running statistics, no

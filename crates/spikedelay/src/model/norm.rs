@@ -55,24 +55,21 @@ impl NormGrads {
     }
 }
 
-/// Per-channel sums of `f(x, y)` and `g(x, y)` over all samples and steps of two equally
-/// shaped tensors, in one pass: computed per sample in parallel and added in sample order
-/// (deterministic for any thread count).
-fn channel_sums2(
+/// Per-sample partial sums of `f(x, y)` and `g(x, y)` over the steps of two equally shaped
+/// tensors, in one pass (in parallel over samples): `[sample][Σf per channel, Σg per channel]`.
+fn sample_sums2(
     x: &Seq,
     y: &Seq,
     f: impl Fn(f64, f64) -> f64 + Sync,
     g: impl Fn(f64, f64) -> f64 + Sync,
-) -> (Vec<f64>, Vec<f64>) {
+) -> Vec<f64> {
     let c = x.channels;
     let n = x.sample_len().max(1);
-    let partial: Vec<(Vec<f64>, Vec<f64>)> = x
-        .data
-        .par_chunks(n)
-        .zip(y.data.par_chunks(n))
-        .map(|(xs, ys)| {
-            let mut sf = vec![0.0f64; c];
-            let mut sg = vec![0.0f64; c];
+    let mut out = vec![0.0f64; x.batch * 2 * c];
+    out.par_chunks_mut(2 * c)
+        .zip(x.data.par_chunks(n).zip(y.data.par_chunks(n)))
+        .for_each(|(acc, (xs, ys))| {
+            let (sf, sg) = acc.split_at_mut(c);
             for (xr, yr) in xs.chunks_exact(c).zip(ys.chunks_exact(c)) {
                 for j in 0..c {
                     let (u, v) = (f64::from(xr[j]), f64::from(yr[j]));
@@ -80,15 +77,47 @@ fn channel_sums2(
                     sg[j] += g(u, v);
                 }
             }
-            (sf, sg)
-        })
-        .collect();
+        });
+    out
+}
+
+/// Per-channel totals of per-sample partials ([`sample_sums2`] of every sample of the batch),
+/// added in sample order: the same sums for any split of the batch into shards and processes.
+fn totals(partials: &[f64], c: usize) -> (Vec<f64>, Vec<f64>) {
     let mut total = (vec![0.0f64; c], vec![0.0f64; c]);
-    for (pf, pg) in partial {
+    for row in partials.chunks_exact(2 * c) {
+        let (pf, pg) = row.split_at(c);
         total.0.iter_mut().zip(pf).for_each(|(t, v)| *t += v);
         total.1.iter_mut().zip(pg).for_each(|(t, v)| *t += v);
     }
     total
+}
+
+/// How the shards of one batch see each other's per-sample partial sums: this process's rows
+/// (its shards' samples, in order) in, every sample's rows of the whole batch out, in sample
+/// order. [`Alone`] for a batch held whole by one process; a data-parallel engine gathers
+/// across processes (`train::parallel`).
+pub trait SampleExchange {
+    /// Every process's `local`, concatenated in sample (process) order.
+    fn gather(&self, local: Vec<f64>) -> Vec<f64>;
+    /// This process's place among the processes sharing the batch (0 for the first).
+    fn rank(&self) -> usize {
+        0
+    }
+    /// How many processes share the batch.
+    fn size(&self) -> usize {
+        1
+    }
+}
+
+/// The whole batch is here.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Alone;
+
+impl SampleExchange for Alone {
+    fn gather(&self, local: Vec<f64>) -> Vec<f64> {
+        local
+    }
 }
 
 /// A tensor shaped like `like`, row by row (`C` values) from `f(row index, output row)`.
@@ -138,11 +167,32 @@ impl TimeBatchNorm {
 
     /// Training forward: batch statistics, running statistics updated once.
     pub fn forward_train(&mut self, a: &Seq) -> Result<(Seq, NormCache)> {
-        self.check(a)?;
-        let c = a.channels;
-        let n = (a.batch * a.steps) as f64;
+        let mut out = self.forward_train_shards(&[a], &Alone)?;
+        Ok(out.pop().expect("one shard in, one out"))
+    }
+
+    /// Training forward of one batch held as shards (`shards`: this process's, equally long;
+    /// `exchange`: the other shards' partial sums): statistics over the whole batch, running
+    /// statistics updated once, each shard normalised.
+    pub fn forward_train_shards(
+        &mut self,
+        shards: &[&Seq],
+        exchange: &dyn SampleExchange,
+    ) -> Result<Vec<(Seq, NormCache)>> {
+        for a in shards {
+            self.check(a)?;
+        }
+        let c = self.channels();
+        let steps = shards.first().map_or(0, |a| a.steps);
+        let mut local = Vec::new();
+        for a in shards {
+            local.extend(sample_sums2(a, a, |u, _| u, |u, _| u * u));
+        }
+        let all = exchange.gather(local);
+        let batch = all.len() / (2 * c).max(1);
+        let n = (batch * steps) as f64;
         // Mean and biased variance from Σa and Σa² in f64 (one pass over the tensor).
-        let (sum, sum_sq) = channel_sums2(a, a, |u, _| u, |u, _| u * u);
+        let (sum, sum_sq) = totals(&all, c);
         let mean: Vec<f64> = sum.iter().map(|s| s / n).collect();
         let var: Vec<f64> = sum_sq
             .iter()
@@ -169,19 +219,30 @@ impl TimeBatchNorm {
         let shift: Vec<f32> = (0..c)
             .map(|j| self.beta[j] - mean32[j] * alpha[j])
             .collect();
-        let z = map_rows(a, |r, zr| {
-            let ar = &a.data[r * c..(r + 1) * c];
-            for j in 0..c {
-                zr[j] = ar[j] * alpha[j] + shift[j];
-            }
-        });
-        let xhat = map_rows(a, |r, xr| {
-            let ar = &a.data[r * c..(r + 1) * c];
-            for j in 0..c {
-                xr[j] = (ar[j] - mean32[j]) * inv_std[j];
-            }
-        });
-        Ok((z, NormCache { xhat, inv_std }))
+        Ok(shards
+            .iter()
+            .map(|a| {
+                let z = map_rows(a, |r, zr| {
+                    let ar = &a.data[r * c..(r + 1) * c];
+                    for j in 0..c {
+                        zr[j] = ar[j] * alpha[j] + shift[j];
+                    }
+                });
+                let xhat = map_rows(a, |r, xr| {
+                    let ar = &a.data[r * c..(r + 1) * c];
+                    for j in 0..c {
+                        xr[j] = (ar[j] - mean32[j]) * inv_std[j];
+                    }
+                });
+                (
+                    z,
+                    NormCache {
+                        xhat,
+                        inv_std: inv_std.clone(),
+                    },
+                )
+            })
+            .collect())
     }
 
     /// The folded evaluation map `(α, b)`: `z = a·α + b`.
@@ -212,23 +273,48 @@ impl TimeBatchNorm {
     ///
     /// `g_a = γ/√(σ²+ε) · (g_z − mean(g_z) − â·mean(g_z·â))`, means over the `T·B` entries.
     pub fn backward(&self, gz: &Seq, cache: &NormCache, grads: &mut NormGrads) -> Seq {
-        let c = gz.channels;
-        let n = (gz.batch * gz.steps) as f64;
-        let xh = &cache.xhat;
-        let (sum_g, sum_gx) = channel_sums2(gz, xh, |g, _| g, |g, x| g * x);
+        let mut out = self.backward_shards(&[gz], &[cache], grads, &Alone);
+        out.pop().expect("one shard in, one out")
+    }
+
+    /// Backward of [`Self::forward_train_shards`]: the means over the whole batch (this
+    /// process's shards and, through `exchange`, the others'), `∂L/∂a` per shard; the whole
+    /// batch's `∂L/∂γ`, `∂L/∂β` added into `grads`.
+    pub fn backward_shards(
+        &self,
+        gzs: &[&Seq],
+        caches: &[&NormCache],
+        grads: &mut NormGrads,
+        exchange: &dyn SampleExchange,
+    ) -> Vec<Seq> {
+        let c = self.channels();
+        let steps = gzs.first().map_or(0, |g| g.steps);
+        let mut local = Vec::new();
+        for (gz, cache) in gzs.iter().zip(caches) {
+            local.extend(sample_sums2(gz, &cache.xhat, |g, _| g, |g, x| g * x));
+        }
+        let all = exchange.gather(local);
+        let n = (all.len() / (2 * c).max(1) * steps) as f64;
+        let (sum_g, sum_gx) = totals(&all, c);
         for j in 0..c {
             grads.gamma[j] += sum_gx[j] as f32;
             grads.beta[j] += sum_g[j] as f32;
         }
         let mean_g: Vec<f32> = sum_g.iter().map(|&s| (s / n) as f32).collect();
         let mean_gx: Vec<f32> = sum_gx.iter().map(|&s| (s / n) as f32).collect();
-        let scale: Vec<f32> = (0..c).map(|j| self.gamma[j] * cache.inv_std[j]).collect();
-        map_rows(gz, |r, gr| {
-            let (g, x) = (&gz.data[r * c..(r + 1) * c], &xh.data[r * c..(r + 1) * c]);
-            for j in 0..c {
-                gr[j] = scale[j] * (g[j] - mean_g[j] - x[j] * mean_gx[j]);
-            }
-        })
+        gzs.iter()
+            .zip(caches)
+            .map(|(gz, cache)| {
+                let xh = &cache.xhat;
+                let scale: Vec<f32> = (0..c).map(|j| self.gamma[j] * cache.inv_std[j]).collect();
+                map_rows(gz, |r, gr| {
+                    let (g, x) = (&gz.data[r * c..(r + 1) * c], &xh.data[r * c..(r + 1) * c]);
+                    for j in 0..c {
+                        gr[j] = scale[j] * (g[j] - mean_g[j] - x[j] * mean_gx[j]);
+                    }
+                })
+            })
+            .collect()
     }
 }
 

@@ -5,6 +5,7 @@ pub mod checkpoint;
 pub mod layout;
 pub mod metrics;
 pub mod optim;
+pub mod parallel;
 pub mod provenance;
 pub mod report;
 pub mod run_dir;

@@ -8,10 +8,9 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::kernels::simd;
-use crate::model::ConvPlan;
 
 /// How many training batches each convolution path computed, per delay layer (hidden layers,
-/// then the readout), keyed by [`ConvPlan::path_name`].
+/// then the readout), keyed by [`crate::model::ConvPlan::path_name`].
 pub type ConvPathCounts = Vec<BTreeMap<String, usize>>;
 
 /// The code, build, machine and data behind a run.
@@ -91,13 +90,13 @@ impl Provenance {
     }
 }
 
-/// Adds one batch's plans (one per delay layer) to `counts`.
-pub fn count_paths(counts: &mut ConvPathCounts, plans: &[&ConvPlan]) {
-    if counts.len() < plans.len() {
-        counts.resize(plans.len(), BTreeMap::new());
+/// Adds one batch's (or one shard's) convolution paths, one per delay layer, to `counts`.
+pub fn count_paths(counts: &mut ConvPathCounts, paths: &[&str]) {
+    if counts.len() < paths.len() {
+        counts.resize(paths.len(), BTreeMap::new());
     }
-    for (c, p) in counts.iter_mut().zip(plans) {
-        *c.entry(p.path_name().to_string()).or_default() += 1;
+    for (c, p) in counts.iter_mut().zip(paths) {
+        *c.entry(p.to_string()).or_default() += 1;
     }
 }
 

@@ -4,10 +4,12 @@
 //! as [`Existing`] says; the data loaded for each run; progress to one [`RunObserver`].
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use super::aggregate::{Aggregate, read_summary};
 use super::layout::RunLayout;
 use super::metrics::Summary;
+use super::parallel::Collective;
 use super::run_dir::{Existing, holds_run};
 use super::trainer::{TrainObserver, Trainer};
 use crate::config::RunConfig;
@@ -83,6 +85,9 @@ pub struct RunPlan {
     pub existing: Existing,
     /// For a resumed single run: read its data from here from now on (the data has moved).
     pub data_dir: Option<PathBuf>,
+    /// The processes sharing every batch (data parallelism; `None`: this one alone). Only
+    /// the first process (rank 0) writes the run folder; the others read it to resume.
+    pub collective: Option<Arc<dyn Collective>>,
 }
 
 impl RunPlan {
@@ -94,6 +99,7 @@ impl RunPlan {
             seeds: None,
             existing: Existing::Refuse,
             data_dir: None,
+            collective: None,
         }
     }
 
@@ -157,13 +163,18 @@ impl RunPlan {
             )?);
         }
         let aggregate = Aggregate::of(&summaries)?;
-        if let Some(layout) = &self.layout {
+        if let Some(layout) = self.layout.as_ref().filter(|_| self.writes()) {
             aggregate.write(&layout.aggregate())?;
         }
         Ok(RunOutcome::Seeds {
             summaries,
             aggregate,
         })
+    }
+
+    /// Whether this process writes the run folder (the only one, or rank 0 of several).
+    fn writes(&self) -> bool {
+        self.collective.as_ref().is_none_or(|c| c.rank() == 0)
     }
 
     fn run_one(
@@ -183,8 +194,13 @@ impl RunPlan {
                 DataSource::Given(_) => Ok(None),
             }
         };
-        let (mut trainer, loaded) = if let (Existing::Resume, Some(layout)) = (existing, layout) {
-            let mut trainer = Trainer::resume(layout.root())?;
+        let writes = self.writes();
+        let (trainer, loaded) = if let (Existing::Resume, Some(layout)) = (existing, layout) {
+            let mut trainer = if writes {
+                Trainer::resume(layout.root())?
+            } else {
+                Trainer::resume_reading(layout.root())?
+            };
             if let Some(dir) = &self.data_dir {
                 trainer.relocate_data(dir.clone())?;
             }
@@ -192,6 +208,7 @@ impl RunPlan {
             (trainer, loaded)
         } else {
             if let Some(layout) = layout
+                && writes
                 && existing == Existing::Refuse
                 && let Some(what) = holds_run(layout.root())
             {
@@ -211,7 +228,7 @@ impl RunPlan {
                 splits.train.channels(),
                 splits.train.classes(),
             )?;
-            if let Some(layout) = layout {
+            if let Some(layout) = layout.filter(|_| writes) {
                 let existing = match existing {
                     Existing::Resume => Existing::Refuse,
                     other => other,
@@ -219,6 +236,10 @@ impl RunPlan {
                 trainer = trainer.with_output(layout.root(), existing)?;
             }
             (trainer, loaded)
+        };
+        let mut trainer = match &self.collective {
+            Some(c) => trainer.with_collective(c.clone())?,
+            None => trainer,
         };
         let splits = match (&loaded, data) {
             (Some(s), _) => s,

@@ -18,6 +18,7 @@
 //! [`Error::NonFinite`] before anything of that epoch is saved.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rand::SeedableRng;
@@ -28,16 +29,21 @@ use super::checkpoint::{Checkpoint, Progress};
 use super::layout::files;
 use super::metrics::{EpochMetrics, Summary, read_metrics, write_metrics, write_summary};
 use super::optim::NetworkOptimizer;
+use super::parallel::{
+    Collective, SampleExchange, Solo, check_shards, gather_outputs, gather_plans,
+    gather_spike_rates, owned_shards, reduce_shard_grads, shard_ranges,
+};
 use super::provenance::{ConvPathCounts, Provenance, add_counts, count_paths};
 use super::run_dir::{Existing, RunDir};
 use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
 use crate::config::RunConfig;
 use crate::data::fingerprint::fingerprint;
-use crate::data::{Splits, make_batch};
+use crate::data::{Splits, make_batch_padded};
 use crate::error::{Error, Result};
-use crate::infer::{EventNetwork, SampleSteps, Tally, evaluate_with};
+use crate::infer::{EventNetwork, SampleSteps, Tally, evaluate_shared};
+use crate::model::decision::sum_softmax_cross_entropy_shard;
 use crate::model::network::SIG_FINAL;
-use crate::model::{DelayMode, Network, Sig, sum_softmax_cross_entropy};
+use crate::model::{DelayMode, Network, NetworkGrads, Sig};
 
 /// Receives progress reports (the CLI draws its progress bar from these).
 pub trait TrainObserver {
@@ -81,6 +87,8 @@ pub struct Trainer {
     out: Option<RunDir>,
     /// The fingerprint of the data this session trains on (known once `run` has seen it).
     data_fingerprint: Option<String>,
+    /// The processes sharing each batch ([`Solo`]: this one alone).
+    collective: Arc<dyn Collective>,
 }
 
 impl Trainer {
@@ -110,12 +118,32 @@ impl Trainer {
             progress,
             out: None,
             data_fingerprint: None,
+            collective: Arc::new(Solo),
         })
+    }
+
+    /// Shares every batch with the processes of `collective` (data parallelism,
+    /// `train.shards` divided among them). Only the first process should write a run folder.
+    pub fn with_collective(mut self, collective: Arc<dyn Collective>) -> Result<Self> {
+        let t = &self.config.train;
+        check_shards(t.shards, t.batch_size, collective.size())?;
+        self.collective = collective;
+        Ok(self)
     }
 
     /// Continues the run saved in `out` (its `last.safetensors` and `metrics.jsonl`), locking
     /// the folder.
     pub fn resume(out: &Path) -> Result<Self> {
+        Self::resume_from(out, true)
+    }
+
+    /// Continues the run saved in `out` without writing to it or locking it (a data-parallel
+    /// process other than the first, which writes).
+    pub fn resume_reading(out: &Path) -> Result<Self> {
+        Self::resume_from(out, false)
+    }
+
+    fn resume_from(out: &Path, write: bool) -> Result<Self> {
         let path = out.join(files::LAST);
         if !out.is_dir() {
             return Err(Error::NothingToResume {
@@ -123,7 +151,9 @@ impl Trainer {
                 reason: "the folder does not exist".into(),
             });
         }
-        let dir = RunDir::open(out, Existing::Resume)?;
+        let dir = write
+            .then(|| RunDir::open(out, Existing::Resume))
+            .transpose()?;
         if !path.exists() {
             return Err(Error::NothingToResume {
                 path: out.into(),
@@ -157,8 +187,9 @@ impl Trainer {
             optimizer,
             history,
             progress,
-            out: Some(dir),
+            out: dir,
             data_fingerprint: None,
+            collective: Arc::new(Solo),
         })
     }
 
@@ -265,21 +296,53 @@ impl Trainer {
         observer.epoch_started(epoch, self.config.train.epochs, batches.len());
         let mut tally = Tally::new(splits.train.classes(), self.network.blocks.len());
         let mut conv_paths = ConvPathCounts::new();
-        // Batches are assembled one ahead on a loader thread while the current one trains.
+        let collective = self.collective.clone();
+        let exchange: &dyn SampleExchange = collective.as_ref();
+        let (shards, rank, size) = (t.shards, collective.rank(), collective.size());
+        let mine = owned_shards(shards, rank, size);
+        // Batches (this process's shards of each) are assembled one ahead on a loader thread
+        // while the current one trains; every shard is padded to its batch's longest sample.
         std::thread::scope(|scope| -> Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            let (train, order) = (splits.train.as_ref(), &batches);
+            let (train, order, mine) = (splits.train.as_ref(), &batches, mine.clone());
             scope.spawn(move || {
                 for idx in order {
-                    if tx.send(make_batch(train, idx)).is_err() {
+                    let steps = idx.iter().map(|&i| train.steps(i)).max().unwrap_or(0);
+                    let ranges = shard_ranges(idx.len(), shards)[mine.clone()].to_vec();
+                    let parts: Vec<_> = ranges
+                        .iter()
+                        .map(|r| make_batch_padded(train, &idx[r.clone()], steps))
+                        .collect();
+                    if tx.send((parts, ranges)).is_err() {
                         break;
                     }
                 }
             });
-            for b in 0..batches.len() {
-                let batch = rx.recv().expect("the loader thread sends every batch");
-                let (v, cache) = self.network.forward_train(&batch.x, &mut dropout_rng)?;
-                let out = sum_softmax_cross_entropy(&v, &batch.labels, true)?;
+            for (b, idx) in batches.iter().enumerate() {
+                let (parts, ranges) = rx.recv().expect("the loader thread sends every batch");
+                let labels: Vec<usize> = idx.iter().map(|&i| splits.train.label(i)).collect();
+                let shard_labels: Vec<Vec<usize>> =
+                    parts.iter().map(|p| p.labels.clone()).collect();
+                let xs = parts.into_iter().map(|p| p.x).collect();
+                let dropout = &mut dropout_rng;
+                let p_drop = self.network.config.dropout;
+                let (vs, caches): (Vec<_>, Vec<_>) = self
+                    .network
+                    .forward_train_shards(
+                        xs,
+                        &ranges,
+                        idx.len(),
+                        &mut |_, n, c| crate::model::SeqDropout { p: p_drop }.mask(n, c, dropout),
+                        exchange,
+                    )?
+                    .into_iter()
+                    .unzip();
+                let outs = vs
+                    .iter()
+                    .zip(&shard_labels)
+                    .map(|(v, y)| sum_softmax_cross_entropy_shard(v, y, idx.len()))
+                    .collect::<Result<Vec<_>>>()?;
+                let out = gather_outputs(&outs, exchange);
                 let diverged = |what: String| Error::NonFinite {
                     epoch: epoch + 1,
                     batch: b + 1,
@@ -288,8 +351,17 @@ impl Trainer {
                 if !out.loss.is_finite() {
                     return Err(diverged(format!("the loss ({})", out.loss)));
                 }
-                let g_v = out.grad.as_ref().expect("gradient requested");
-                let (grads, _) = self.network.backward(&cache, g_v, false);
+                let g_vs: Vec<_> = outs
+                    .into_iter()
+                    .map(|o| o.grad.expect("gradient requested"))
+                    .collect();
+                let (layers, norms, _) = self
+                    .network
+                    .backward_shards(&caches, &g_vs, false, exchange);
+                let grads = NetworkGrads {
+                    layers: reduce_shard_grads(layers, exchange),
+                    norms,
+                };
                 self.optimizer.step(&mut self.network, &grads, weight_decay);
                 if crate::fault::poison_batch() {
                     self.network.output.weight[0] = f32::NAN;
@@ -297,8 +369,10 @@ impl Trainer {
                 if let Some(name) = self.network.first_non_finite() {
                     return Err(diverged(format!("parameter `{name}` after the update")));
                 }
-                tally.add(&out, &batch.labels, &cache.spike_rates());
-                count_paths(&mut conv_paths, &cache.conv_plans());
+                tally.add(&out, &labels, &gather_spike_rates(&caches, exchange));
+                for plans in gather_plans(&caches, exchange) {
+                    count_paths(&mut conv_paths, &plans);
+                }
                 crate::fault::point("batch");
                 observer.batch_finished(out.loss);
                 if observer.should_stop() {
@@ -316,22 +390,26 @@ impl Trainer {
         let hidden = self.network.blocks.len();
         let eval_steps = self.config.train.eval_steps;
         let forward = |x: &crate::seq::Seq, lengths: &[usize]| engine.forward(x, lengths);
-        let valid = evaluate_with(
+        // Each process evaluates its block of the batches (all of them, alone).
+        let exchange: &dyn SampleExchange = self.collective.as_ref();
+        let valid = evaluate_shared(
             splits.valid.as_ref(),
             batch_size,
             hidden,
             eval_steps,
             forward,
+            exchange,
         )?;
         let test = if splits.valid_is_test {
             valid.clone()
         } else {
-            evaluate_with(
+            evaluate_shared(
                 splits.test.as_ref(),
                 batch_size,
                 hidden,
                 eval_steps,
                 forward,
+                exchange,
             )?
         };
         let sigma = match self.network.output.kind {

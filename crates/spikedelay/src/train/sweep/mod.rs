@@ -312,6 +312,7 @@ impl Sweep {
                         Existing::Overwrite
                     },
                     data_dir: None,
+                    collective: None,
                 };
                 match plan.run(observer)? {
                     RunOutcome::One(s) => *s,
