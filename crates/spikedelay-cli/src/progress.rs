@@ -103,7 +103,7 @@ impl TrainObserver for TrainProgress {
         }
         println!(
             "epoch {:>3}/{}  loss {:.4}  train {:5.1}%  valid {:5.1}%  test {:5.1}%  σ {:.3}  lr {:.2e}/{:.2e}  rate {}  {:.1}s",
-            m.epoch + 1,
+            m.epoch,
             self.epochs,
             m.train_loss,
             100.0 * m.train_accuracy,
