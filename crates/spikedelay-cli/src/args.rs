@@ -65,6 +65,51 @@ pub enum DataCommand {
     Inspect(InspectArgs),
     /// Write a synthetic stand-in in the exact SHD file format or GSC folder layout.
     MakeSynthetic(SyntheticArgs),
+    /// Turn audio into SHD-format spikes with the Heidelberg ear model (docs/cochlea.md).
+    Cochlea(CochleaArgs),
+}
+
+/// `spikedelay data cochlea`.
+#[derive(Debug, Args)]
+pub struct CochleaArgs {
+    /// A folder of class subfolders of WAV clips (split by its list files or speaker
+    /// percentages, as the `audio-folder` kind splits it), or WAV files.
+    #[arg(value_name = "AUDIO", required = true)]
+    pub audio: Vec<PathBuf>,
+    /// Output folder: `train.h5`, `valid.h5`, `test.h5` (or `spikes.h5` for files).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Frequency channels.
+    #[arg(long, default_value_t = 700, value_name = "N")]
+    pub channels: usize,
+    /// Resample every clip to this rate first (Hz) [default: each file's own rate].
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<usize>,
+    /// Seed: clip k (training, validation, then test clips in order) uses SEED + k.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub seed: u64,
+    /// Fibre sampler: `fast`, or `exact` (lauscher's NumPy draws, spike for spike).
+    #[arg(long, default_value = "fast", value_parser = ["fast", "exact"])]
+    pub sampler: String,
+    /// Name the files `PREFIX_train.h5`, ... (`--prefix shd` for `--preset shd`).
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Folders without list files: percent of speakers for validation.
+    #[arg(long, default_value_t = 10.0, value_name = "P")]
+    pub valid_percent: f64,
+    /// Folders without list files: percent of speakers for testing.
+    #[arg(long, default_value_t = 10.0, value_name = "P")]
+    pub test_percent: f64,
+    /// Model parameters as TOML (`channels`, `rms`, `[membrane]`, `[hair_cell]`,
+    /// `[bushy_cell]`; docs/cochlea.md §7); --channels overrides.
+    #[arg(long, value_name = "FILE")]
+    pub params: Option<PathBuf>,
+    /// One file only: also write its membrane velocity and firing probability per channel
+    /// (HDF5 `velocity`, `probability`, `rate`) to FILE, for comparison with lauscher.
+    #[arg(long, value_name = "FILE")]
+    pub stages: Option<PathBuf>,
+    #[command(flatten)]
+    pub threads: ThreadArgs,
 }
 
 /// `spikedelay data download`.

@@ -40,6 +40,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => cmd::report::run(&a),
         Command::Sweep(a) => cmd::sweep::run(&a),
         Command::Plot(a) => in_pool(&a.threads, || cmd::plot::run(&a)),
+        Command::Data(args::DataCommand::Cochlea(a)) => {
+            in_pool(&a.threads, || cmd::cochlea::run(&a))
+        }
         Command::Data(c) => cmd::data::run(&c),
     }
 }

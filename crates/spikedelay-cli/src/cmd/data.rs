@@ -16,6 +16,7 @@ pub fn run(cmd: &DataCommand) -> Result<()> {
         DataCommand::Download(a) => run_download(a),
         DataCommand::Inspect(a) => run_inspect(a),
         DataCommand::MakeSynthetic(a) => run_synthetic(a),
+        DataCommand::Cochlea(a) => super::cochlea::run(a),
     }
 }
 

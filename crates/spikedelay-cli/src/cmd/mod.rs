@@ -1,6 +1,7 @@
 //! One file per subcommand.
 
 pub mod bench;
+pub mod cochlea;
 pub mod data;
 pub mod eval;
 pub mod export;

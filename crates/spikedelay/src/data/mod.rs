@@ -11,6 +11,7 @@ pub mod arrays;
 pub mod audio;
 pub mod batch;
 pub mod cache;
+pub mod cochlea;
 pub mod config;
 pub mod dataset;
 #[cfg(feature = "download")]

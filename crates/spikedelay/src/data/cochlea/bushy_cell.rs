@@ -1,0 +1,172 @@
+//! Bushy cells (docs/cochlea.md §4): per channel, `fibres` hair-cell fibres fire where a uniform
+//! draw falls below the firing probability, each silenced for a refractory period after its
+//! last spike, and drive one LIF neuron (exponential synaptic current, membrane clipped at the
+//! threshold, refractory after a spike). Two samplers draw the fibres:
+//!
+//! - [`exact_channel`]: `lauscher`'s draws in its order (one uniform per sample and fibre from
+//!   NumPy's legacy generator, channel after channel) and its per-fibre arithmetic, so the
+//!   output equals `lauscher`'s spike for spike for the same NumPy seed.
+//! - [`fast_fibre_counts`]: the same point process from one exponential draw per fibre spike.
+//!   A fibre that may fire again from sample s fires first at the smallest t ≥ s with
+//!   Σ_{k=s..t} −ln(1 − p_k) ≥ E, E ~ Exp(1): P(no spike in s..t) = Π(1 − p_k) =
+//!   e^{−Σ −ln(1−p_k)} = P(E > Σ), which is the Bernoulli process's survival function; after a
+//!   spike at t it may fire again from t + ⌈refractory⌉, exactly where `lauscher`'s correction
+//!   lets a kept spike follow. So both samplers draw fibre spike trains from one distribution.
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+
+use super::numpy_random::NumpyLegacy;
+use super::params::BushyCellParams;
+
+/// Hazard standing in for p ≥ 1 (a certain spike): e^{−745} is below the smallest double.
+const CERTAIN: f64 = 745.0;
+
+/// The bushy cell's LIF neuron over `steps` samples at `rate` Hz, fed per step by the summed
+/// synaptic current of its fibres (`input(step, decay)` returns Σ_f I_f after this step's
+/// spikes). Returns the sample indices of its spikes, in `lauscher`'s arithmetic: a spike is
+/// recorded at the step before the one that finds the membrane at threshold.
+fn lif(
+    p: &BushyCellParams,
+    rate: usize,
+    steps: usize,
+    mut input: impl FnMut(usize, f64) -> f64,
+) -> Vec<u32> {
+    let fs = rate as f64;
+    let dt = 1.0 / fs;
+    let mem_decay = (-dt / p.tau_mem).exp();
+    let syn_decay = (-dt / p.tau_syn).exp();
+    let weight = p.weight / p.fibres as f64;
+    let refrac_samples = p.tau_refrac * fs;
+    let mut refrac = 0.0f64;
+    let mut prev = 0.0f64;
+    let mut spikes = Vec::new();
+    for step in 0..steps {
+        let mut vm = 0.0;
+        if step > 0 && refrac <= 0.0 {
+            if prev < 1.0 {
+                vm = prev * mem_decay;
+            } else {
+                refrac = refrac_samples;
+                vm = 0.0;
+                spikes.push((step - 1) as u32);
+            }
+        }
+        let current = input(step, if step > 0 { syn_decay } else { 0.0 });
+        if refrac <= 0.0 {
+            vm += current * weight * dt;
+        }
+        if vm > 1.0 {
+            vm = 1.0;
+        }
+        refrac -= 1.0;
+        prev = vm;
+    }
+    spikes
+}
+
+/// NumPy's sum of a contiguous float64 row (`pairwise_sum` for rows up to 128: eight running
+/// sums combined as a tree, then the tail).
+fn numpy_sum(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        return a.iter().fold(0.0, |s, &v| s + v);
+    }
+    if n > 128 {
+        let mut half = n / 2;
+        half -= half % 8;
+        return numpy_sum(&a[..half]) + numpy_sum(&a[half..]);
+    }
+    let mut r = [0.0; 8];
+    r.copy_from_slice(&a[..8]);
+    let mut i = 8;
+    while i < n - n % 8 {
+        for j in 0..8 {
+            r[j] += a[i + j];
+        }
+        i += 8;
+    }
+    let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for &v in &a[i..] {
+        res += v;
+    }
+    res
+}
+
+/// One channel with `lauscher`'s draws: `prob` per sample at `rate` Hz, uniforms from `rng`
+/// (sample-major, fibre-minor, as `np.random.rand(samples, fibres)`). Returns spike indices.
+pub fn exact_channel(
+    p: &BushyCellParams,
+    rate: usize,
+    prob: &[f64],
+    rng: &mut NumpyLegacy,
+) -> Vec<u32> {
+    let refrac = p.tau_refrac * rate as f64;
+    let mut last = vec![-refrac; p.fibres];
+    let mut current = vec![0.0; p.fibres];
+    lif(p, rate, prob.len(), |step, decay| {
+        let pr = prob[step];
+        for (f, i) in current.iter_mut().enumerate() {
+            let fired = rng.next_double() < pr && (step as f64 - last[f]) >= refrac;
+            if fired {
+                last[f] = step as f64;
+            }
+            *i = *i * decay + if fired { 1.0 } else { 0.0 };
+        }
+        numpy_sum(&current)
+    })
+}
+
+/// Fibre spikes per sample of one channel (all fibres together), drawn with one exponential per
+/// fibre spike from a generator seeded by `(seed, channel)`; `hazard` is scratch.
+pub fn fast_fibre_counts(
+    p: &BushyCellParams,
+    rate: usize,
+    prob: &[f64],
+    seed: u64,
+    channel: usize,
+    hazard: &mut Vec<f64>,
+) -> Vec<u8> {
+    let n = prob.len();
+    hazard.clear();
+    hazard.push(0.0);
+    let mut total = 0.0;
+    for &pr in prob {
+        total += if pr >= 1.0 {
+            CERTAIN
+        } else if pr > 0.0 {
+            -(-pr).ln_1p()
+        } else {
+            0.0
+        };
+        hazard.push(total);
+    }
+    let dead = (p.tau_refrac * rate as f64).ceil().max(0.0) as usize;
+    let mut rng = ChaCha12Rng::seed_from_u64(seed);
+    rng.set_stream(channel as u64);
+    let mut counts = vec![0u8; n];
+    for _ in 0..p.fibres {
+        let mut from = 0usize;
+        while from < n {
+            let e = -(1.0 - rng.random::<f64>()).ln();
+            let target = hazard[from] + e;
+            // First t ≥ from with hazard[t + 1] ≥ target.
+            let t = from + hazard[from + 1..].partition_point(|&h| h < target);
+            if t >= n {
+                break;
+            }
+            counts[t] += 1;
+            from = t + dead.max(1);
+        }
+    }
+    counts
+}
+
+/// The LIF neuron of one channel fed by fibre spike counts per sample.
+pub fn fast_channel(p: &BushyCellParams, rate: usize, counts: &[u8]) -> Vec<u32> {
+    let mut current = 0.0;
+    lif(p, rate, counts.len(), |step, decay| {
+        current = current * decay + counts[step] as f64;
+        current
+    })
+}

@@ -1,0 +1,244 @@
+//! The basilar membrane (Sieroka, Dosch, Rupp 2006; docs/cochlea.md §2): a hydrodynamic
+//! shallow-water model evaluated in the frequency domain. The clip's one-sided spectrum X(ω)
+//! (N/2 + 1 bins at ω = 2π·linspace(1, fs/2, N/2 + 1), as `lauscher` lays them out) is
+//! multiplied per channel by the transfer function v(ω, c) and brought back by an inverse DFT of
+//! N/2 + 1 points, keeping the real part: the membrane's velocity at position c, at fs/2.
+
+use std::f64::consts::PI;
+use std::sync::Arc;
+
+use num_complex::Complex64;
+use realfft::{ComplexToReal, RealFftPlanner};
+
+use super::hankel::hankel0;
+use super::params::MembraneParams;
+
+const I: Complex64 = Complex64::new(0.0, 1.0);
+
+/// numpy's `linspace(start, stop, n)`: `start + i·step`, the last point exactly `stop`.
+pub fn linspace(start: f64, stop: f64, n: usize) -> Vec<f64> {
+    if n == 1 {
+        return vec![start];
+    }
+    let step = (stop - start) / (n - 1) as f64;
+    let mut v: Vec<f64> = (0..n).map(|i| i as f64 * step + start).collect();
+    if let Some(last) = v.last_mut() {
+        *last = stop;
+    }
+    v
+}
+
+/// The membrane model and its channel positions c = linspace(0, c_max, channels).
+#[derive(Debug, Clone)]
+pub struct Membrane {
+    p: MembraneParams,
+    /// `r = d_e·√(c₀·m)`.
+    r: f64,
+    /// Channel positions.
+    pub positions: Vec<f64>,
+}
+
+/// What v(ω, c) needs of ω alone, computed once per clip and shared by every channel.
+#[derive(Debug, Clone, Copy)]
+pub struct OmegaTerms {
+    omega: f64,
+    /// 2·g(ω, 0)/α.
+    g0_term: Complex64,
+    /// (2i√2·ω) / (α·√(2h(mω² + a))), the factor of the logarithm in G.
+    log_factor: Complex64,
+    /// The numerator of the logarithm's argument (the den at c = 0 without its prefactor).
+    log_num: Complex64,
+    /// √(a + mω²).
+    root_am: f64,
+    /// z(ω) / p(ω, 0): the stapes impedance over the response at the base.
+    base: Complex64,
+}
+
+/// What v(ω, c) needs of c alone.
+#[derive(Debug, Clone, Copy)]
+struct Position {
+    /// s(c) = c₀e^{−αc} − a.
+    s: f64,
+    /// r(c) = r·e^{−αc/2}.
+    r: f64,
+    /// ½α·e^{αc/2}.
+    den_scale: f64,
+}
+
+impl Membrane {
+    /// The model with `channels` positions.
+    pub fn new(p: &MembraneParams, channels: usize) -> Self {
+        Membrane {
+            p: *p,
+            r: p.de * (p.c0 * p.m).sqrt(),
+            positions: linspace(0.0, p.c_max, channels),
+        }
+    }
+
+    fn position(&self, c: f64) -> Position {
+        let p = &self.p;
+        Position {
+            s: p.c0 * (-p.alpha * c).exp() - p.a,
+            r: self.r * (-p.alpha * c / 2.0).exp(),
+            den_scale: 0.5 * p.alpha * (p.alpha * c / 2.0).exp(),
+        }
+    }
+
+    /// ξ(ω, c) = s(c) − mω² − iω·r(c).
+    fn xi(&self, omega: f64, at: &Position) -> Complex64 {
+        Complex64::new(at.s - self.p.m * omega * omega, -omega * at.r)
+    }
+
+    /// p(ω, c) = √(G/g(ω, c))·H₀⁽¹⁾(G) with its pieces: returns (p, ξ).
+    fn response(&self, t: &OmegaTerms, at: &Position) -> (Complex64, Complex64) {
+        let p = &self.p;
+        let w = t.omega;
+        let xi = self.xi(w, at);
+        let root_xi = xi.sqrt();
+        // g(ω, c) = ω·√(ρ/(hξ)).
+        let g = w * (p.rho / (p.h * xi)).sqrt();
+        let den = at.den_scale
+            * (-2.0 * root_xi
+                + I * Complex64::new(2.0 * p.a + w * 2.0 * p.m * w, w * at.r) / t.root_am);
+        let big_g = t.g0_term - t.log_factor * (t.log_num / den).ln();
+        ((big_g / g).sqrt() * hankel0(big_g), xi)
+    }
+
+    /// The per-ω terms for the frequency grid `omegas`.
+    pub fn omega_terms(&self, omegas: &[f64]) -> Vec<OmegaTerms> {
+        let base = self.position(0.0);
+        let p = &self.p;
+        omegas
+            .iter()
+            .map(|&w| {
+                let root_am = (p.a + p.m * w * w).sqrt();
+                let xi0 = Complex64::new(-p.a + p.c0 - w * p.m * w, -w * self.r);
+                let g0 = w * (p.rho / (p.h * self.xi(w, &base))).sqrt();
+                let log_num = -p.alpha * xi0.sqrt()
+                    + I * p.alpha * Complex64::new(2.0 * p.a + w * 2.0 * p.m * w, w * self.r)
+                        / (2.0 * root_am);
+                let mut t = OmegaTerms {
+                    omega: w,
+                    g0_term: 2.0 * g0 / p.alpha,
+                    log_factor: Complex64::new(0.0, 2.0 * 2f64.sqrt() * w)
+                        / (p.alpha * (p.h * 2.0 * (p.m * w * w + p.a)).sqrt()),
+                    log_num,
+                    root_am,
+                    base: Complex64::new(1.0, 0.0),
+                };
+                let (p0, _) = self.response(&t, &base);
+                t.base = self.impedance(w) / p0;
+                t
+            })
+            .collect()
+    }
+
+    /// z(ω) = √(2c₀/h)·(iJ₀(k) + Y₀(k)) / (J₁(k) − iY₁(k)), k = 4πf/α·√(2/(hc₀)).
+    fn impedance(&self, omega: f64) -> Complex64 {
+        let p = &self.p;
+        let f = omega / (2.0 * PI);
+        let k = 4.0 * PI * f / p.alpha * (2.0 / (p.h * p.c0)).sqrt();
+        (2.0 * p.c0 / p.h).sqrt() * Complex64::new(libm::y0(k), libm::j0(k))
+            / Complex64::new(libm::j1(k), -libm::y1(k))
+    }
+
+    /// The transfer function v(ω, c) = 2ω/ξ(ω, c)·p(ω, c)·z(ω)/p(ω, 0), with `t` from
+    /// [`Membrane::omega_terms`].
+    pub fn transfer(&self, t: &OmegaTerms, c: f64) -> Complex64 {
+        let at = self.position(c);
+        let (p, xi) = self.response(t, &at);
+        2.0 * t.omega / xi * p * t.base
+    }
+}
+
+/// One clip's spectrum on `lauscher`'s grid.
+#[derive(Debug, Clone)]
+pub struct ClipSpectrum {
+    /// X(ω): the first N/2 + 1 bins of the clip's DFT.
+    pub bins: Vec<Complex64>,
+    /// Per-ω terms of the transfer function.
+    pub terms: Vec<OmegaTerms>,
+    /// Output rate fs/2 (integer division, as lauscher).
+    pub out_rate: usize,
+}
+
+impl ClipSpectrum {
+    /// The spectrum of `wave` sampled at `rate` (at least 2 samples).
+    pub fn new(membrane: &Membrane, wave: &[f64], rate: usize) -> Self {
+        let n = wave.len();
+        let m = n / 2 + 1;
+        let out_rate = rate / 2;
+        let mut planner = RealFftPlanner::<f64>::new();
+        let fft = planner.plan_fft_forward(n);
+        let mut input = wave.to_vec();
+        let mut bins = fft.make_output_vec();
+        fft.process(&mut input, &mut bins)
+            .expect("buffer lengths come from the plan");
+        bins.truncate(m);
+        let omegas: Vec<f64> = linspace(1.0, out_rate as f64, m)
+            .into_iter()
+            .map(|f| 2.0 * PI * f)
+            .collect();
+        ClipSpectrum {
+            bins,
+            terms: membrane.omega_terms(&omegas),
+            out_rate,
+        }
+    }
+
+    /// Output samples per channel (N/2 + 1).
+    pub fn len(&self) -> usize {
+        self.bins.len()
+    }
+
+    /// Whether the clip had no bins (never: clips have at least 2 samples).
+    pub fn is_empty(&self) -> bool {
+        self.bins.is_empty()
+    }
+}
+
+/// The inverse transform of one channel's spectrum, reusable across channels of one clip.
+pub struct ChannelTransform {
+    inverse: Arc<dyn ComplexToReal<f64>>,
+    full: Vec<Complex64>,
+    half: Vec<Complex64>,
+    scratch: Vec<Complex64>,
+}
+
+impl ChannelTransform {
+    /// Buffers for spectra of `m` bins.
+    pub fn new(m: usize) -> Self {
+        let inverse = RealFftPlanner::<f64>::new().plan_fft_inverse(m);
+        let half = inverse.make_input_vec();
+        let scratch = inverse.make_scratch_vec();
+        ChannelTransform {
+            inverse,
+            full: vec![Complex64::new(0.0, 0.0); m],
+            half,
+            scratch,
+        }
+    }
+
+    /// Writes the membrane velocity at position `c` into `out` (`spec.len()` samples):
+    /// Re(IDFT_M(v(ω, c)·X(ω))). The real part of an inverse DFT is the inverse DFT of the
+    /// Hermitian part (Y_k + conj Y_{M−k})/2, which a real inverse FFT of half the bins computes.
+    pub fn velocity(&mut self, membrane: &Membrane, spec: &ClipSpectrum, c: f64, out: &mut [f64]) {
+        let m = spec.len();
+        for ((y, t), x) in self.full.iter_mut().zip(&spec.terms).zip(&spec.bins) {
+            *y = membrane.transfer(t, c) * x;
+        }
+        for (k, h) in self.half.iter_mut().enumerate() {
+            let mirror = self.full[(m - k) % m].conj();
+            *h = (self.full[k] + mirror) * 0.5;
+        }
+        self.half[0].im = 0.0;
+        if m.is_multiple_of(2) {
+            self.half[m / 2].im = 0.0;
+        }
+        self.inverse
+            .process_with_scratch(&mut self.half, out, &mut self.scratch)
+            .expect("buffer lengths come from the plan");
+        let scale = 1.0 / m as f64;
+        out.iter_mut().for_each(|v| *v *= scale);
+    }
+}
