@@ -4,6 +4,7 @@
 
 mod batching;
 mod checkpoint;
+mod cochlea;
 mod common;
 mod data_parallel;
 #[cfg(feature = "download")]

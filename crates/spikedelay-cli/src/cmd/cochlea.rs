@@ -50,7 +50,14 @@ pub fn run(a: &CochleaArgs) -> Result<()> {
         }
         write_stages(&files[0], &settings, stages)?;
     }
-    let summary = convert(&input, &a.out, &settings, &mut DataProgress::default())?;
+    // A kill is safe (chunks are written atomically): no stop flag needed.
+    let summary = convert(
+        &input,
+        &a.out,
+        &settings,
+        &mut DataProgress::default(),
+        &|| false,
+    )?;
     for (path, samples, spikes) in &summary.files {
         println!(
             "wrote {} ({samples} samples, {spikes} spikes)",
@@ -69,7 +76,11 @@ fn write_stages(wav: &Path, settings: &CochleaSettings, out: &Path) -> Result<()
     }
     let wave: Vec<f64> = audio.samples.iter().map(|&v| v as f64).collect();
     let (velocity, probability, rate) = cochlea
-        .stages(&wave, audio.sample_rate, 0..settings.params.channels)
+        .stages(
+            &wave,
+            audio.sample_rate,
+            &(0..settings.params.channels).collect::<Vec<_>>(),
+        )
         .with_context(|| format!("{}", wav.display()))?;
     let shape = vec![velocity.len() as u64, velocity[0].len() as u64];
     let flat = |v: Vec<Vec<f64>>| v.into_iter().flatten().collect::<Vec<f64>>();

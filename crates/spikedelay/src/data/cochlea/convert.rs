@@ -205,12 +205,14 @@ fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> Error
 }
 
 /// Converts `input` into spike files in `out` (created), resuming a killed conversion of the
-/// same input and settings. `progress` counts clips.
+/// same input and settings. `progress` counts clips; `should_stop` is asked between chunks (a
+/// stop leaves the finished chunks for the next run, as a kill does).
 pub fn convert(
     input: &AudioInput,
     out: &Path,
     settings: &CochleaSettings,
     progress: &mut dyn LoadProgress,
+    should_stop: &dyn Fn() -> bool,
 ) -> Result<CochleaSummary> {
     let cochlea = Cochlea::new(settings.params)?;
     if let Some(r) = settings.rate {
@@ -265,6 +267,12 @@ pub fn convert(
         for (c, chunk_path) in chunks.iter().enumerate() {
             let range = c * CHUNK..((c + 1) * CHUNK).min(split.files.len());
             if !chunk_path.is_file() {
+                if should_stop() {
+                    return Err(Error::run_folder(
+                        out,
+                        "conversion stopped; the same command resumes it from its last finished chunk",
+                    ));
+                }
                 let samples: Vec<SpikeSample> = range
                     .clone()
                     .into_par_iter()

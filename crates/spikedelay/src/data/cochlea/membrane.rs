@@ -10,7 +10,7 @@ use std::sync::Arc;
 use num_complex::Complex64;
 use realfft::{ComplexToReal, RealFftPlanner};
 
-use super::hankel::hankel0;
+use super::hankel::{cln, csqrt, hankel0};
 use super::params::MembraneParams;
 
 const I: Complex64 = Complex64::new(0.0, 1.0);
@@ -94,14 +94,14 @@ impl Membrane {
         let p = &self.p;
         let w = t.omega;
         let xi = self.xi(w, at);
-        let root_xi = xi.sqrt();
-        // g(ω, c) = ω·√(ρ/(hξ)).
-        let g = w * (p.rho / (p.h * xi)).sqrt();
+        let root_xi = csqrt(xi);
+        // g(ω, c) = ω·√(ρ/(hξ)) = ω·√(ρ/h)/√ξ (Im ξ < 0: no branch cut between them).
+        let g = w * (p.rho / p.h).sqrt() / root_xi;
         let den = at.den_scale
             * (-2.0 * root_xi
                 + I * Complex64::new(2.0 * p.a + w * 2.0 * p.m * w, w * at.r) / t.root_am);
-        let big_g = t.g0_term - t.log_factor * (t.log_num / den).ln();
-        ((big_g / g).sqrt() * hankel0(big_g), xi)
+        let big_g = t.g0_term - t.log_factor * cln(t.log_num / den);
+        (csqrt(big_g / g) * hankel0(big_g), xi)
     }
 
     /// The per-ω terms for the frequency grid `omegas`.
@@ -224,9 +224,27 @@ impl ChannelTransform {
     /// Hermitian part (Y_k + conj Y_{M−k})/2, which a real inverse FFT of half the bins computes.
     pub fn velocity(&mut self, membrane: &Membrane, spec: &ClipSpectrum, c: f64, out: &mut [f64]) {
         let m = spec.len();
-        for ((y, t), x) in self.full.iter_mut().zip(&spec.terms).zip(&spec.bins) {
-            *y = membrane.transfer(t, c) * x;
+        // Past the channel's resonance the wave is evanescent and v(ω, c) falls without rising
+        // again; once it is below 1e-15 of its peak the remaining bins are left at zero.
+        let mut peak = 0.0f64;
+        let mut end = m;
+        for (k, ((y, t), x)) in self
+            .full
+            .iter_mut()
+            .zip(&spec.terms)
+            .zip(&spec.bins)
+            .enumerate()
+        {
+            let v = membrane.transfer(t, c);
+            let size = v.norm_sqr();
+            peak = peak.max(size);
+            *y = v * x;
+            if size < 1e-30 * peak {
+                end = k + 1;
+                break;
+            }
         }
+        self.full[end..].fill(Complex64::new(0.0, 0.0));
         for (k, h) in self.half.iter_mut().enumerate() {
             let mirror = self.full[(m - k) % m].conj();
             *h = (self.full[k] + mirror) * 0.5;

@@ -6,6 +6,8 @@
 
 pub mod bushy_cell;
 pub mod convert;
+#[cfg(test)]
+mod fixture_tests;
 pub mod hair_cell;
 pub mod hankel;
 pub mod membrane;
@@ -121,21 +123,22 @@ impl Cochlea {
         Ok(())
     }
 
-    /// The deterministic stages for channels `range`: per channel the membrane velocity and
-    /// the hair cells' firing probability, at the output rate (returned).
-    pub fn stages(
-        &self,
-        wave: &[f64],
-        rate: usize,
-        channels: std::ops::Range<usize>,
-    ) -> Result<Stages> {
+    /// The deterministic stages for `channels`: per channel the membrane velocity and the hair
+    /// cells' firing probability, at the output rate (returned).
+    pub fn stages(&self, wave: &[f64], rate: usize, channels: &[usize]) -> Result<Stages> {
         Self::check_rate(rate)?;
         let prepared = prepare(wave, self.params.rms).map_err(|m| Error::config("audio", m))?;
         let spec = ClipSpectrum::new(&self.membrane, &prepared, rate);
         let mut velocity = Vec::new();
         let mut probability = Vec::new();
         let mut transform = ChannelTransform::new(spec.len());
-        for ch in channels {
+        for &ch in channels {
+            if ch >= self.params.channels {
+                return Err(Error::config(
+                    "channels",
+                    format!("channel {ch} of a {}-channel model", self.params.channels),
+                ));
+            }
             let mut v = vec![0.0; spec.len()];
             transform.velocity(&self.membrane, &spec, self.membrane.positions[ch], &mut v);
             let mut p = v.clone();
