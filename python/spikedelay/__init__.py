@@ -19,6 +19,7 @@ from ._spikedelay import load as _load
 from ._spikedelay import train as _train
 from ._spikedelay import sweep as _sweep
 from ._spikedelay import report as _report
+from ._spikedelay import cochlea as _cochlea
 
 __all__ = ["Model", "RunConfig", "Stream", "datasets", "load", "report", "sweep", "train", "__version__"]
 
@@ -166,3 +167,12 @@ class _Model:
 
     def __repr__(self) -> str:
         return repr(self._inner)
+
+
+def cochlea(wave, rate: int, channels: int = 700, seed: int = 0, sampler: str = "fast"):
+    """Spikes of a mono waveform through the Heidelberg ear model (the model behind SHD and SSC;
+    docs/cochlea.md), as `spikedelay data cochlea` makes them: `(times, units)` numpy arrays,
+    times in seconds, sorted by time then channel. `sampler="exact"` draws what lauscher draws
+    after `np.random.seed(seed)` (spike for spike); `"fast"` draws the same process faster."""
+    return _cochlea(_np.ascontiguousarray(wave, dtype=_np.float64), int(rate), int(channels),
+                    int(seed), str(sampler))

@@ -2,6 +2,7 @@
 //! (`python/spikedelay/`). Heavy work runs with the interpreter detached; library errors become
 //! the Python exceptions their kind calls for (`errors.rs`).
 
+mod cochlea;
 mod config;
 mod errors;
 mod model;
@@ -36,5 +37,6 @@ fn _spikedelay(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(train::load_splits, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::sweep, m)?)?;
     m.add_function(wrap_pyfunction!(sweep::report, m)?)?;
+    m.add_function(wrap_pyfunction!(cochlea::cochlea, m)?)?;
     Ok(())
 }

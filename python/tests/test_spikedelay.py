@@ -273,3 +273,21 @@ def test_stream_decides_as_evaluate_and_the_cli(tmp_path):
     assert f"sample 0: class {ours} after" in text
     with pytest.raises(ValueError, match="channel 99"):
         stream.step([99])
+
+
+def test_cochlea_turns_a_waveform_into_spikes():
+    rate = 16000
+    t = np.arange(int(0.08 * rate)) / rate
+    wave = 0.3 * np.sin(2 * np.pi * (400 + 3000 * t) * t)          # a chirp, 80 ms
+    times, units = spikedelay.cochlea(wave, rate, channels=64, seed=3, sampler="exact")
+    assert len(times) == len(units) > 50
+    assert np.all(np.diff(times) >= 0) and units.max() < 64
+    assert times.max() < t[-1]
+    again = spikedelay.cochlea(wave, rate, channels=64, seed=3, sampler="exact")
+    assert np.array_equal(times, again[0]) and np.array_equal(units, again[1])
+    fast = spikedelay.cochlea(wave, rate, channels=64, seed=3)
+    assert 0.7 < len(fast[0]) / len(times) < 1.3
+    with pytest.raises(ValueError, match="rate"):
+        spikedelay.cochlea(wave, 2000)
+    with pytest.raises(ValueError, match="silent"):
+        spikedelay.cochlea(np.zeros(100), rate)

@@ -82,12 +82,14 @@ def main():
             if a.lauscher_only:
                 continue
             ours = os.path.join(a.work, "ours", name)
+            os.makedirs(os.path.dirname(ours), exist_ok=True)
             stages = ours + "-stages.h5"
-            for d in (ours + "-exact", ours + "-fast"):
+            for d in (ours + "-exact", ours + "-fast", ours + "-stages"):
                 subprocess.run(["rm", "-rf", d], check=True)
+            run([a.spikedelay, "data", "cochlea", wav, "--out", ours + "-stages",
+                 "--stages", stages])
             exact_s = run([a.spikedelay, "data", "cochlea", wav, "--out", ours + "-exact",
-                           "--sampler", "exact", "--seed", str(k), "--stages", stages,
-                           "--threads", "1"])
+                           "--sampler", "exact", "--seed", str(k), "--threads", "1"])
             fast_s = run([a.spikedelay, "data", "cochlea", wav, "--out", ours + "-fast",
                           "--seed", str(k), "--threads", "1"])
             cmp = subprocess.run([sys.executable, os.path.join(HERE, "compare.py"), ref, stages,

@@ -172,3 +172,67 @@ fn data_errors_are_clear() {
         "{err}"
     );
 }
+
+/// `data cochlea` on single files: one `spikes.h5` sample per file that the `spike-file`
+/// reader takes, `--stages` beside it, and errors that name the file or option.
+#[test]
+fn cochlea_turns_wav_files_into_a_spike_file() {
+    use spikedelay::data::spikes::file::SpikeFile;
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("tone.wav");
+    let x: Vec<f32> = (0..800).map(|i| 0.3 * (i as f32 * 0.2).sin()).collect();
+    spikedelay::data::audio::wav::write_wav_i16(&wav, &x, 16000).unwrap();
+    let out = dir.path().join("out");
+    let w = wav.to_str().unwrap();
+    let o = out.to_str().unwrap();
+    let stages = dir.path().join("stages.h5");
+    let text = stdout_of(spikedelay().args([
+        "data",
+        "cochlea",
+        w,
+        w,
+        "--out",
+        o,
+        "--channels",
+        "32",
+        "--sampler",
+        "exact",
+        "--seed",
+        "4",
+    ]));
+    assert!(text.contains("spikes.h5 (2 samples"), "{text}");
+    let err = stderr_of(spikedelay().args([
+        "data",
+        "cochlea",
+        w,
+        w,
+        "--out",
+        o,
+        "--stages",
+        stages.to_str().unwrap(),
+    ]));
+    assert!(err.contains("--stages takes one WAV file"), "{err}");
+    let one = dir.path().join("one");
+    stdout_of(spikedelay().args([
+        "data",
+        "cochlea",
+        w,
+        "--out",
+        one.to_str().unwrap(),
+        "--channels",
+        "32",
+        "--stages",
+        stages.to_str().unwrap(),
+    ]));
+    assert!(stages.is_file());
+    let f = SpikeFile::open(&out.join("spikes.h5")).unwrap();
+    let (a, b) = (f.sample(0).unwrap(), f.sample(1).unwrap());
+    assert!(a.times.len() > 20 && a.units.iter().all(|&u| u < 32));
+    assert_ne!(a, b, "clip k is drawn with seed + k");
+    let err = stderr_of(spikedelay().args(["data", "cochlea", "nope.wav", "--out", o]));
+    assert!(err.contains("nope.wav"), "{err}");
+    let err = stderr_of(spikedelay().args(["data", "cochlea", w, "--out", o, "--rate", "1000"]));
+    assert!(err.contains("rate") && err.contains("1000"), "{err}");
+    let err = stderr_of(spikedelay().args(["data", "cochlea", w, "--out", o, "--channels", "0"]));
+    assert!(err.contains("channels"), "{err}");
+}
