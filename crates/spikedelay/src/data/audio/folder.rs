@@ -77,13 +77,16 @@ fn read_lines(path: &Path, what: &str) -> Result<Vec<String>> {
         .collect())
 }
 
+/// A clip's speaker in GSC's naming: its file name up to `_nohash_`, if it has one.
+pub fn speaker_of(file_name: &str) -> Option<&str> {
+    file_name.find("_nohash_").map(|k| &file_name[..k])
+}
+
 /// GSC's split of a clip by its speaker (TensorFlow's `which_set`): the SHA-1 of the file name
 /// up to `_nohash_`, modulo 2²⁷, as a percentage.
 pub fn speaker_percentage(file_name: &str) -> f64 {
     const MAX_CLIPS: u64 = (1 << 27) - 1;
-    let speaker = file_name
-        .find("_nohash_")
-        .map_or(file_name, |k| &file_name[..k]);
+    let speaker = speaker_of(file_name).unwrap_or(file_name);
     let digest = Sha1::digest(speaker.as_bytes());
     // The digest as a big integer modulo 2^27: its last four bytes suffice.
     let tail = u32::from_be_bytes([digest[16], digest[17], digest[18], digest[19]]) as u64;

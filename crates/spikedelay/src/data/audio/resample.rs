@@ -13,7 +13,8 @@ pub struct SincResampler {
     kernels: Vec<f32>,
 }
 
-fn gcd(a: usize, b: usize) -> usize {
+/// Greatest common divisor.
+pub(crate) fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 

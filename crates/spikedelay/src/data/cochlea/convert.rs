@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::{ClipSpikes, Cochlea, CochleaParams, Sampler};
 use crate::atomic_file::write_atomic;
 use crate::data::audio::folder::AudioLayout;
-use crate::data::audio::resample::SincResampler;
+use crate::data::audio::resample::{SincResampler, gcd};
 use crate::data::audio::wav::read_wav;
 use crate::data::progress::LoadProgress;
 use crate::data::spikes::file::{SpikeFile, SpikeSample, TimeWidth};
@@ -125,13 +125,9 @@ fn resample(x: &[f32], from: usize, to: usize, path: &Path) -> Result<Vec<f32>> 
     Ok(SincResampler::new(from, to).apply(x))
 }
 
-fn gcd(a: usize, b: usize) -> usize {
-    if b == 0 { a.max(1) } else { gcd(b, a % b) }
-}
-
 fn speaker_of(path: &Path) -> Option<String> {
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    name.find("_nohash_").map(|i| name[..i].to_string())
+    let name = path.file_name()?.to_string_lossy();
+    crate::data::audio::folder::speaker_of(&name).map(str::to_string)
 }
 
 fn splits_of(input: &AudioInput) -> Result<(Vec<Split>, Vec<String>)> {

@@ -54,9 +54,9 @@ pub struct OmegaTerms {
     base: Complex64,
 }
 
-/// What v(ω, c) needs of c alone.
+/// What v(ω, c) needs of c alone, computed once per channel.
 #[derive(Debug, Clone, Copy)]
-struct Position {
+pub struct Position {
     /// s(c) = c₀e^{−αc} − a.
     s: f64,
     /// r(c) = r·e^{−αc/2}.
@@ -75,7 +75,8 @@ impl Membrane {
         }
     }
 
-    fn position(&self, c: f64) -> Position {
+    /// The per-channel terms at position `c`.
+    pub fn position(&self, c: f64) -> Position {
         let p = &self.p;
         Position {
             s: p.c0 * (-p.alpha * c).exp() - p.a,
@@ -145,8 +146,12 @@ impl Membrane {
     /// The transfer function v(ω, c) = 2ω/ξ(ω, c)·p(ω, c)·z(ω)/p(ω, 0), with `t` from
     /// [`Membrane::omega_terms`].
     pub fn transfer(&self, t: &OmegaTerms, c: f64) -> Complex64 {
-        let at = self.position(c);
-        let (p, xi) = self.response(t, &at);
+        self.transfer_at(t, &self.position(c))
+    }
+
+    /// [`Membrane::transfer`] with the position's terms already computed.
+    pub fn transfer_at(&self, t: &OmegaTerms, at: &Position) -> Complex64 {
+        let (p, xi) = self.response(t, at);
         2.0 * t.omega / xi * p * t.base
     }
 }
@@ -226,6 +231,7 @@ impl ChannelTransform {
         let m = spec.len();
         // Past the channel's resonance the wave is evanescent and v(ω, c) falls without rising
         // again; once it is below 1e-15 of its peak the remaining bins are left at zero.
+        let at = membrane.position(c);
         let mut peak = 0.0f64;
         let mut end = m;
         for (k, ((y, t), x)) in self
@@ -235,7 +241,7 @@ impl ChannelTransform {
             .zip(&spec.bins)
             .enumerate()
         {
-            let v = membrane.transfer(t, c);
+            let v = membrane.transfer_at(t, &at);
             let size = v.norm_sqr();
             peak = peak.max(size);
             *y = v * x;
