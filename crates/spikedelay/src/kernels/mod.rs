@@ -6,6 +6,7 @@
 //! Layers (in [`crate::model`]) check shapes once and call these; kernels only `debug_assert!`.
 
 pub mod conv;
+pub mod elementary;
 pub mod plan;
 pub mod simd;
 pub mod vector;

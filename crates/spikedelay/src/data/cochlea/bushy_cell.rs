@@ -16,8 +16,10 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 
+use super::hair_cell::LANES;
 use super::numpy_random::NumpyLegacy;
 use super::params::BushyCellParams;
+use crate::kernels::simd::multiversion;
 
 /// Hazard standing in for p ≥ 1 (a certain spike): e^{−745} is below the smallest double.
 const CERTAIN: f64 = 745.0;
@@ -117,6 +119,20 @@ pub fn exact_channel(
     })
 }
 
+/// The first index of the non-decreasing `h` whose value reaches `target` (`h.len()` if none):
+/// `partition_point` by doubling steps from the start, then bisection of the last step, so that
+/// a crossing d samples ahead costs about 2·log₂ d probes near the start instead of a search of
+/// the whole clip.
+fn first_reaching(h: &[f64], target: f64) -> usize {
+    let mut hi = 1;
+    while hi < h.len() && h[hi - 1] < target {
+        hi *= 2;
+    }
+    let lo = hi / 2;
+    let hi = hi.min(h.len());
+    lo + h[lo..hi].partition_point(|&v| v < target)
+}
+
 /// Fibre spikes per sample of one channel (all fibres together), drawn with one exponential per
 /// fibre spike from a generator seeded by `(seed, channel)`; `hazard` is scratch.
 pub fn fast_fibre_counts(
@@ -151,7 +167,7 @@ pub fn fast_fibre_counts(
             let e = -(1.0 - rng.random::<f64>()).ln();
             let target = hazard[from] + e;
             // First t ≥ from with hazard[t + 1] ≥ target.
-            let t = from + hazard[from + 1..].partition_point(|&h| h < target);
+            let t = from + first_reaching(&hazard[from + 1..], target);
             if t >= n {
                 break;
             }
@@ -169,4 +185,131 @@ pub fn fast_channel(p: &BushyCellParams, rate: usize, counts: &[u8]) -> Vec<u32>
         current = current * decay + counts[step] as f64;
         current
     })
+}
+
+multiversion! {
+    /// [`lif`] fed by fibre counts for [`LANES`] channels side by side (`rows[t][l]`: channel
+    /// l's count at sample t), each `if` a select: the same operations in the same order as the
+    /// one-channel loop. `fired[t][l]` is set where channel l spikes at sample t − 1.
+    fn lif_lanes<V>(k: [f64; 5], rows: &[[u8; LANES]], fired: &mut [[u8; LANES]]) {
+        let [mem_decay, syn_decay, weight, dt, refrac_samples] = k;
+        let n = rows.len().min(fired.len());
+        if n == 0 {
+            return;
+        }
+        let mut current = [0.0f64; LANES];
+        let mut prev = [0.0f64; LANES];
+        let mut refrac = [-1.0f64; LANES];
+        // Step 0: nothing before it, no decay.
+        for l in 0..LANES {
+            current[l] = rows[0][l] as f64;
+            prev[l] = (current[l] * weight * dt).min(1.0);
+            fired[0][l] = 0;
+        }
+        for t in 1..n {
+            for l in 0..LANES {
+                let active = refrac[l] <= 0.0;
+                // `prev` is finite (clipped at 1): `>=` is the loop's `else` of `< 1`.
+                let fire = active && prev[l] >= 1.0;
+                fired[t][l] = fire as u8;
+                refrac[l] = if fire { refrac_samples } else { refrac[l] };
+                let vm = if active && !fire { prev[l] * mem_decay } else { 0.0 };
+                current[l] = current[l] * syn_decay + rows[t][l] as f64;
+                let vm = if refrac[l] <= 0.0 { vm + current[l] * weight * dt } else { vm };
+                prev[l] = if vm > 1.0 { 1.0 } else { vm };
+                refrac[l] -= 1.0;
+            }
+        }
+    }
+}
+
+/// [`fast_channel`] of up to [`LANES`] channels of equal length at once; `rows` and `fired`
+/// are scratch.
+pub fn fast_channels(
+    p: &BushyCellParams,
+    rate: usize,
+    counts: &[Vec<u8>],
+    rows: &mut Vec<[u8; LANES]>,
+    fired: &mut Vec<[u8; LANES]>,
+) -> Vec<Vec<u32>> {
+    assert!(counts.len() <= LANES, "at most {LANES} channels at once");
+    let n = counts.first().map_or(0, |c| c.len());
+    rows.clear();
+    rows.resize(n, [0; LANES]);
+    for (l, channel) in counts.iter().enumerate() {
+        for (row, &c) in rows.iter_mut().zip(channel) {
+            row[l] = c;
+        }
+    }
+    fired.clear();
+    fired.resize(n, [0; LANES]);
+    let fs = rate as f64;
+    let dt = 1.0 / fs;
+    let k = [
+        (-dt / p.tau_mem).exp(),
+        (-dt / p.tau_syn).exp(),
+        p.weight / p.fibres as f64,
+        dt,
+        p.tau_refrac * fs,
+    ];
+    lif_lanes(k, rows, fired);
+    let mut spikes = vec![Vec::new(); counts.len()];
+    for (t, row) in fired.iter().enumerate() {
+        if u64::from_ne_bytes(*row) != 0 {
+            for (l, out) in spikes.iter_mut().enumerate() {
+                if row[l] != 0 {
+                    out.push((t - 1) as u32);
+                }
+            }
+        }
+    }
+    spikes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_reaching_is_partition_point() {
+        let h: Vec<f64> = (0..1000).map(|i| (i / 3) as f64).collect();
+        for target in [-1.0, 0.0, 0.5, 1.0, 7.0, 100.0, 332.0, 333.0, 1e9] {
+            for start in [0, 1, 2, 5, 500, 999, 1000] {
+                let h = &h[start..];
+                assert_eq!(
+                    first_reaching(h, target),
+                    h.partition_point(|&v| v < target),
+                    "target {target}, start {start}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn lanes_equal_one_channel_at_a_time() {
+        let p = BushyCellParams::default();
+        // Bursts of fibre spikes of different densities per channel.
+        let counts: Vec<Vec<u8>> = (0..6u32)
+            .map(|ch| {
+                (0..20_000u32)
+                    .map(|t| {
+                        let h = t.wrapping_mul(2_654_435_761).wrapping_add(ch * 977) >> 24;
+                        let burst = (t / 500 + ch) % 3 == 0;
+                        if burst {
+                            (h % (ch + 3)) as u8
+                        } else {
+                            (h % 64 == 0) as u8
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let (mut rows, mut fired) = (Vec::new(), Vec::new());
+        let lanes = fast_channels(&p, 24_000, &counts, &mut rows, &mut fired);
+        for (c, lane) in counts.iter().zip(&lanes) {
+            let one = fast_channel(&p, 24_000, c);
+            assert!(one.len() > 10, "{} spikes", one.len());
+            assert_eq!(&one, lane);
+        }
+    }
 }

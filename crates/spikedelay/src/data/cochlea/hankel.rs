@@ -18,7 +18,7 @@ pub const ASYMPTOTIC_FROM: f64 = 12.0;
 /// |z| + |Im z| up to which the ascending series is used.
 pub const SERIES_UP_TO: f64 = 15.0;
 /// Euler's constant γ.
-const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
+pub const EULER_GAMMA: f64 = 0.577_215_664_901_532_9;
 
 /// √z on the principal branch by the algebraic formula (no polar form): t = √((|x| + |z|)/2),
 /// √z = (t, y/2t) for x ≥ 0, else (|y|/2t, ±t) with the sign of y.

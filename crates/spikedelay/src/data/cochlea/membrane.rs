@@ -8,10 +8,13 @@ use std::f64::consts::PI;
 use std::sync::Arc;
 
 use num_complex::Complex64;
-use realfft::{ComplexToReal, RealFftPlanner};
+use realfft::RealFftPlanner;
+use rustfft::{Fft, FftPlanner};
 
+use super::hair_cell::LANES;
 use super::hankel::{cln, csqrt, hankel0};
 use super::params::MembraneParams;
+use super::transfer::{OmegaColumns, RUN, TransferRun};
 
 const I: Complex64 = Complex64::new(0.0, 1.0);
 
@@ -31,9 +34,9 @@ pub fn linspace(start: f64, stop: f64, n: usize) -> Vec<f64> {
 /// The membrane model and its channel positions c = linspace(0, c_max, channels).
 #[derive(Debug, Clone)]
 pub struct Membrane {
-    p: MembraneParams,
+    pub(super) p: MembraneParams,
     /// `r = d_e·√(c₀·m)`.
-    r: f64,
+    pub(super) r: f64,
     /// Channel positions.
     pub positions: Vec<f64>,
 }
@@ -41,28 +44,28 @@ pub struct Membrane {
 /// What v(ω, c) needs of ω alone, computed once per clip and shared by every channel.
 #[derive(Debug, Clone, Copy)]
 pub struct OmegaTerms {
-    omega: f64,
+    pub(super) omega: f64,
     /// 2·g(ω, 0)/α.
-    g0_term: Complex64,
+    pub(super) g0_term: Complex64,
     /// (2i√2·ω) / (α·√(2h(mω² + a))), the factor of the logarithm in G.
-    log_factor: Complex64,
+    pub(super) log_factor: Complex64,
     /// The numerator of the logarithm's argument (the den at c = 0 without its prefactor).
-    log_num: Complex64,
+    pub(super) log_num: Complex64,
     /// √(a + mω²).
-    root_am: f64,
+    pub(super) root_am: f64,
     /// z(ω) / p(ω, 0): the stapes impedance over the response at the base.
-    base: Complex64,
+    pub(super) base: Complex64,
 }
 
 /// What v(ω, c) needs of c alone, computed once per channel.
 #[derive(Debug, Clone, Copy)]
 pub struct Position {
     /// s(c) = c₀e^{−αc} − a.
-    s: f64,
+    pub(super) s: f64,
     /// r(c) = r·e^{−αc/2}.
-    r: f64,
+    pub(super) r: f64,
     /// ½α·e^{αc/2}.
-    den_scale: f64,
+    pub(super) den_scale: f64,
 }
 
 impl Membrane {
@@ -163,6 +166,8 @@ pub struct ClipSpectrum {
     pub bins: Vec<Complex64>,
     /// Per-ω terms of the transfer function.
     pub terms: Vec<OmegaTerms>,
+    /// The same as columns, for [`TransferRun`].
+    pub columns: OmegaColumns,
     /// Output rate fs/2 (integer division, as lauscher).
     pub out_rate: usize,
 }
@@ -184,9 +189,11 @@ impl ClipSpectrum {
             .into_iter()
             .map(|f| 2.0 * PI * f)
             .collect();
+        let terms = membrane.omega_terms(&omegas);
         ClipSpectrum {
             bins,
-            terms: membrane.omega_terms(&omegas),
+            columns: OmegaColumns::new(membrane, &terms),
+            terms,
             out_rate,
         }
     }
@@ -202,67 +209,128 @@ impl ClipSpectrum {
     }
 }
 
-/// The inverse transform of one channel's spectrum, reusable across channels of one clip.
+/// The inverse transforms of channels' spectra, two channels per complex FFT, reusable across
+/// the channels of one clip.
 pub struct ChannelTransform {
-    inverse: Arc<dyn ComplexToReal<f64>>,
-    full: Vec<Complex64>,
-    half: Vec<Complex64>,
+    inverse: Arc<dyn Fft<f64>>,
+    /// v(ω, c)·X(ω) of the pair's two channels.
+    spectra: [Vec<Complex64>; 2],
+    combined: Vec<Complex64>,
     scratch: Vec<Complex64>,
+    run: TransferRun,
 }
 
 impl ChannelTransform {
     /// Buffers for spectra of `m` bins.
     pub fn new(m: usize) -> Self {
-        let inverse = RealFftPlanner::<f64>::new().plan_fft_inverse(m);
-        let half = inverse.make_input_vec();
-        let scratch = inverse.make_scratch_vec();
+        let inverse = FftPlanner::<f64>::new().plan_fft_inverse(m);
+        let scratch = vec![Complex64::new(0.0, 0.0); inverse.get_inplace_scratch_len()];
         ChannelTransform {
             inverse,
-            full: vec![Complex64::new(0.0, 0.0); m],
-            half,
+            spectra: std::array::from_fn(|_| vec![Complex64::new(0.0, 0.0); m]),
+            combined: vec![Complex64::new(0.0, 0.0); m],
             scratch,
+            run: TransferRun::default(),
         }
     }
 
-    /// Writes the membrane velocity at position `c` into `out` (`spec.len()` samples):
-    /// Re(IDFT_M(v(ω, c)·X(ω))). The real part of an inverse DFT is the inverse DFT of the
-    /// Hermitian part (Y_k + conj Y_{M−k})/2, which a real inverse FFT of half the bins computes.
-    pub fn velocity(&mut self, membrane: &Membrane, spec: &ClipSpectrum, c: f64, out: &mut [f64]) {
+    /// v(ω, c)·X(ω) into `self.spectra[which]`. Past the channel's resonance the wave is
+    /// evanescent and v(ω, c) falls without rising again; once it is below 1e-15 of its peak
+    /// the remaining bins are left at zero.
+    fn spectrum(&mut self, which: usize, membrane: &Membrane, spec: &ClipSpectrum, c: f64) {
         let m = spec.len();
-        // Past the channel's resonance the wave is evanescent and v(ω, c) falls without rising
-        // again; once it is below 1e-15 of its peak the remaining bins are left at zero.
         let at = membrane.position(c);
+        let full = &mut self.spectra[which];
         let mut peak = 0.0f64;
         let mut end = m;
-        for (k, ((y, t), x)) in self
-            .full
-            .iter_mut()
-            .zip(&spec.terms)
-            .zip(&spec.bins)
-            .enumerate()
-        {
-            let v = membrane.transfer_at(t, &at);
-            let size = v.norm_sqr();
-            peak = peak.max(size);
-            *y = v * x;
-            if size < 1e-30 * peak {
-                end = k + 1;
-                break;
+        'runs: for start in (0..m).step_by(RUN) {
+            let stop = (start + RUN).min(m);
+            let run = &mut full[start..stop];
+            self.run
+                .evaluate(membrane, &spec.columns, &spec.terms, &at, start, run);
+            for (k, (y, x)) in run.iter_mut().zip(&spec.bins[start..stop]).enumerate() {
+                let size = y.norm_sqr();
+                peak = peak.max(size);
+                *y *= x;
+                if size < 1e-30 * peak {
+                    end = start + k + 1;
+                    break 'runs;
+                }
             }
         }
-        self.full[end..].fill(Complex64::new(0.0, 0.0));
-        for (k, h) in self.half.iter_mut().enumerate() {
-            let mirror = self.full[(m - k) % m].conj();
-            *h = (self.full[k] + mirror) * 0.5;
+        full[end..].fill(Complex64::new(0.0, 0.0));
+    }
+
+    /// The inverse transform of the channels at the positions `cs` (one or two) into
+    /// `self.combined`, unscaled: Re(IDFT_M(v(ω, c)·X(ω)))·M of the first channel in the real
+    /// parts, of the second in the imaginary parts. The real part of an inverse DFT is the
+    /// inverse DFT of the Hermitian part H_k = (Y_k + conj Y_{M−k})/2, which is real; so one
+    /// complex inverse FFT of H¹ + iH² gives both channels.
+    fn transform_pair(&mut self, membrane: &Membrane, spec: &ClipSpectrum, cs: &[f64]) {
+        assert!(
+            (1..=2).contains(&cs.len()),
+            "one or two channels per transform"
+        );
+        let m = spec.len();
+        for (which, &c) in cs.iter().enumerate() {
+            self.spectrum(which, membrane, spec, c);
         }
-        self.half[0].im = 0.0;
-        if m.is_multiple_of(2) {
-            self.half[m / 2].im = 0.0;
+        if cs.len() == 1 {
+            self.spectra[1].fill(Complex64::new(0.0, 0.0));
+        }
+        let [a, b] = &self.spectra;
+        for (k, z) in self.combined.iter_mut().enumerate() {
+            let mirror = (m - k) % m;
+            let ha = (a[k] + a[mirror].conj()) * 0.5;
+            let hb = (b[k] + b[mirror].conj()) * 0.5;
+            // H¹ + iH², each Hermitian.
+            *z = Complex64::new(ha.re - hb.im, ha.im + hb.re);
         }
         self.inverse
-            .process_with_scratch(&mut self.half, out, &mut self.scratch)
-            .expect("buffer lengths come from the plan");
-        let scale = 1.0 / m as f64;
-        out.iter_mut().for_each(|v| *v *= scale);
+            .process_with_scratch(&mut self.combined, &mut self.scratch);
+    }
+
+    /// Writes the membrane velocity at each position of `cs` (one or two) into the matching
+    /// `outs` (`spec.len()` samples each): Re(IDFT_M(v(ω, c)·X(ω))).
+    pub fn velocities(
+        &mut self,
+        membrane: &Membrane,
+        spec: &ClipSpectrum,
+        cs: &[f64],
+        outs: &mut [&mut [f64]],
+    ) {
+        assert_eq!(outs.len(), cs.len(), "one output per channel");
+        self.transform_pair(membrane, spec, cs);
+        let scale = 1.0 / spec.len() as f64;
+        for (which, out) in outs.iter_mut().enumerate() {
+            for (o, z) in out.iter_mut().zip(&self.combined) {
+                *o = if which == 0 { z.re } else { z.im } * scale;
+            }
+        }
+    }
+
+    /// [`ChannelTransform::velocities`] into lanes `lane` and `lane + 1` of `rows`
+    /// (`rows[t][lane]` the first channel's sample t).
+    pub fn velocities_to_lanes(
+        &mut self,
+        membrane: &Membrane,
+        spec: &ClipSpectrum,
+        cs: &[f64],
+        rows: &mut [[f64; LANES]],
+        lane: usize,
+    ) {
+        self.transform_pair(membrane, spec, cs);
+        let scale = 1.0 / spec.len() as f64;
+        for (row, z) in rows.iter_mut().zip(&self.combined) {
+            row[lane] = z.re * scale;
+            if cs.len() == 2 {
+                row[lane + 1] = z.im * scale;
+            }
+        }
+    }
+
+    /// [`ChannelTransform::velocities`] of one channel.
+    pub fn velocity(&mut self, membrane: &Membrane, spec: &ClipSpectrum, c: f64, out: &mut [f64]) {
+        self.velocities(membrane, spec, &[c], &mut [out]);
     }
 }

@@ -5,6 +5,7 @@
 //! in parallel; the spikes do not depend on the thread count.
 
 pub mod bushy_cell;
+pub mod channel_group;
 pub mod convert;
 #[cfg(test)]
 mod fixture_tests;
@@ -13,6 +14,7 @@ pub mod hankel;
 pub mod membrane;
 pub mod numpy_random;
 pub mod params;
+pub mod transfer;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -21,6 +23,8 @@ pub use params::{BushyCellParams, CochleaParams, HairCellParams, MembraneParams}
 
 use crate::data::spikes::file::SpikeSample;
 use crate::error::{Error, Result};
+use channel_group::ChannelGroup;
+use hair_cell::LANES;
 use membrane::{ChannelTransform, ClipSpectrum, Membrane};
 use numpy_random::NumpyLegacy;
 
@@ -164,31 +168,27 @@ impl Cochlea {
         let spec = ClipSpectrum::new(&self.membrane, &prepared, rate);
         let m = spec.len();
         let channels = self.params.channels;
-        let bushy = &self.params.bushy_cell;
-        let probability = |ch: usize, transform: &mut ChannelTransform, out: &mut Vec<f64>| {
-            out.resize(m, 0.0);
-            transform.velocity(&self.membrane, &spec, self.membrane.positions[ch], out);
-            hair_cell::firing_probability(&self.params.hair_cell, spec.out_rate, out);
-        };
+        let groups = channels.div_ceil(LANES);
+        let group_channels = |g: usize| g * LANES..((g + 1) * LANES).min(channels);
         let per_channel: Vec<Vec<u32>> = match sampler {
-            Sampler::Fast => (0..channels)
-                .into_par_iter()
-                .map_init(
-                    || (ChannelTransform::new(m), Vec::new(), Vec::new()),
-                    |(transform, prob, hazard), ch| {
-                        probability(ch, transform, prob);
-                        let counts = bushy_cell::fast_fibre_counts(
-                            bushy,
-                            spec.out_rate,
-                            prob,
-                            seed,
-                            ch,
-                            hazard,
-                        );
-                        bushy_cell::fast_channel(bushy, spec.out_rate, &counts)
-                    },
-                )
-                .collect(),
+            Sampler::Fast => {
+                let per_group: Vec<Vec<Vec<u32>>> = (0..groups)
+                    .into_par_iter()
+                    .map_init(
+                        || ChannelGroup::new(m),
+                        |group, g| {
+                            group.probabilities(
+                                &self.params,
+                                &self.membrane,
+                                &spec,
+                                group_channels(g),
+                            );
+                            group.fast_spikes(&self.params, spec.out_rate, seed, group_channels(g))
+                        },
+                    )
+                    .collect();
+                per_group.into_iter().flatten().collect()
+            }
             Sampler::Exact => {
                 let seed = u32::try_from(seed).map_err(|_| {
                     Error::config(
@@ -197,23 +197,34 @@ impl Cochlea {
                     )
                 })?;
                 let mut rng = NumpyLegacy::new(seed);
-                let block = 4 * rayon::current_num_threads().max(1);
+                // Probabilities for a block of groups in parallel, then the draws in channel order.
+                let block = rayon::current_num_threads().max(1);
                 let mut out = Vec::with_capacity(channels);
-                for start in (0..channels).step_by(block) {
-                    let end = (start + block).min(channels);
-                    let probs: Vec<Vec<f64>> = (start..end)
+                for start in (0..groups).step_by(block) {
+                    let end = (start + block).min(groups);
+                    let probs: Vec<Vec<Vec<f64>>> = (start..end)
                         .into_par_iter()
                         .map_init(
-                            || ChannelTransform::new(m),
-                            |transform, ch| {
-                                let mut p = Vec::new();
-                                probability(ch, transform, &mut p);
-                                p
+                            || ChannelGroup::new(m),
+                            |group, g| {
+                                let chans = group_channels(g);
+                                group.probabilities(
+                                    &self.params,
+                                    &self.membrane,
+                                    &spec,
+                                    chans.clone(),
+                                );
+                                group.probability[..chans.len()].to_vec()
                             },
                         )
                         .collect();
-                    for p in &probs {
-                        out.push(bushy_cell::exact_channel(bushy, spec.out_rate, p, &mut rng));
+                    for p in probs.iter().flatten() {
+                        out.push(bushy_cell::exact_channel(
+                            &self.params.bushy_cell,
+                            spec.out_rate,
+                            p,
+                            &mut rng,
+                        ));
                     }
                 }
                 out

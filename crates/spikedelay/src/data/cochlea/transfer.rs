@@ -1,0 +1,572 @@
+//! The transfer function v(ω, c) over runs of frequency bins, written for the vector units
+//! (docs/cochlea.md §2). [`Membrane::transfer_at`] is the definition, one bin at a time; this is
+//! the same function with its per-ω terms in columns and its loops free of branches and calls,
+//! so that a run of bins is evaluated eight (AVX-512) or four (AVX2) at a time.
+//!
+//! Where |G| ≥ 12 and Re G > 0 (most bins), H₀⁽¹⁾(G) is Hankel's expansion
+//! √(2/(πG))·e^{i(G − π/4)}·Σₖ cₖ(i/G)ᵏ, and √(G/g)·√(2/(πG)) = √(2/(πg)) on the principal
+//! branches (Re G > 0 and g in the first quadrant, so no half-angle wraps), which with
+//! g = ω√(ρ/h)/√ξ makes v = P(ω)/ξ · ξ^¼ · e^{iG} · Σₖ cₖ(i/G)ᵏ, P(ω) holding every factor of
+//! ω alone. The sum is evaluated by Horner's rule with the number of terms the block's smallest
+//! |G| needs. The other bins (small |G|) are the ascending series' or Amos's, one at a time.
+
+use std::sync::OnceLock;
+
+use num_complex::Complex64;
+
+use super::hankel::{ASYMPTOTIC_FROM, EULER_GAMMA, SERIES_UP_TO};
+use super::membrane::{Membrane, OmegaTerms, Position};
+use crate::kernels::elementary;
+use crate::kernels::simd::multiversion;
+
+/// Bins per run: one run's scratch columns stay in the L1 cache.
+pub const RUN: usize = 256;
+/// Terms of the asymptotic series kept at most (it diverges: its terms grow again past 2|z|).
+const MAX_TERMS: usize = 48;
+
+/// cₖ of Hankel's expansion H₀⁽¹⁾(z) ∝ Σₖ cₖ(i/z)ᵏ: c₀ = 1, cₖ = −cₖ₋₁·(2k − 1)²/(8k)
+/// (DLMF 10.17.1).
+const ASYMPTOTIC: [f64; MAX_TERMS + 1] = {
+    let mut c = [1.0; MAX_TERMS + 1];
+    let mut k = 1;
+    while k <= MAX_TERMS {
+        let odd = (2 * k - 1) as f64;
+        c[k] = -c[k - 1] * odd * odd / (8.0 * k as f64);
+        k += 1;
+    }
+    c
+};
+
+/// Table steps per unit of |z| for [`asymptotic_terms`] and [`series_terms`].
+const STEPS: f64 = 4.0;
+
+/// [`asymptotic_terms_at`] from a table: the count at the step at or below `r` (from 12 to 268;
+/// above, the count at 268). A step's count bounds the truncation error for every larger |z| by
+/// the error at the step, so this is never less accurate than the step itself.
+fn asymptotic_terms(r: f64) -> usize {
+    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..1024)
+            .map(|i| asymptotic_terms_at(ASYMPTOTIC_FROM + i as f64 / STEPS) as u8)
+            .collect()
+    });
+    let i = ((r - ASYMPTOTIC_FROM) * STEPS).max(0.0) as usize;
+    table[i.min(table.len() - 1)] as usize
+}
+
+/// The number of terms after c₀ that Hankel's expansion needs at |z| ≥ `r`: up to the first
+/// below 1e-17 (relative to the sum, which is near 1), or to the smallest if none is.
+fn asymptotic_terms_at(r: f64) -> usize {
+    let mut size = 1.0;
+    let mut k = 0;
+    while k < MAX_TERMS {
+        let next = size * (ASYMPTOTIC[k + 1] / ASYMPTOTIC[k]).abs() / r;
+        if next >= size {
+            break;
+        }
+        k += 1;
+        size = next;
+        if size < 1e-17 {
+            break;
+        }
+    }
+    k
+}
+
+/// The per-ω terms as columns, for one clip's frequency grid.
+#[derive(Debug, Clone, Default)]
+pub struct OmegaColumns {
+    /// mω².
+    m_omega2: Vec<f64>,
+    /// (2a + 2mω²)/√(a + mω²).
+    a_root: Vec<f64>,
+    /// ω/√(a + mω²).
+    w_root: Vec<f64>,
+    omega: Vec<f64>,
+    g0: [Vec<f64>; 2],
+    log_factor: [Vec<f64>; 2],
+    log_num: [Vec<f64>; 2],
+    /// P(ω) = 2ω·z(ω)/p(ω, 0)·√(2/(πω√(ρ/h)))·e^{−iπ/4}.
+    outer: [Vec<f64>; 2],
+    /// 2ω·z(ω)/p(ω, 0), the same without the expansion's factors.
+    series_outer: [Vec<f64>; 2],
+    /// √(ρ/h).
+    root_rho_h: f64,
+}
+
+impl OmegaColumns {
+    /// The columns of `terms`.
+    pub fn new(membrane: &Membrane, terms: &[OmegaTerms]) -> Self {
+        let p = &membrane.p;
+        let mut c = OmegaColumns {
+            root_rho_h: (p.rho / p.h).sqrt(),
+            ..OmegaColumns::default()
+        };
+        let shift = Complex64::from_polar(1.0, -std::f64::consts::FRAC_PI_4);
+        for t in terms {
+            let w = t.omega;
+            c.omega.push(w);
+            c.m_omega2.push(p.m * w * w);
+            c.a_root.push((2.0 * p.a + w * 2.0 * p.m * w) / t.root_am);
+            c.w_root.push(w / t.root_am);
+            let outer = 2.0
+                * w
+                * t.base
+                * (2.0 / (std::f64::consts::PI * w * (p.rho / p.h).sqrt())).sqrt()
+                * shift;
+            for (col, v) in [
+                (&mut c.g0, t.g0_term),
+                (&mut c.log_factor, t.log_factor),
+                (&mut c.log_num, t.log_num),
+                (&mut c.outer, outer),
+                (&mut c.series_outer, 2.0 * w * t.base),
+            ] {
+                col[0].push(v.re);
+                col[1].push(v.im);
+            }
+        }
+        c
+    }
+}
+
+multiversion! {
+    /// Per bin of one run: G, and where the expansion applies the factor P/ξ·ξ^¼·e^{iG} and
+    /// u = i/G for its sum. `cols` are the run's slices of [`OmegaColumns`]' columns in the
+    /// order of [`OmegaColumns::run`]; `at` is the position's (s(c), r(c), ½αe^{αc/2}).
+    fn big_g_and_factor<V>(
+        cols: [&[f64]; 12],
+        at: [f64; 3],
+        g_re: &mut [f64],
+        g_im: &mut [f64],
+        fac_re: &mut [f64],
+        fac_im: &mut [f64],
+        u_re: &mut [f64],
+        u_im: &mut [f64],
+    ) {
+        let n = g_re.len();
+        let [omega, mw2, a_root, w_root, g0r, g0i, lfr, lfi, lnr, lni, por, poi] =
+            cols.map(|c| &c[..n]);
+        let [s, r, den_scale] = at;
+        let (g_im, fac_re, fac_im) = (&mut g_im[..n], &mut fac_re[..n], &mut fac_im[..n]);
+        let (u_re, u_im) = (&mut u_re[..n], &mut u_im[..n]);
+        for i in 0..n {
+            // ξ = s − mω² − iωr(c) and its principal root (Im ξ < 0), as `csqrt`.
+            let xr = s - mw2[i];
+            let xim = -omega[i] * r;
+            let size = (xr * xr + xim * xim).sqrt();
+            let t = ((xr.abs() + size) * 0.5).sqrt();
+            let h = xim / (2.0 * t);
+            let (rxr, rxi) = if xr >= 0.0 { (t, h) } else { (h.abs(), t.copysign(xim)) };
+            // den = ½αe^{αc/2}·(−2√ξ + i(2a + 2mω² + iωr(c))/√(a + mω²)).
+            let dr = den_scale * (-2.0 * rxr - r * w_root[i]);
+            let di = den_scale * (-2.0 * rxi + a_root[i]);
+            // q = log_num/den; G = g0 − log_factor·ln q.
+            let dd = 1.0 / (dr * dr + di * di);
+            let qr = (lnr[i] * dr + lni[i] * di) * dd;
+            let qi = (lni[i] * dr - lnr[i] * di) * dd;
+            let lr = 0.5 * elementary::ln(qr * qr + qi * qi);
+            let li = elementary::atan2(qi, qr);
+            let gr = g0r[i] - (lfr[i] * lr - lfi[i] * li);
+            let gi = g0i[i] - (lfr[i] * li + lfi[i] * lr);
+            g_re[i] = gr;
+            g_im[i] = gi;
+            // ξ^¼ = √(√ξ), √ξ in the fourth quadrant (Re ≥ 0).
+            let rsize = (rxr * rxr + rxi * rxi).sqrt();
+            let t4 = ((rxr + rsize) * 0.5).sqrt();
+            let (fr, fi) = (t4, rxi / (2.0 * t4));
+            // P/ξ·ξ^¼·e^{iG}.
+            let inv = 1.0 / (xr * xr + xim * xim);
+            let pr = (por[i] * xr + poi[i] * xim) * inv;
+            let pi = (poi[i] * xr - por[i] * xim) * inv;
+            let (ar, ai) = (pr * fr - pi * fi, pr * fi + pi * fr);
+            let e = elementary::exp(-gi);
+            let (sn, cs) = elementary::sin_cos(gr);
+            fac_re[i] = e * (ar * cs - ai * sn);
+            fac_im[i] = e * (ar * sn + ai * cs);
+            // u = i/G.
+            let gg = 1.0 / (gr * gr + gi * gi);
+            u_re[i] = gi * gg;
+            u_im[i] = gr * gg;
+        }
+    }
+}
+
+multiversion! {
+    /// v = factor·Σ_{k ≤ terms[b]} cₖuᵏ by Horner's rule for each block b of eight bins (`u`
+    /// and `fac` hold `8·terms.len()` bins), written into `v` as (re, im) pairs.
+    fn asymptotic_sum<V>(
+        terms: &[usize],
+        u_re: &[f64],
+        u_im: &[f64],
+        fac_re: &[f64],
+        fac_im: &[f64],
+        v: &mut [f64],
+    ) {
+        for (b, (out, &terms)) in v.chunks_exact_mut(16).zip(terms).enumerate() {
+            let at = 8 * b;
+            let ur: [f64; 8] = u_re[at..at + 8].try_into().unwrap();
+            let ui: [f64; 8] = u_im[at..at + 8].try_into().unwrap();
+            let mut sr = [ASYMPTOTIC[terms]; 8];
+            let mut si = [0.0f64; 8];
+            for k in (0..terms).rev() {
+                for l in 0..8 {
+                    let re = sr[l] * ur[l] - si[l] * ui[l] + ASYMPTOTIC[k];
+                    si[l] = sr[l] * ui[l] + si[l] * ur[l];
+                    sr[l] = re;
+                }
+            }
+            for l in 0..8 {
+                let (fr, fi) = (fac_re[at + l], fac_im[at + l]);
+                out[2 * l] = fr * sr[l] - fi * si[l];
+                out[2 * l + 1] = fr * si[l] + fi * sr[l];
+            }
+        }
+    }
+}
+
+/// Most terms of the ascending series: enough for |z| ≤ 15 (`asymptotic_terms`' sibling).
+const MAX_SERIES: usize = 64;
+
+/// The ascending series' coefficients: dₖ = 1/(k!)² and eₖ = Hₖ·dₖ (Hₖ the harmonic numbers).
+const SERIES: ([f64; MAX_SERIES + 1], [f64; MAX_SERIES + 1]) = {
+    let mut d = [1.0; MAX_SERIES + 1];
+    let mut e = [0.0; MAX_SERIES + 1];
+    let mut harmonic = 0.0;
+    let mut k = 1;
+    while k <= MAX_SERIES {
+        let kf = k as f64;
+        d[k] = d[k - 1] / (kf * kf);
+        harmonic += 1.0 / kf;
+        e[k] = harmonic * d[k];
+        k += 1;
+    }
+    (d, e)
+};
+
+/// [`series_terms_at`] from a table: the count at the step at or above `r` (|z| ≤ 16).
+fn series_terms(r: f64) -> usize {
+    static TABLE: OnceLock<Vec<u8>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| {
+        (0..=(16.0 * STEPS) as usize)
+            .map(|i| series_terms_at(i as f64 / STEPS) as u8)
+            .collect()
+    });
+    let i = (r * STEPS).ceil().max(0.0) as usize;
+    table
+        .get(i)
+        .map_or_else(|| series_terms_at(r), |&k| k as usize)
+}
+
+/// The number of ascending-series terms after the first that |z| ≤ `r` needs: up to the first
+/// below 1e-17 (the sums are at least about 1 where the series is used).
+fn series_terms_at(r: f64) -> usize {
+    let q = r * r / 4.0;
+    let mut power = 1.0;
+    for k in 1..=MAX_SERIES {
+        power *= q;
+        if power * SERIES.1[k] < 1e-17 && k as f64 > q.sqrt() {
+            return k;
+        }
+    }
+    MAX_SERIES
+}
+
+multiversion! {
+    /// v(ω, c) where H₀⁽¹⁾(G) is the ascending series (J₀ + iY₀, DLMF 10.2.2, 10.8.2), for
+    /// gathered bins (eight per entry of `terms`, each block summing its number of terms): `cols` are ω, mω², Re and Im of 2ω·z(ω)/p(ω, 0),
+    /// Re G and Im G; `at` is (s(c), r(c), √(ρ/h)). The arithmetic of [`Membrane::transfer_at`]
+    /// with `hankel0_series`.
+    fn series_transfer<V>(
+        terms: &[usize],
+        cols: [&[f64]; 6],
+        at: [f64; 3],
+        v_re: &mut [f64],
+        v_im: &mut [f64],
+    ) {
+        let n = v_re.len();
+        let [omega, mw2, sor, soi, g_re, g_im] = cols.map(|c| &c[..n]);
+        let [s, r, root_rho_h] = at;
+        let v_im = &mut v_im[..n];
+        let (d, e) = (&SERIES.0, &SERIES.1);
+        for (b, &terms) in (0..n).step_by(8).zip(terms) {
+            let zr: [f64; 8] = g_re[b..b + 8].try_into().unwrap();
+            let zi: [f64; 8] = g_im[b..b + 8].try_into().unwrap();
+            // q = −z²/4; J = Σ dₖqᵏ and S = Σ eₖqᵏ by Horner's rule.
+            let mut qr = [0.0; 8];
+            let mut qi = [0.0; 8];
+            for l in 0..8 {
+                qr[l] = -(zr[l] * zr[l] - zi[l] * zi[l]) * 0.25;
+                qi[l] = -(2.0 * zr[l] * zi[l]) * 0.25;
+            }
+            let (mut jr, mut ji) = ([d[terms]; 8], [0.0; 8]);
+            let (mut sr, mut si) = ([e[terms]; 8], [0.0; 8]);
+            for k in (0..terms).rev() {
+                for l in 0..8 {
+                    let re = jr[l] * qr[l] - ji[l] * qi[l] + d[k];
+                    ji[l] = jr[l] * qi[l] + ji[l] * qr[l];
+                    jr[l] = re;
+                    let re = sr[l] * qr[l] - si[l] * qi[l] + e[k];
+                    si[l] = sr[l] * qi[l] + si[l] * qr[l];
+                    sr[l] = re;
+                }
+            }
+            for l in 0..8 {
+                let i = b + l;
+                let (gr, gi) = (zr[l], zi[l]);
+                // Y₀ = (2/π)((ln(z/2) + γ)·J − S); H₀ = J + iY₀.
+                let lr = 0.5 * elementary::ln((gr * gr + gi * gi) * 0.25) + EULER_GAMMA;
+                let li = elementary::atan2(gi, gr);
+                let yr = std::f64::consts::FRAC_2_PI * (lr * jr[l] - li * ji[l] - sr[l]);
+                let yi = std::f64::consts::FRAC_2_PI * (lr * ji[l] + li * jr[l] - si[l]);
+                let (hr, hi) = (jr[l] - yi, ji[l] + yr);
+                // ξ and √ξ as in `big_g_and_factor`.
+                let xr = s - mw2[i];
+                let xim = -omega[i] * r;
+                let size = (xr * xr + xim * xim).sqrt();
+                let t = ((xr.abs() + size) * 0.5).sqrt();
+                let h = xim / (2.0 * t);
+                let (rxr, rxi) = if xr >= 0.0 { (t, h) } else { (h.abs(), t.copysign(xim)) };
+                // √(G/g) with G/g = G·√ξ/(ω√(ρ/h)), on the principal branch.
+                let scale = 1.0 / (omega[i] * root_rho_h);
+                let (ar, ai) = ((gr * rxr - gi * rxi) * scale, (gr * rxi + gi * rxr) * scale);
+                let asize = (ar * ar + ai * ai).sqrt();
+                let ta = ((ar.abs() + asize) * 0.5).sqrt();
+                let ha = ai / (2.0 * ta);
+                let (cr, ci) = if ar >= 0.0 { (ta, ha) } else { (ha.abs(), ta.copysign(ai)) };
+                // 2ω·base/ξ·√(G/g)·H₀.
+                let inv = 1.0 / (xr * xr + xim * xim);
+                let pr = (sor[i] * xr + soi[i] * xim) * inv;
+                let pi = (soi[i] * xr - sor[i] * xim) * inv;
+                let (fr, fi) = (pr * cr - pi * ci, pr * ci + pi * cr);
+                v_re[i] = fr * hr - fi * hi;
+                v_im[i] = fr * hi + fi * hr;
+            }
+        }
+    }
+}
+
+/// Scratch columns for one run of bins.
+pub struct TransferRun {
+    g_re: Vec<f64>,
+    g_im: Vec<f64>,
+    fac_re: Vec<f64>,
+    fac_im: Vec<f64>,
+    u_re: Vec<f64>,
+    u_im: Vec<f64>,
+    v: Vec<f64>,
+    /// Bins of the run left to the ascending series, and their gathered columns.
+    series: Vec<usize>,
+    gathered: [Vec<f64>; 8],
+    /// Terms per block of eight bins.
+    terms: Vec<usize>,
+}
+
+impl Default for TransferRun {
+    fn default() -> Self {
+        let col = || vec![0.0; RUN];
+        TransferRun {
+            g_re: col(),
+            g_im: col(),
+            fac_re: col(),
+            fac_im: col(),
+            u_re: col(),
+            u_im: col(),
+            v: vec![0.0; 2 * RUN],
+            series: Vec::with_capacity(RUN),
+            gathered: std::array::from_fn(|_| Vec::with_capacity(RUN)),
+            terms: Vec::with_capacity(RUN / 8),
+        }
+    }
+}
+
+impl OmegaColumns {
+    /// The columns' slices for bins `start..start + n`.
+    fn run(&self, start: usize, n: usize) -> [&[f64]; 12] {
+        let r = start..start + n;
+        [
+            &self.omega[r.clone()],
+            &self.m_omega2[r.clone()],
+            &self.a_root[r.clone()],
+            &self.w_root[r.clone()],
+            &self.g0[0][r.clone()],
+            &self.g0[1][r.clone()],
+            &self.log_factor[0][r.clone()],
+            &self.log_factor[1][r.clone()],
+            &self.log_num[0][r.clone()],
+            &self.log_num[1][r.clone()],
+            &self.outer[0][r.clone()],
+            &self.outer[1][r],
+        ]
+    }
+}
+
+impl TransferRun {
+    /// v(ω, c) at position `at` for the bins `start..start + out.len()` (at most [`RUN`]),
+    /// equal to [`Membrane::transfer_at`] per bin up to rounding.
+    pub fn evaluate(
+        &mut self,
+        membrane: &Membrane,
+        cols: &OmegaColumns,
+        terms: &[OmegaTerms],
+        at: &Position,
+        start: usize,
+        out: &mut [Complex64],
+    ) {
+        let n = out.len();
+        debug_assert!(n <= RUN);
+        big_g_and_factor(
+            cols.run(start, n),
+            [at.s, at.r, at.den_scale],
+            &mut self.g_re[..n],
+            &mut self.g_im[..n],
+            &mut self.fac_re[..n],
+            &mut self.fac_im[..n],
+            &mut self.u_re[..n],
+            &mut self.u_im[..n],
+        );
+        // Padding to whole blocks of eight: u = 0 sums to c₀.
+        let padded = n.div_ceil(8) * 8;
+        self.u_re[n..padded].fill(0.0);
+        self.u_im[n..padded].fill(0.0);
+        self.fac_re[n..padded].fill(0.0);
+        self.fac_im[n..padded].fill(0.0);
+        // Which of H₀'s three evaluations each bin takes (as `hankel::hankel0` chooses), and
+        // per block of eight the terms its smallest |G| needs of the expansion.
+        self.series.clear();
+        self.terms.clear();
+        let mut amos = false;
+        for b in (0..padded).step_by(8) {
+            let mut smallest = f64::INFINITY;
+            for i in b..(b + 8).min(n) {
+                let (gr, gi) = (self.g_re[i], self.g_im[i]);
+                let square = gr * gr + gi * gi;
+                if gr > 0.0 && square >= ASYMPTOTIC_FROM * ASYMPTOTIC_FROM {
+                    smallest = smallest.min(square);
+                } else {
+                    let size = square.sqrt();
+                    if size + gi.abs() <= SERIES_UP_TO && size > 0.0 {
+                        self.series.push(i);
+                    } else {
+                        amos = true;
+                    }
+                }
+            }
+            self.terms.push(if smallest.is_finite() {
+                asymptotic_terms(smallest.sqrt())
+            } else {
+                0
+            });
+        }
+        asymptotic_sum(
+            &self.terms,
+            &self.u_re[..padded],
+            &self.u_im[..padded],
+            &self.fac_re[..padded],
+            &self.fac_im[..padded],
+            &mut self.v[..2 * padded],
+        );
+        if !self.series.is_empty() {
+            self.series_bins(cols, at, start);
+        }
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = Complex64::new(self.v[2 * i], self.v[2 * i + 1]);
+        }
+        if amos {
+            for (i, o) in out.iter_mut().enumerate() {
+                let (gr, gi) = (self.g_re[i], self.g_im[i]);
+                let size = (gr * gr + gi * gi).sqrt();
+                let asymptotic = gr > 0.0 && size >= ASYMPTOTIC_FROM;
+                let series = size + gi.abs() <= SERIES_UP_TO && size > 0.0;
+                if !asymptotic && !series {
+                    *o = membrane.transfer_at(&terms[start + i], at);
+                }
+            }
+        }
+    }
+
+    /// v for the bins in `self.series`, written into `self.v`.
+    fn series_bins(&mut self, cols: &OmegaColumns, at: &Position, start: usize) {
+        for g in &mut self.gathered {
+            g.clear();
+        }
+        for &i in &self.series {
+            let k = start + i;
+            let (gr, gi) = (self.g_re[i], self.g_im[i]);
+            for (g, v) in self.gathered.iter_mut().zip([
+                cols.omega[k],
+                cols.m_omega2[k],
+                cols.series_outer[0][k],
+                cols.series_outer[1][k],
+                gr,
+                gi,
+            ]) {
+                g.push(v);
+            }
+        }
+        // Padding to whole blocks of eight: z = 1, ω = 1 give finite values, then dropped.
+        let count = self.series.len();
+        let padded = count.div_ceil(8) * 8;
+        for g in &mut self.gathered {
+            g.resize(padded, 1.0);
+        }
+        let [omega, mw2, sor, soi, gr, gi, v_re, v_im] = &mut self.gathered;
+        self.terms.clear();
+        for (zr, zi) in gr.chunks_exact(8).zip(gi.chunks_exact(8)) {
+            let largest = zr
+                .iter()
+                .zip(zi)
+                .map(|(a, b)| a * a + b * b)
+                .fold(0.0, f64::max);
+            self.terms.push(series_terms(largest.sqrt()));
+        }
+        series_transfer(
+            &self.terms,
+            [omega, mw2, sor, soi, gr, gi],
+            [at.s, at.r, cols.root_rho_h],
+            v_re,
+            v_im,
+        );
+        for (j, &i) in self.series.iter().enumerate() {
+            self.v[2 * i] = v_re[j];
+            self.v[2 * i + 1] = v_im[j];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::cochlea::membrane::linspace;
+    use crate::data::cochlea::params::MembraneParams;
+
+    #[test]
+    fn runs_equal_the_definition_per_bin() {
+        let membrane = Membrane::new(&MembraneParams::default(), 700);
+        let m = 4001;
+        let omegas: Vec<f64> = linspace(1.0, 4000.0 * 6.0, m)
+            .into_iter()
+            .map(|f| 2.0 * std::f64::consts::PI * f)
+            .collect();
+        let terms = membrane.omega_terms(&omegas);
+        let cols = OmegaColumns::new(&membrane, &terms);
+        let mut run = TransferRun::default();
+        let mut worst = 0.0f64;
+        for &c in membrane.positions.iter().step_by(23) {
+            let at = membrane.position(c);
+            let mut out = vec![Complex64::new(0.0, 0.0); m];
+            for (r, chunk) in out.chunks_mut(RUN).enumerate() {
+                run.evaluate(&membrane, &cols, &terms, &at, r * RUN, chunk);
+            }
+            let peak = out.iter().map(|v| v.norm()).fold(0.0, f64::max);
+            for (k, v) in out.iter().enumerate() {
+                let exact = membrane.transfer_at(&terms[k], &at);
+                // Relative to the bin, or to the channel's peak where the bin is far below it.
+                let diff = (v - exact).norm() / exact.norm().max(1e-6 * peak);
+                worst = worst.max(diff);
+            }
+        }
+        // Both truncate Hankel's expansion, whose error near |G| = 12 is about 4e-11
+        // (hankel.rs); elsewhere they agree to about 1e-15.
+        assert!(worst < 1e-10, "worst relative difference {worst:e}");
+    }
+}
