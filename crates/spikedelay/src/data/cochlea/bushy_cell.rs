@@ -6,23 +6,17 @@
 //! - [`exact_channel`]: `lauscher`'s draws in its order (one uniform per sample and fibre from
 //!   NumPy's legacy generator, channel after channel) and its per-fibre arithmetic, so the
 //!   output equals `lauscher`'s spike for spike for the same NumPy seed.
-//! - [`fast_fibre_counts`]: the same point process from one exponential draw per fibre spike.
+//! - [`super::fast_sampler`]: the same point process from one exponential draw per fibre spike.
 //!   A fibre that may fire again from sample s fires first at the smallest t ≥ s with
 //!   Σ_{k=s..t} −ln(1 − p_k) ≥ E, E ~ Exp(1): P(no spike in s..t) = Π(1 − p_k) =
 //!   e^{−Σ −ln(1−p_k)} = P(E > Σ), which is the Bernoulli process's survival function; after a
 //!   spike at t it may fire again from t + ⌈refractory⌉, exactly where `lauscher`'s correction
 //!   lets a kept spike follow. So both samplers draw fibre spike trains from one distribution.
 
-use rand::{RngExt, SeedableRng};
-use rand_chacha::ChaCha12Rng;
-
 use super::hair_cell::LANES;
 use super::numpy_random::NumpyLegacy;
 use super::params::BushyCellParams;
 use crate::kernels::simd::multiversion;
-
-/// Hazard standing in for p ≥ 1 (a certain spike): e^{−745} is below the smallest double.
-const CERTAIN: f64 = 745.0;
 
 /// The bushy cell's LIF neuron over `steps` samples at `rate` Hz, fed per step by the summed
 /// synaptic current of its fibres (`input(step, decay)` returns Σ_f I_f after this step's
@@ -119,65 +113,6 @@ pub fn exact_channel(
     })
 }
 
-/// The first index of the non-decreasing `h` whose value reaches `target` (`h.len()` if none):
-/// `partition_point` by doubling steps from the start, then bisection of the last step, so that
-/// a crossing d samples ahead costs about 2·log₂ d probes near the start instead of a search of
-/// the whole clip.
-fn first_reaching(h: &[f64], target: f64) -> usize {
-    let mut hi = 1;
-    while hi < h.len() && h[hi - 1] < target {
-        hi *= 2;
-    }
-    let lo = hi / 2;
-    let hi = hi.min(h.len());
-    lo + h[lo..hi].partition_point(|&v| v < target)
-}
-
-/// Fibre spikes per sample of one channel (all fibres together), drawn with one exponential per
-/// fibre spike from a generator seeded by `(seed, channel)`; `hazard` is scratch.
-pub fn fast_fibre_counts(
-    p: &BushyCellParams,
-    rate: usize,
-    prob: &[f64],
-    seed: u64,
-    channel: usize,
-    hazard: &mut Vec<f64>,
-) -> Vec<u8> {
-    let n = prob.len();
-    hazard.clear();
-    hazard.push(0.0);
-    let mut total = 0.0;
-    for &pr in prob {
-        total += if pr >= 1.0 {
-            CERTAIN
-        } else if pr > 0.0 {
-            -(-pr).ln_1p()
-        } else {
-            0.0
-        };
-        hazard.push(total);
-    }
-    let dead = (p.tau_refrac * rate as f64).ceil().max(0.0) as usize;
-    let mut rng = ChaCha12Rng::seed_from_u64(seed);
-    rng.set_stream(channel as u64);
-    let mut counts = vec![0u8; n];
-    for _ in 0..p.fibres {
-        let mut from = 0usize;
-        while from < n {
-            let e = -(1.0 - rng.random::<f64>()).ln();
-            let target = hazard[from] + e;
-            // First t ≥ from with hazard[t + 1] ≥ target.
-            let t = from + first_reaching(&hazard[from + 1..], target);
-            if t >= n {
-                break;
-            }
-            counts[t] += 1;
-            from = t + dead.max(1);
-        }
-    }
-    counts
-}
-
 /// The LIF neuron of one channel fed by fibre spike counts per sample.
 pub fn fast_channel(p: &BushyCellParams, rate: usize, counts: &[u8]) -> Vec<u32> {
     let mut current = 0.0;
@@ -241,6 +176,19 @@ pub fn fast_channels(
             row[l] = c;
         }
     }
+    lanes_spikes(p, rate, rows, counts.len(), fired)
+}
+
+/// The LIF neurons of the first `lanes` channels of `rows` (`rows[t][l]`: channel l's fibre
+/// spikes at sample t), their spike indices per channel; `fired` is scratch.
+pub fn lanes_spikes(
+    p: &BushyCellParams,
+    rate: usize,
+    rows: &[[u8; LANES]],
+    lanes: usize,
+    fired: &mut Vec<[u8; LANES]>,
+) -> Vec<Vec<u32>> {
+    let n = rows.len();
     fired.clear();
     fired.resize(n, [0; LANES]);
     let fs = rate as f64;
@@ -253,7 +201,7 @@ pub fn fast_channels(
         p.tau_refrac * fs,
     ];
     lif_lanes(k, rows, fired);
-    let mut spikes = vec![Vec::new(); counts.len()];
+    let mut spikes = vec![Vec::new(); lanes];
     for (t, row) in fired.iter().enumerate() {
         if u64::from_ne_bytes(*row) != 0 {
             for (l, out) in spikes.iter_mut().enumerate() {
@@ -269,21 +217,6 @@ pub fn fast_channels(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn first_reaching_is_partition_point() {
-        let h: Vec<f64> = (0..1000).map(|i| (i / 3) as f64).collect();
-        for target in [-1.0, 0.0, 0.5, 1.0, 7.0, 100.0, 332.0, 333.0, 1e9] {
-            for start in [0, 1, 2, 5, 500, 999, 1000] {
-                let h = &h[start..];
-                assert_eq!(
-                    first_reaching(h, target),
-                    h.partition_point(|&v| v < target),
-                    "target {target}, start {start}"
-                );
-            }
-        }
-    }
 
     #[test]
     fn lanes_equal_one_channel_at_a_time() {

@@ -1,11 +1,13 @@
-//! Up to [`LANES`] adjacent channels computed together (docs/cochlea.md §6): their membrane
-//! velocities two per complex FFT, their hair cells and bushy-cell neurons side by side in
+//! Up to [`LANES`] adjacent channels computed together (docs/cochlea.md §9): their membrane
+//! velocities two per complex FFT, written side by side into rows (`rows[t][l]`: channel l at
+//! sample t) where the hair cells, the fast sampler's hazards and the bushy-cell neurons run in
 //! vector lanes. Each channel's numbers equal its computation alone (the lanes repeat the
 //! one-channel arithmetic), so the grouping changes only the speed.
 
 use std::ops::Range;
 
 use super::bushy_cell;
+use super::fast_sampler;
 use super::hair_cell::{self, LANES};
 use super::membrane::{ChannelTransform, ClipSpectrum, Membrane};
 use super::params::CochleaParams;
@@ -13,10 +15,9 @@ use super::params::CochleaParams;
 /// Scratch for one group, reused across the groups of one clip.
 pub struct ChannelGroup {
     transform: ChannelTransform,
-    /// Per channel of the group: the membrane velocity, then the firing probability.
-    pub probability: Vec<Vec<f64>>,
+    /// Per sample and lane: the membrane velocity, then the firing probability (then, with the
+    /// fast sampler, the cumulative hazard).
     rows: Vec<[f64; LANES]>,
-    hazard: Vec<f64>,
     counts: Vec<[u8; LANES]>,
     fired: Vec<[u8; LANES]>,
 }
@@ -26,16 +27,14 @@ impl ChannelGroup {
     pub fn new(m: usize) -> Self {
         ChannelGroup {
             transform: ChannelTransform::new(m),
-            probability: vec![vec![0.0; m]; LANES],
-            rows: Vec::new(),
-            hazard: Vec::new(),
+            rows: vec![[0.0; LANES]; m],
             counts: Vec::new(),
             fired: Vec::new(),
         }
     }
 
-    /// The firing probabilities of `channels` (at most [`LANES`]) into
-    /// `self.probability[..channels.len()]`.
+    /// The firing probabilities of `channels` (at most [`LANES`]) into the group's rows, lane
+    /// l for channel `channels.start + l`; lanes past the group hold zeros' probabilities.
     pub fn probabilities(
         &mut self,
         params: &CochleaParams,
@@ -43,30 +42,27 @@ impl ChannelGroup {
         spec: &ClipSpectrum,
         channels: Range<usize>,
     ) {
-        let count = channels.len();
-        assert!(count <= LANES, "at most {LANES} channels per group");
-        let positions = &membrane.positions[channels];
-        for (pair, outs) in positions
-            .chunks(2)
-            .zip(self.probability[..count].chunks_mut(2))
-        {
-            let mut outs: Vec<&mut [f64]> = outs.iter_mut().map(|o| o.as_mut_slice()).collect();
-            self.transform.velocities(membrane, spec, pair, &mut outs);
-        }
-        let mut views: Vec<&mut [f64]> = self.probability[..count]
-            .iter_mut()
-            .map(|o| o.as_mut_slice())
-            .collect();
-        hair_cell::firing_probability_lanes(
-            &params.hair_cell,
-            spec.out_rate,
-            &mut views,
-            &mut self.rows,
+        assert!(
+            channels.len() <= LANES,
+            "at most {LANES} channels per group"
         );
+        self.rows.clear();
+        self.rows.resize(spec.len(), [0.0; LANES]);
+        let positions = &membrane.positions[channels];
+        for (pair, cs) in positions.chunks(2).enumerate() {
+            self.transform
+                .velocities_to_lanes(membrane, spec, cs, &mut self.rows, 2 * pair);
+        }
+        hair_cell::firing_probability_rows(&params.hair_cell, spec.out_rate, &mut self.rows);
+    }
+
+    /// Lane `lane`'s firing probability per sample, after [`ChannelGroup::probabilities`].
+    pub fn probability(&self, lane: usize) -> Vec<f64> {
+        self.rows.iter().map(|row| row[lane]).collect()
     }
 
     /// The bushy cells' spikes of `channels` with the fast sampler (seeded by `seed` and each
-    /// channel), after [`ChannelGroup::probabilities`].
+    /// channel), after [`ChannelGroup::probabilities`] (whose rows it turns into hazards).
     pub fn fast_spikes(
         &mut self,
         params: &CochleaParams,
@@ -75,19 +71,17 @@ impl ChannelGroup {
         channels: Range<usize>,
     ) -> Vec<Vec<u32>> {
         let bushy = &params.bushy_cell;
-        let counts: Vec<Vec<u8>> = channels
-            .enumerate()
-            .map(|(l, ch)| {
-                bushy_cell::fast_fibre_counts(
-                    bushy,
-                    rate,
-                    &self.probability[l],
-                    seed,
-                    ch,
-                    &mut self.hazard,
-                )
-            })
-            .collect();
-        bushy_cell::fast_channels(bushy, rate, &counts, &mut self.counts, &mut self.fired)
+        fast_sampler::hazard_lanes(&mut self.rows);
+        let lanes = channels.len();
+        fast_sampler::fibre_counts_lanes(
+            bushy,
+            rate,
+            &self.rows,
+            lanes,
+            seed,
+            channels.start,
+            &mut self.counts,
+        );
+        bushy_cell::lanes_spikes(bushy, rate, &self.counts, lanes, &mut self.fired)
     }
 }

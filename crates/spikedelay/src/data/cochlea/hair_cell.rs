@@ -80,6 +80,13 @@ multiversion! {
     }
 }
 
+/// [`firing_probability`] of [`LANES`] channels side by side, in place: `rows[t][l]` is channel
+/// l's membrane velocity at sample t, then its firing probability.
+pub fn firing_probability_rows(p: &HairCellParams, rate: usize, rows: &mut [[f64; LANES]]) {
+    let (k, abm, rest) = constants(p, rate);
+    hair_lanes(k, abm, rest, rows);
+}
+
 /// [`firing_probability`] of up to [`LANES`] channels of equal length at once; `rows` is
 /// scratch.
 pub fn firing_probability_lanes(
@@ -97,8 +104,7 @@ pub fn firing_probability_lanes(
             row[l] = v;
         }
     }
-    let (k, abm, rest) = constants(p, rate);
-    hair_lanes(k, abm, rest, rows);
+    firing_probability_rows(p, rate, rows);
     for (l, bm) in bms.iter_mut().enumerate() {
         for (v, row) in bm.iter_mut().zip(rows.iter()) {
             *v = row[l];

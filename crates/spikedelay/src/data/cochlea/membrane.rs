@@ -279,12 +279,21 @@ impl ChannelTransform {
             self.spectra[1].fill(Complex64::new(0.0, 0.0));
         }
         let [a, b] = &self.spectra;
-        for (k, z) in self.combined.iter_mut().enumerate() {
-            let mirror = (m - k) % m;
-            let ha = (a[k] + a[mirror].conj()) * 0.5;
-            let hb = (b[k] + b[mirror].conj()) * 0.5;
-            // H¹ + iH², each Hermitian.
-            *z = Complex64::new(ha.re - hb.im, ha.im + hb.re);
+        // H¹ + iH², each Hermitian; bin k's mirror is M − k, and bin 0 its own.
+        let combine = |ak: Complex64, am: Complex64, bk: Complex64, bm: Complex64| {
+            let ha = (ak + am.conj()) * 0.5;
+            let hb = (bk + bm.conj()) * 0.5;
+            Complex64::new(ha.re - hb.im, ha.im + hb.re)
+        };
+        self.combined[0] = combine(a[0], a[0], b[0], b[0]);
+        let mirrored = a[1..m].iter().rev().zip(b[1..m].iter().rev());
+        for (((z, ak), bk), (am, bm)) in self.combined[1..m]
+            .iter_mut()
+            .zip(&a[1..m])
+            .zip(&b[1..m])
+            .zip(mirrored)
+        {
+            *z = combine(*ak, *am, *bk, *bm);
         }
         self.inverse
             .process_with_scratch(&mut self.combined, &mut self.scratch);

@@ -7,6 +7,7 @@
 pub mod bushy_cell;
 pub mod channel_group;
 pub mod convert;
+pub mod fast_sampler;
 #[cfg(test)]
 mod fixture_tests;
 pub mod hair_cell;
@@ -214,7 +215,9 @@ impl Cochlea {
                                     &spec,
                                     chans.clone(),
                                 );
-                                group.probability[..chans.len()].to_vec()
+                                (0..chans.len())
+                                    .map(|l| group.probability(l))
+                                    .collect::<Vec<_>>()
                             },
                         )
                         .collect();

@@ -191,9 +191,17 @@ multiversion! {
     }
 }
 
+/// Bins summed together by [`asymptotic_sum`]: four vectors of eight lanes, whose four
+/// independent recurrences hide each other's latency.
+pub const BLOCK: usize = 32;
+
 multiversion! {
-    /// v = factor·Σ_{k ≤ terms[b]} cₖuᵏ by Horner's rule for each block b of eight bins (`u`
-    /// and `fac` hold `8·terms.len()` bins), written into `v` as (re, im) pairs.
+    /// v = factor·Σ_{k ≤ terms[b]} cₖuᵏ for each block b of [`BLOCK`] bins (`u` and `fac` hold
+    /// `BLOCK·terms.len()` bins), written into `v` as (re, im) pairs. The cₖ are real, so the
+    /// sum is the second-order real recurrence bₖ = cₖ + 2Re u·bₖ₊₁ − |u|²·bₖ₊₂ (Goertzel's;
+    /// Knuth, TAOCP vol. 2 §4.6.4), then Σ = c₀ + u·b₁ − |u|²·b₂: two multiplications and two
+    /// additions a term instead of complex Horner's eight operations. With |u| ≤ 1/12 and
+    /// terms falling, its rounding is that of Horner's rule.
     fn asymptotic_sum<V>(
         terms: &[usize],
         u_re: &[f64],
@@ -202,23 +210,33 @@ multiversion! {
         fac_im: &[f64],
         v: &mut [f64],
     ) {
-        for (b, (out, &terms)) in v.chunks_exact_mut(16).zip(terms).enumerate() {
-            let at = 8 * b;
-            let ur: [f64; 8] = u_re[at..at + 8].try_into().unwrap();
-            let ui: [f64; 8] = u_im[at..at + 8].try_into().unwrap();
-            let mut sr = [ASYMPTOTIC[terms]; 8];
-            let mut si = [0.0f64; 8];
-            for k in (0..terms).rev() {
-                for l in 0..8 {
-                    let re = sr[l] * ur[l] - si[l] * ui[l] + ASYMPTOTIC[k];
-                    si[l] = sr[l] * ui[l] + si[l] * ur[l];
-                    sr[l] = re;
+        for (b, (out, &terms)) in v.chunks_exact_mut(2 * BLOCK).zip(terms).enumerate() {
+            let at = BLOCK * b;
+            let ur: [f64; BLOCK] = u_re[at..at + BLOCK].try_into().unwrap();
+            let ui: [f64; BLOCK] = u_im[at..at + BLOCK].try_into().unwrap();
+            let mut twice_re = [0.0f64; BLOCK];
+            let mut size = [0.0f64; BLOCK];
+            for l in 0..BLOCK {
+                twice_re[l] = 2.0 * ur[l];
+                size[l] = ur[l] * ur[l] + ui[l] * ui[l];
+            }
+            // b₁ and b₂ at the end (b_terms and b_{terms+1} to start).
+            let top = if terms == 0 { 0.0 } else { ASYMPTOTIC[terms] };
+            let mut b1 = [top; BLOCK];
+            let mut b2 = [0.0f64; BLOCK];
+            for k in (1..terms).rev() {
+                for l in 0..BLOCK {
+                    let next = (ASYMPTOTIC[k] - size[l] * b2[l]) + twice_re[l] * b1[l];
+                    b2[l] = b1[l];
+                    b1[l] = next;
                 }
             }
-            for l in 0..8 {
+            for l in 0..BLOCK {
+                let sr = (ASYMPTOTIC[0] - size[l] * b2[l]) + ur[l] * b1[l];
+                let si = ui[l] * b1[l];
                 let (fr, fi) = (fac_re[at + l], fac_im[at + l]);
-                out[2 * l] = fr * sr[l] - fi * si[l];
-                out[2 * l + 1] = fr * si[l] + fi * sr[l];
+                out[2 * l] = fr * sr - fi * si;
+                out[2 * l + 1] = fr * si + fi * sr;
             }
         }
     }
@@ -271,37 +289,32 @@ fn series_terms_at(r: f64) -> usize {
     MAX_SERIES
 }
 
+/// Gathered bins summed together by [`series_sums`]: two vectors of eight lanes, each with two
+/// sums, so four independent recurrences.
+pub const SERIES_BLOCK: usize = 16;
+
 multiversion! {
-    /// v(ω, c) where H₀⁽¹⁾(G) is the ascending series (J₀ + iY₀, DLMF 10.2.2, 10.8.2), for
-    /// gathered bins (eight per entry of `terms`, each block summing its number of terms): `cols` are ω, mω², Re and Im of 2ω·z(ω)/p(ω, 0),
-    /// Re G and Im G; `at` is (s(c), r(c), √(ρ/h)). The arithmetic of [`Membrane::transfer_at`]
-    /// with `hankel0_series`.
-    fn series_transfer<V>(
-        terms: &[usize],
-        cols: [&[f64]; 6],
-        at: [f64; 3],
-        v_re: &mut [f64],
-        v_im: &mut [f64],
-    ) {
-        let n = v_re.len();
-        let [omega, mw2, sor, soi, g_re, g_im] = cols.map(|c| &c[..n]);
-        let [s, r, root_rho_h] = at;
-        let v_im = &mut v_im[..n];
+    /// The ascending series' sums J = Σ dₖqᵏ (J₀) and S = Σ eₖqᵏ, q = −z²/4 (DLMF 10.2.2,
+    /// 10.8.2), by Horner's rule for each block of [`SERIES_BLOCK`] gathered bins, each block
+    /// summing its number of `terms`: z is (`z_re`, `z_im`); the sums go to `sums` as
+    /// (Re J, Im J, Re S, Im S) columns.
+    fn series_sums<V>(terms: &[usize], z_re: &[f64], z_im: &[f64], sums: [&mut [f64]; 4]) {
         let (d, e) = (&SERIES.0, &SERIES.1);
-        for (b, &terms) in (0..n).step_by(8).zip(terms) {
-            let zr: [f64; 8] = g_re[b..b + 8].try_into().unwrap();
-            let zi: [f64; 8] = g_im[b..b + 8].try_into().unwrap();
-            // q = −z²/4; J = Σ dₖqᵏ and S = Σ eₖqᵏ by Horner's rule.
-            let mut qr = [0.0; 8];
-            let mut qi = [0.0; 8];
-            for l in 0..8 {
+        let [jr_out, ji_out, sr_out, si_out] = sums;
+        for (blk, &terms) in terms.iter().enumerate() {
+            let b = blk * SERIES_BLOCK;
+            let zr: [f64; SERIES_BLOCK] = z_re[b..b + SERIES_BLOCK].try_into().unwrap();
+            let zi: [f64; SERIES_BLOCK] = z_im[b..b + SERIES_BLOCK].try_into().unwrap();
+            let mut qr = [0.0; SERIES_BLOCK];
+            let mut qi = [0.0; SERIES_BLOCK];
+            for l in 0..SERIES_BLOCK {
                 qr[l] = -(zr[l] * zr[l] - zi[l] * zi[l]) * 0.25;
                 qi[l] = -(2.0 * zr[l] * zi[l]) * 0.25;
             }
-            let (mut jr, mut ji) = ([d[terms]; 8], [0.0; 8]);
-            let (mut sr, mut si) = ([e[terms]; 8], [0.0; 8]);
+            let (mut jr, mut ji) = ([d[terms]; SERIES_BLOCK], [0.0; SERIES_BLOCK]);
+            let (mut sr, mut si) = ([e[terms]; SERIES_BLOCK], [0.0; SERIES_BLOCK]);
             for k in (0..terms).rev() {
-                for l in 0..8 {
+                for l in 0..SERIES_BLOCK {
                     let re = jr[l] * qr[l] - ji[l] * qi[l] + d[k];
                     ji[l] = jr[l] * qi[l] + ji[l] * qr[l];
                     jr[l] = re;
@@ -310,37 +323,54 @@ multiversion! {
                     sr[l] = re;
                 }
             }
-            for l in 0..8 {
-                let i = b + l;
-                let (gr, gi) = (zr[l], zi[l]);
-                // Y₀ = (2/π)((ln(z/2) + γ)·J − S); H₀ = J + iY₀.
-                let lr = 0.5 * elementary::ln((gr * gr + gi * gi) * 0.25) + EULER_GAMMA;
-                let li = elementary::atan2(gi, gr);
-                let yr = std::f64::consts::FRAC_2_PI * (lr * jr[l] - li * ji[l] - sr[l]);
-                let yi = std::f64::consts::FRAC_2_PI * (lr * ji[l] + li * jr[l] - si[l]);
-                let (hr, hi) = (jr[l] - yi, ji[l] + yr);
-                // ξ and √ξ as in `big_g_and_factor`.
-                let xr = s - mw2[i];
-                let xim = -omega[i] * r;
-                let size = (xr * xr + xim * xim).sqrt();
-                let t = ((xr.abs() + size) * 0.5).sqrt();
-                let h = xim / (2.0 * t);
-                let (rxr, rxi) = if xr >= 0.0 { (t, h) } else { (h.abs(), t.copysign(xim)) };
-                // √(G/g) with G/g = G·√ξ/(ω√(ρ/h)), on the principal branch.
-                let scale = 1.0 / (omega[i] * root_rho_h);
-                let (ar, ai) = ((gr * rxr - gi * rxi) * scale, (gr * rxi + gi * rxr) * scale);
-                let asize = (ar * ar + ai * ai).sqrt();
-                let ta = ((ar.abs() + asize) * 0.5).sqrt();
-                let ha = ai / (2.0 * ta);
-                let (cr, ci) = if ar >= 0.0 { (ta, ha) } else { (ha.abs(), ta.copysign(ai)) };
-                // 2ω·base/ξ·√(G/g)·H₀.
-                let inv = 1.0 / (xr * xr + xim * xim);
-                let pr = (sor[i] * xr + soi[i] * xim) * inv;
-                let pi = (soi[i] * xr - sor[i] * xim) * inv;
-                let (fr, fi) = (pr * cr - pi * ci, pr * ci + pi * cr);
-                v_re[i] = fr * hr - fi * hi;
-                v_im[i] = fr * hi + fi * hr;
-            }
+            jr_out[b..b + SERIES_BLOCK].copy_from_slice(&jr);
+            ji_out[b..b + SERIES_BLOCK].copy_from_slice(&ji);
+            sr_out[b..b + SERIES_BLOCK].copy_from_slice(&sr);
+            si_out[b..b + SERIES_BLOCK].copy_from_slice(&si);
+        }
+    }
+}
+
+multiversion! {
+    /// v(ω, c) where H₀⁽¹⁾(G) is the ascending series, from its sums (`series_sums`), for
+    /// gathered bins: `cols` are ω, mω², Re and Im of 2ω·z(ω)/p(ω, 0), Re G, Im G, then Re J,
+    /// Im J, Re S, Im S; `at` is (s(c), r(c), √(ρ/h)). The arithmetic of
+    /// [`Membrane::transfer_at`] with `hankel0_series`, one loop over the bins so that it is
+    /// vectorised.
+    fn series_transfer<V>(cols: [&[f64]; 10], at: [f64; 3], v_re: &mut [f64], v_im: &mut [f64]) {
+        let n = v_re.len();
+        let [omega, mw2, sor, soi, g_re, g_im, j_re, j_im, s_re, s_im] = cols.map(|c| &c[..n]);
+        let [s, r, root_rho_h] = at;
+        let v_im = &mut v_im[..n];
+        for i in 0..n {
+            let (gr, gi) = (g_re[i], g_im[i]);
+            // Y₀ = (2/π)((ln(z/2) + γ)·J − S); H₀ = J + iY₀.
+            let lr = 0.5 * elementary::ln((gr * gr + gi * gi) * 0.25) + EULER_GAMMA;
+            let li = elementary::atan2(gi, gr);
+            let yr = std::f64::consts::FRAC_2_PI * (lr * j_re[i] - li * j_im[i] - s_re[i]);
+            let yi = std::f64::consts::FRAC_2_PI * (lr * j_im[i] + li * j_re[i] - s_im[i]);
+            let (hr, hi) = (j_re[i] - yi, j_im[i] + yr);
+            // ξ and √ξ as in `big_g_and_factor`.
+            let xr = s - mw2[i];
+            let xim = -omega[i] * r;
+            let size = (xr * xr + xim * xim).sqrt();
+            let t = ((xr.abs() + size) * 0.5).sqrt();
+            let h = xim / (2.0 * t);
+            let (rxr, rxi) = if xr >= 0.0 { (t, h) } else { (h.abs(), t.copysign(xim)) };
+            // √(G/g) with G/g = G·√ξ/(ω√(ρ/h)), on the principal branch.
+            let scale = 1.0 / (omega[i] * root_rho_h);
+            let (ar, ai) = ((gr * rxr - gi * rxi) * scale, (gr * rxi + gi * rxr) * scale);
+            let asize = (ar * ar + ai * ai).sqrt();
+            let ta = ((ar.abs() + asize) * 0.5).sqrt();
+            let ha = ai / (2.0 * ta);
+            let (cr, ci) = if ar >= 0.0 { (ta, ha) } else { (ha.abs(), ta.copysign(ai)) };
+            // 2ω·base/ξ·√(G/g)·H₀.
+            let inv = 1.0 / (xr * xr + xim * xim);
+            let pr = (sor[i] * xr + soi[i] * xim) * inv;
+            let pi = (soi[i] * xr - sor[i] * xim) * inv;
+            let (fr, fi) = (pr * cr - pi * ci, pr * ci + pi * cr);
+            v_re[i] = fr * hr - fi * hi;
+            v_im[i] = fr * hi + fi * hr;
         }
     }
 }
@@ -354,10 +384,11 @@ pub struct TransferRun {
     u_re: Vec<f64>,
     u_im: Vec<f64>,
     v: Vec<f64>,
-    /// Bins of the run left to the ascending series, and their gathered columns.
+    /// Bins of the run left to the ascending series, their gathered columns (ω, mω², the
+    /// series' outer factor, G, the sums J and S, v) and its sums.
     series: Vec<usize>,
-    gathered: [Vec<f64>; 8],
-    /// Terms per block of eight bins.
+    gathered: [Vec<f64>; 12],
+    /// Terms per block of bins.
     terms: Vec<usize>,
 }
 
@@ -424,30 +455,44 @@ impl TransferRun {
             &mut self.u_re[..n],
             &mut self.u_im[..n],
         );
-        // Padding to whole blocks of eight: u = 0 sums to c₀.
-        let padded = n.div_ceil(8) * 8;
+        // Padding to whole blocks: u = 0 sums to c₀.
+        let padded = n.div_ceil(BLOCK) * BLOCK;
         self.u_re[n..padded].fill(0.0);
         self.u_im[n..padded].fill(0.0);
         self.fac_re[n..padded].fill(0.0);
         self.fac_im[n..padded].fill(0.0);
         // Which of H₀'s three evaluations each bin takes (as `hankel::hankel0` chooses), and
-        // per block of eight the terms its smallest |G| needs of the expansion.
+        // per block the terms its smallest |G| needs of the expansion.
         self.series.clear();
         self.terms.clear();
         let mut amos = false;
-        for b in (0..padded).step_by(8) {
+        for b in (0..padded).step_by(BLOCK) {
+            let end = (b + BLOCK).min(n);
+            // Without branches first: the block's smallest |G|² among the expansion's bins, and
+            // whether any bin is not one of them.
             let mut smallest = f64::INFINITY;
-            for i in b..(b + 8).min(n) {
-                let (gr, gi) = (self.g_re[i], self.g_im[i]);
+            let mut others = false;
+            for (&gr, &gi) in self.g_re[b..end].iter().zip(&self.g_im[b..end]) {
                 let square = gr * gr + gi * gi;
-                if gr > 0.0 && square >= ASYMPTOTIC_FROM * ASYMPTOTIC_FROM {
-                    smallest = smallest.min(square);
+                let asymptotic = gr > 0.0 && square >= ASYMPTOTIC_FROM * ASYMPTOTIC_FROM;
+                smallest = if asymptotic {
+                    smallest.min(square)
                 } else {
-                    let size = square.sqrt();
-                    if size + gi.abs() <= SERIES_UP_TO && size > 0.0 {
-                        self.series.push(i);
-                    } else {
-                        amos = true;
+                    smallest
+                };
+                others |= !asymptotic;
+            }
+            if others {
+                for i in b..end {
+                    let (gr, gi) = (self.g_re[i], self.g_im[i]);
+                    let square = gr * gr + gi * gi;
+                    if !(gr > 0.0 && square >= ASYMPTOTIC_FROM * ASYMPTOTIC_FROM) {
+                        let size = square.sqrt();
+                        if size + gi.abs() <= SERIES_UP_TO && size > 0.0 {
+                            self.series.push(i);
+                        } else {
+                            amos = true;
+                        }
                     }
                 }
             }
@@ -503,25 +548,41 @@ impl TransferRun {
                 g.push(v);
             }
         }
-        // Padding to whole blocks of eight: z = 1, ω = 1 give finite values, then dropped.
+        // Padding to whole blocks: z = 1, ω = 1 give finite values, then dropped.
         let count = self.series.len();
-        let padded = count.div_ceil(8) * 8;
+        let padded = count.div_ceil(SERIES_BLOCK) * SERIES_BLOCK;
         for g in &mut self.gathered {
             g.resize(padded, 1.0);
         }
-        let [omega, mw2, sor, soi, gr, gi, v_re, v_im] = &mut self.gathered;
+        let [
+            omega,
+            mw2,
+            sor,
+            soi,
+            gr,
+            gi,
+            j_re,
+            j_im,
+            s_re,
+            s_im,
+            v_re,
+            v_im,
+        ] = &mut self.gathered;
         self.terms.clear();
-        for (zr, zi) in gr.chunks_exact(8).zip(gi.chunks_exact(8)) {
+        for (zr, zi) in gr
+            .chunks_exact(SERIES_BLOCK)
+            .zip(gi.chunks_exact(SERIES_BLOCK))
+        {
             let largest = zr
                 .iter()
-                .zip(zi)
+                .zip(zi.iter())
                 .map(|(a, b)| a * a + b * b)
                 .fold(0.0, f64::max);
             self.terms.push(series_terms(largest.sqrt()));
         }
+        series_sums(&self.terms, gr, gi, [j_re, j_im, s_re, s_im]);
         series_transfer(
-            &self.terms,
-            [omega, mw2, sor, soi, gr, gi],
+            [omega, mw2, sor, soi, gr, gi, j_re, j_im, s_re, s_im],
             [at.s, at.r, cols.root_rho_h],
             v_re,
             v_im,

@@ -1,0 +1,257 @@
+//! The `fast` fibre sampler (docs/cochlea.md §5): the bushy cells' fibres drawn with one
+//! exponential per fibre spike instead of one uniform per sample and fibre. A fibre that may
+//! fire again from sample s fires first at the smallest t ≥ s with Σ_{k=s..t} −ln(1 − p_k) ≥ E,
+//! E ~ Exp(1): P(no spike in s..t) = Π(1 − p_k) = e^{−Σ −ln(1−p_k)} = P(E > Σ), the Bernoulli
+//! process's survival function; after a spike at t it may fire again from t + ⌈refractory⌉,
+//! exactly where `lauscher`'s correction lets a kept spike follow. So both samplers draw fibre
+//! spike trains from one distribution. The draws are taken in time order over the fibres of a
+//! channel ([`fibre_counts_lanes`]).
+//!
+//! The cumulative hazard is kept for [`LANES`] channels side by side (`rows[t][l]`), as the hair
+//! cells leave the probabilities, and the fibre spikes are counted into rows of the same shape,
+//! as the bushy cells' LIF neurons take them.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
+
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+
+use super::hair_cell::LANES;
+use super::params::BushyCellParams;
+use crate::kernels::elementary;
+use crate::kernels::simd::multiversion;
+
+/// Hazard standing in for p ≥ 1 (a certain spike): e^{−745} is below the smallest double.
+const CERTAIN: f64 = 745.0;
+
+multiversion! {
+    /// Replaces the firing probabilities `rows[t][l]` by the cumulative hazards
+    /// H[t][l] = Σ_{k ≤ t} −ln(1 − p_k) of each lane. −ln(1 − p) is −log1p(−p) by Goldberg's
+    /// correction ln(u)·p/(u − 1), u = 1 − p, exact to a few ulp also where u rounds (p where
+    /// it rounds to 1).
+    pub fn hazard_lanes<V>(rows: &mut [[f64; LANES]]) {
+        let mut total = [0.0f64; LANES];
+        for row in rows.iter_mut() {
+            for l in 0..LANES {
+                let p = row[l];
+                let u = 1.0 - p;
+                let inside = p > 0.0 && p < 1.0;
+                let safe_u = if inside { u } else { 0.5 };
+                let corrected = elementary::ln(safe_u) * p / (safe_u - 1.0);
+                let h = if u == 1.0 { p } else { corrected };
+                let h = if p >= 1.0 { CERTAIN } else if inside { h } else { 0.0 };
+                total[l] += h;
+                row[l] = total[l];
+            }
+        }
+    }
+}
+
+/// Exponential draws −ln(1 − U) of channel `channel`'s uniforms U (ChaCha12 seeded by the seed,
+/// one stream per channel), computed a batch at a time in vector lanes.
+struct Exponentials {
+    rng: ChaCha12Rng,
+    batch: [f64; 64],
+    next: usize,
+}
+
+multiversion! {
+    /// Replaces uniforms u ∈ [0, 1) by −ln(1 − u).
+    fn exponentials<V>(u: &mut [f64]) {
+        for v in u.iter_mut() {
+            *v = -elementary::ln(1.0 - *v);
+        }
+    }
+}
+
+impl Exponentials {
+    fn new(seed: u64, channel: usize) -> Self {
+        let mut rng = ChaCha12Rng::seed_from_u64(seed);
+        rng.set_stream(channel as u64);
+        Exponentials {
+            rng,
+            batch: [0.0; 64],
+            next: 64,
+        }
+    }
+
+    fn next(&mut self) -> f64 {
+        if self.next == self.batch.len() {
+            for v in &mut self.batch {
+                *v = self.rng.random::<f64>();
+            }
+            exponentials(&mut self.batch);
+            self.next = 0;
+        }
+        self.next += 1;
+        self.batch[self.next - 1]
+    }
+}
+
+/// Fibre spikes per sample of the first `lanes` channels of `hazard` (cumulative hazards from
+/// [`hazard_lanes`]), channel `first + l` in lane l drawn from a generator seeded by
+/// `(seed, first + l)`, into `counts` (resized to the hazard's length).
+///
+/// One pass over the samples per channel with all its fibres at once: an armed fibre holds its
+/// target H[s − 1] + E and fires at the first t with H[t] ≥ target; a fibre that fired at t
+/// re-arms at t + ⌈refractory⌉ with a new draw. So each sample costs one comparison with the
+/// lowest target, and each fibre spike a draw and a heap operation.
+pub fn fibre_counts_lanes(
+    p: &BushyCellParams,
+    rate: usize,
+    hazard: &[[f64; LANES]],
+    lanes: usize,
+    seed: u64,
+    first: usize,
+    counts: &mut Vec<[u8; LANES]>,
+) {
+    let n = hazard.len();
+    counts.clear();
+    counts.resize(n, [0; LANES]);
+    let dead = ((p.tau_refrac * rate as f64).ceil().max(0.0) as usize).max(1);
+    // The fibres are alike, so only their targets matter: the armed ones' in a min-heap (as
+    // bits, which order non-negative doubles as their values), and the samples at which the
+    // refractory ones re-arm, in the order they fired.
+    let mut armed = BinaryHeap::with_capacity(p.fibres);
+    let mut resting = VecDeque::with_capacity(p.fibres);
+    let lowest = |armed: &BinaryHeap<Reverse<u64>>| {
+        armed
+            .peek()
+            .map_or(f64::INFINITY, |&Reverse(b)| f64::from_bits(b))
+    };
+    for lane in 0..lanes.min(LANES) {
+        let mut draws = Exponentials::new(seed, first + lane);
+        armed.clear();
+        resting.clear();
+        for _ in 0..p.fibres {
+            armed.push(Reverse(draws.next().to_bits()));
+        }
+        // The hot loop compares each sample with the next re-arm sample and the lowest target
+        // only; the queues change at fibre spikes.
+        let mut lowest_target = lowest(&armed);
+        let mut next_rearm = usize::MAX;
+        for t in 0..n {
+            if next_rearm == t {
+                while resting.front() == Some(&t) {
+                    resting.pop_front();
+                    let before = if t == 0 { 0.0 } else { hazard[t - 1][lane] };
+                    armed.push(Reverse((before + draws.next()).to_bits()));
+                }
+                next_rearm = resting.front().copied().unwrap_or(usize::MAX);
+                lowest_target = lowest(&armed);
+            }
+            let h = hazard[t][lane];
+            if h >= lowest_target {
+                while lowest(&armed) <= h {
+                    armed.pop();
+                    counts[t][lane] += 1;
+                    resting.push_back(t + dead);
+                }
+                next_rearm = resting.front().copied().unwrap_or(usize::MAX);
+                lowest_target = lowest(&armed);
+            }
+        }
+    }
+}
+
+/// Fibre spikes per sample of one channel (all fibres together) with firing probability `prob`,
+/// drawn as [`fibre_counts_lanes`] draws channel `channel`; `rows` and `counts` are scratch.
+pub fn fast_fibre_counts(
+    p: &BushyCellParams,
+    rate: usize,
+    prob: &[f64],
+    seed: u64,
+    channel: usize,
+    rows: &mut Vec<[f64; LANES]>,
+    counts: &mut Vec<[u8; LANES]>,
+) -> Vec<u8> {
+    rows.clear();
+    rows.extend(prob.iter().map(|&v| {
+        let mut row = [0.0; LANES];
+        row[0] = v;
+        row
+    }));
+    hazard_lanes(rows);
+    fibre_counts_lanes(p, rate, rows, 1, seed, channel, counts);
+    counts.iter().map(|row| row[0]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hazards_are_minus_log1p_and_add_up_per_lane() {
+        // One sample: the hazard itself, within a few ulp of libm's log1p.
+        let mut probs = vec![
+            0.0, 1e-300, 1e-17, 1.1e-16, 1e-9, 0.001, 0.3, 0.5, 0.999_999,
+        ];
+        probs.extend((1..2000).map(|i| i as f64 / 2000.0));
+        for &p in &probs {
+            let mut rows = vec![[p; LANES]];
+            hazard_lanes(&mut rows);
+            let exact = -(-p).ln_1p();
+            let got = rows[0][LANES - 1];
+            assert!(
+                (got - exact).abs() <= 4.0 * f64::EPSILON * exact,
+                "p = {p:e}: {got:e}, log1p gives {exact:e}"
+            );
+        }
+        for (p, h) in [(1.0, CERTAIN), (1.5, CERTAIN), (-0.2, 0.0), (0.0, 0.0)] {
+            let mut rows = vec![[p; LANES]];
+            hazard_lanes(&mut rows);
+            assert_eq!(rows[0][2], h, "p = {p}");
+        }
+        // Many samples: each lane its own running sum.
+        let mut rows: Vec<[f64; LANES]> = (0..100)
+            .map(|t| std::array::from_fn(|l| 0.001 * (l + 1) as f64 * (t % 7) as f64))
+            .collect();
+        let expected: Vec<f64> = (0..LANES)
+            .map(|l| {
+                (0..100)
+                    .map(|t| -(-0.001 * (l + 1) as f64 * (t % 7) as f64).ln_1p())
+                    .sum()
+            })
+            .collect();
+        hazard_lanes(&mut rows);
+        for (l, e) in expected.iter().enumerate() {
+            assert!(
+                (rows[99][l] - e).abs() < 1e-13 * e,
+                "lane {l}: {} vs {e}",
+                rows[99][l]
+            );
+        }
+    }
+
+    #[test]
+    fn certain_spikes_follow_the_refractory_period_and_silence_none() {
+        // p = 1 in lane 0: every fibre fires at 0, then as soon as its refractory period ends;
+        // p = 0 in lane 1: nothing; p = 1 from sample 100 in lane 2: all fire at 100 first.
+        let p = BushyCellParams::default();
+        let rate = 24_000;
+        let dead = (p.tau_refrac * rate as f64).ceil() as usize;
+        let mut rows: Vec<[f64; LANES]> = (0..1000)
+            .map(|t| {
+                let mut row = [0.0; LANES];
+                row[0] = 1.0;
+                row[2] = if t >= 100 { 1.0 } else { 0.0 };
+                row
+            })
+            .collect();
+        hazard_lanes(&mut rows);
+        let mut counts = Vec::new();
+        fibre_counts_lanes(&p, rate, &rows, 3, 5, 0, &mut counts);
+        for (t, row) in counts.iter().enumerate() {
+            let all = p.fibres as u8;
+            assert_eq!(
+                row[0],
+                if t % dead == 0 { all } else { 0 },
+                "lane 0, sample {t}"
+            );
+            assert_eq!(row[1], 0, "lane 1, sample {t}");
+            let lane2 = t >= 100 && (t - 100) % dead == 0;
+            assert_eq!(row[2], if lane2 { all } else { 0 }, "lane 2, sample {t}");
+        }
+    }
+}
