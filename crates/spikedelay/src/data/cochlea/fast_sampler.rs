@@ -42,8 +42,8 @@ multiversion! {
                 let h = if u == 1.0 { p } else { corrected };
                 let h = if p >= 1.0 { CERTAIN } else if inside { h } else { 0.0 };
                 total[l] += h;
-                row[l] = total[l];
             }
+            *row = total;
         }
     }
 }
