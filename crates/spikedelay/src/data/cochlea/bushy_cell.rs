@@ -125,8 +125,8 @@ pub fn fast_channel(p: &BushyCellParams, rate: usize, counts: &[u8]) -> Vec<u32>
 multiversion! {
     /// [`lif`] fed by fibre counts for [`LANES`] channels side by side (`rows[t][l]`: channel
     /// l's count at sample t), each `if` a select: the same operations in the same order as the
-    /// one-channel loop. `fired[t][l]` is set where channel l spikes at sample t − 1.
-    fn lif_lanes<V>(k: [f64; 5], rows: &[[u8; LANES]], fired: &mut [[u8; LANES]]) {
+    /// one-channel loop. Bit l of `fired[t]` is set where channel l spikes at sample t − 1.
+    fn lif_lanes<V>(k: [f64; 5], rows: &[[u8; LANES]], fired: &mut [u8]) {
         let [mem_decay, syn_decay, weight, dt, refrac_samples] = k;
         let n = rows.len().min(fired.len());
         if n == 0 {
@@ -139,21 +139,24 @@ multiversion! {
         for l in 0..LANES {
             current[l] = rows[0][l] as f64;
             prev[l] = (current[l] * weight * dt).min(1.0);
-            fired[0][l] = 0;
         }
+        fired[0] = 0;
         for t in 1..n {
+            let input = rows[t].map(f64::from);
+            let mut mask = 0u8;
             for l in 0..LANES {
                 let active = refrac[l] <= 0.0;
                 // `prev` is finite (clipped at 1): `>=` is the loop's `else` of `< 1`.
-                let fire = active && prev[l] >= 1.0;
-                fired[t][l] = fire as u8;
+                let fire = active & (prev[l] >= 1.0);
+                mask |= u8::from(fire) << l;
                 refrac[l] = if fire { refrac_samples } else { refrac[l] };
-                let vm = if active && !fire { prev[l] * mem_decay } else { 0.0 };
-                current[l] = current[l] * syn_decay + rows[t][l] as f64;
+                let vm = if active & !fire { prev[l] * mem_decay } else { 0.0 };
+                current[l] = current[l] * syn_decay + input[l];
                 let vm = if refrac[l] <= 0.0 { vm + current[l] * weight * dt } else { vm };
                 prev[l] = if vm > 1.0 { 1.0 } else { vm };
                 refrac[l] -= 1.0;
             }
+            fired[t] = mask;
         }
     }
 }
@@ -165,7 +168,7 @@ pub fn fast_channels(
     rate: usize,
     counts: &[Vec<u8>],
     rows: &mut Vec<[u8; LANES]>,
-    fired: &mut Vec<[u8; LANES]>,
+    fired: &mut Vec<u8>,
 ) -> Vec<Vec<u32>> {
     assert!(counts.len() <= LANES, "at most {LANES} channels at once");
     let n = counts.first().map_or(0, |c| c.len());
@@ -186,11 +189,11 @@ pub fn lanes_spikes(
     rate: usize,
     rows: &[[u8; LANES]],
     lanes: usize,
-    fired: &mut Vec<[u8; LANES]>,
+    fired: &mut Vec<u8>,
 ) -> Vec<Vec<u32>> {
     let n = rows.len();
     fired.clear();
-    fired.resize(n, [0; LANES]);
+    fired.resize(n, 0);
     let fs = rate as f64;
     let dt = 1.0 / fs;
     let k = [
@@ -202,10 +205,10 @@ pub fn lanes_spikes(
     ];
     lif_lanes(k, rows, fired);
     let mut spikes = vec![Vec::new(); lanes];
-    for (t, row) in fired.iter().enumerate() {
-        if u64::from_ne_bytes(*row) != 0 {
+    for (t, &mask) in fired.iter().enumerate() {
+        if mask != 0 {
             for (l, out) in spikes.iter_mut().enumerate() {
-                if row[l] != 0 {
+                if mask & (1 << l) != 0 {
                     out.push((t - 1) as u32);
                 }
             }

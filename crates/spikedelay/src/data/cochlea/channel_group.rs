@@ -19,7 +19,8 @@ pub struct ChannelGroup {
     /// fast sampler, the cumulative hazard).
     rows: Vec<[f64; LANES]>,
     counts: Vec<[u8; LANES]>,
-    fired: Vec<[u8; LANES]>,
+    /// Per sample, bit l set where lane l's neuron spiked at the sample before.
+    fired: Vec<u8>,
 }
 
 impl ChannelGroup {

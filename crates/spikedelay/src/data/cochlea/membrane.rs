@@ -15,6 +15,7 @@ use super::hair_cell::LANES;
 use super::hankel::{cln, csqrt, hankel0};
 use super::params::MembraneParams;
 use super::transfer::{OmegaColumns, RUN, TransferRun};
+use crate::kernels::simd::multiversion;
 
 const I: Complex64 = Complex64::new(0.0, 1.0);
 
@@ -209,6 +210,45 @@ impl ClipSpectrum {
     }
 }
 
+multiversion! {
+    /// Multiplies `v` by `x` bin by bin while keeping `peak`, the running maximum of |v|², and
+    /// stops after the first bin k with |v_k|² < 1e-30·peak (returned). Eight bins at a time
+    /// where none can stop (their smallest |v|² at least 1e-30 of the peak after them), one at
+    /// a time otherwise: the same bins as one bin at a time.
+    fn multiply_until_negligible<V>(
+        v: &mut [Complex64],
+        x: &[Complex64],
+        peak: &mut f64,
+    ) -> Option<usize> {
+        let n = v.len().min(x.len());
+        let whole = n - n % 8;
+        let mut k = 0;
+        while k < whole {
+            let (vs, xs) = (&mut v[k..k + 8], &x[k..k + 8]);
+            let sizes: [f64; 8] = std::array::from_fn(|l| vs[l].norm_sqr());
+            let high = sizes.iter().fold(*peak, |a, &b| a.max(b));
+            let low = sizes.iter().fold(f64::INFINITY, |a, &b| a.min(b));
+            if low < 1e-30 * high {
+                break;
+            }
+            *peak = high;
+            for (y, x) in vs.iter_mut().zip(xs) {
+                *y *= x;
+            }
+            k += 8;
+        }
+        for i in k..n {
+            let size = v[i].norm_sqr();
+            *peak = peak.max(size);
+            v[i] *= x[i];
+            if size < 1e-30 * *peak {
+                return Some(i);
+            }
+        }
+        None
+    }
+}
+
 /// The inverse transforms of channels' spectra, two channels per complex FFT, reusable across
 /// the channels of one clip.
 pub struct ChannelTransform {
@@ -248,14 +288,9 @@ impl ChannelTransform {
             let run = &mut full[start..stop];
             self.run
                 .evaluate(membrane, &spec.columns, &spec.terms, &at, start, run);
-            for (k, (y, x)) in run.iter_mut().zip(&spec.bins[start..stop]).enumerate() {
-                let size = y.norm_sqr();
-                peak = peak.max(size);
-                *y *= x;
-                if size < 1e-30 * peak {
-                    end = start + k + 1;
-                    break 'runs;
-                }
+            if let Some(k) = multiply_until_negligible(run, &spec.bins[start..stop], &mut peak) {
+                end = start + k + 1;
+                break 'runs;
             }
         }
         full[end..].fill(Complex64::new(0.0, 0.0));

@@ -289,6 +289,29 @@ fn series_terms_at(r: f64) -> usize {
     MAX_SERIES
 }
 
+multiversion! {
+    /// Per block of [`BLOCK`] bins: the smallest |G|² among the bins Hankel's expansion takes
+    /// (Re G > 0, |G| ≥ 12; ∞ if none) and the number of the others, eight lanes at a time.
+    fn block_smallest<V>(g_re: &[f64], g_im: &[f64], smallest: &mut [f64], others: &mut [u32]) {
+        for (blk, (low, other)) in smallest.iter_mut().zip(others.iter_mut()).enumerate() {
+            let b = blk * BLOCK;
+            let (re, im) = (&g_re[b..b + BLOCK], &g_im[b..b + BLOCK]);
+            let mut mins = [f64::INFINITY; 8];
+            let mut count = [0u32; 8];
+            for (re, im) in re.chunks_exact(8).zip(im.chunks_exact(8)) {
+                for l in 0..8 {
+                    let square = re[l] * re[l] + im[l] * im[l];
+                    let asymptotic = re[l] > 0.0 && square >= ASYMPTOTIC_FROM * ASYMPTOTIC_FROM;
+                    mins[l] = if asymptotic && square < mins[l] { square } else { mins[l] };
+                    count[l] += u32::from(!asymptotic);
+                }
+            }
+            *low = mins.iter().fold(f64::INFINITY, |a, &v| a.min(v));
+            *other = count.iter().sum();
+        }
+    }
+}
+
 /// Gathered bins summed together by [`series_sums`]: two vectors of eight lanes, each with two
 /// sums, so four independent recurrences.
 pub const SERIES_BLOCK: usize = 16;
@@ -390,6 +413,9 @@ pub struct TransferRun {
     gathered: [Vec<f64>; 12],
     /// Terms per block of bins.
     terms: Vec<usize>,
+    /// Per block: the smallest |G|² of the expansion's bins, and how many bins are not its.
+    smallest: Vec<f64>,
+    others: Vec<u32>,
 }
 
 impl Default for TransferRun {
@@ -406,6 +432,8 @@ impl Default for TransferRun {
             series: Vec::with_capacity(RUN),
             gathered: std::array::from_fn(|_| Vec::with_capacity(RUN)),
             terms: Vec::with_capacity(RUN / 8),
+            smallest: Vec::with_capacity(RUN / BLOCK),
+            others: Vec::with_capacity(RUN / BLOCK),
         }
     }
 }
@@ -466,24 +494,22 @@ impl TransferRun {
         self.series.clear();
         self.terms.clear();
         let mut amos = false;
-        for b in (0..padded).step_by(BLOCK) {
-            let end = (b + BLOCK).min(n);
-            // Without branches first: the block's smallest |G|² among the expansion's bins, and
-            // whether any bin is not one of them.
-            let mut smallest = f64::INFINITY;
-            let mut others = false;
-            for (&gr, &gi) in self.g_re[b..end].iter().zip(&self.g_im[b..end]) {
-                let square = gr * gr + gi * gi;
-                let asymptotic = gr > 0.0 && square >= ASYMPTOTIC_FROM * ASYMPTOTIC_FROM;
-                smallest = if asymptotic {
-                    smallest.min(square)
-                } else {
-                    smallest
-                };
-                others |= !asymptotic;
-            }
-            if others {
-                for i in b..end {
+        // Padding bins count as the expansion's with |G| = ∞ (their u is 0).
+        self.g_re[n..padded].fill(f64::INFINITY);
+        self.g_im[n..padded].fill(0.0);
+        let blocks = padded / BLOCK;
+        self.smallest.resize(blocks, 0.0);
+        self.others.resize(blocks, 0);
+        block_smallest(
+            &self.g_re[..padded],
+            &self.g_im[..padded],
+            &mut self.smallest,
+            &mut self.others,
+        );
+        for (blk, (&smallest, &others)) in self.smallest.iter().zip(&self.others).enumerate() {
+            if others > 0 {
+                let b = blk * BLOCK;
+                for i in b..(b + BLOCK).min(n) {
                     let (gr, gi) = (self.g_re[i], self.g_im[i]);
                     let square = gr * gr + gi * gi;
                     if !(gr > 0.0 && square >= ASYMPTOTIC_FROM * ASYMPTOTIC_FROM) {
@@ -531,28 +557,26 @@ impl TransferRun {
 
     /// v for the bins in `self.series`, written into `self.v`.
     fn series_bins(&mut self, cols: &OmegaColumns, at: &Position, start: usize) {
-        for g in &mut self.gathered {
-            g.clear();
-        }
-        for &i in &self.series {
-            let k = start + i;
-            let (gr, gi) = (self.g_re[i], self.g_im[i]);
-            for (g, v) in self.gathered.iter_mut().zip([
-                cols.omega[k],
-                cols.m_omega2[k],
-                cols.series_outer[0][k],
-                cols.series_outer[1][k],
-                gr,
-                gi,
-            ]) {
-                g.push(v);
-            }
-        }
         // Padding to whole blocks: z = 1, ω = 1 give finite values, then dropped.
         let count = self.series.len();
         let padded = count.div_ceil(SERIES_BLOCK) * SERIES_BLOCK;
         for g in &mut self.gathered {
+            g.clear();
             g.resize(padded, 1.0);
+        }
+        for (j, &i) in self.series.iter().enumerate() {
+            let k = start + i;
+            let sources = [
+                cols.omega[k],
+                cols.m_omega2[k],
+                cols.series_outer[0][k],
+                cols.series_outer[1][k],
+                self.g_re[i],
+                self.g_im[i],
+            ];
+            for (g, v) in self.gathered.iter_mut().zip(sources) {
+                g[j] = v;
+            }
         }
         let [
             omega,
