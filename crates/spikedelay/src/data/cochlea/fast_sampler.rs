@@ -27,7 +27,7 @@ const CERTAIN: f64 = 745.0;
 
 multiversion! {
     /// Replaces the firing probabilities `rows[t][l]` by the cumulative hazards
-    /// H[t][l] = Σ_{k ≤ t} −ln(1 − p_k) of each lane. −ln(1 − p) is −log1p(−p) by Goldberg's
+    /// `H[t][l]` = Σ_{k ≤ t} −ln(1 − p_k) of each lane. −ln(1 − p) is −log1p(−p) by Goldberg's
     /// correction ln(u)·p/(u − 1), u = 1 − p, exact to a few ulp also where u rounds (p where
     /// it rounds to 1).
     pub fn hazard_lanes<V>(rows: &mut [[f64; LANES]]) {
@@ -94,7 +94,7 @@ impl Exponentials {
 /// `(seed, first + l)`, into `counts` (resized to the hazard's length).
 ///
 /// One pass over the samples per channel with all its fibres at once: an armed fibre holds its
-/// target H[s − 1] + E and fires at the first t with H[t] ≥ target; a fibre that fired at t
+/// target `H[s − 1] + E` and fires at the first t with `H[t] ≥ target`; a fibre that fired at t
 /// re-arms at t + ⌈refractory⌉ with a new draw. So each sample costs one comparison with the
 /// lowest target, and each fibre spike a draw and a heap operation.
 pub fn fibre_counts_lanes(

@@ -191,7 +191,7 @@ multiversion! {
     }
 }
 
-/// Bins summed together by [`asymptotic_sum`]: four vectors of eight lanes, whose four
+/// Bins summed together by `asymptotic_sum`: four vectors of eight lanes, whose four
 /// independent recurrences hide each other's latency.
 pub const BLOCK: usize = 32;
 
@@ -312,7 +312,7 @@ multiversion! {
     }
 }
 
-/// Gathered bins summed together by [`series_sums`]: two vectors of eight lanes, each with two
+/// Gathered bins summed together by `series_sums`: two vectors of eight lanes, each with two
 /// sums, so four independent recurrences.
 pub const SERIES_BLOCK: usize = 16;
 
