@@ -129,6 +129,21 @@ impl OmegaColumns {
     }
 }
 
+/// √(x + iy) on the principal branch by `hankel::csqrt`'s algebraic formula, inlined so that
+/// the loops calling it stay vectorised: t = √((|x| + |z|)/2), then (t, y/2t) for x ≥ 0, else
+/// (|y|/2t, ±t) with the sign of y.
+#[inline(always)]
+fn principal_sqrt(x: f64, y: f64) -> (f64, f64) {
+    let size = (x * x + y * y).sqrt();
+    let t = ((x.abs() + size) * 0.5).sqrt();
+    let h = y / (2.0 * t);
+    if x >= 0.0 {
+        (t, h)
+    } else {
+        (h.abs(), t.copysign(y))
+    }
+}
+
 multiversion! {
     /// Per bin of one run: G, and where the expansion applies the factor P/ξ·ξ^¼·e^{iG} and
     /// u = i/G for its sum. `cols` are the run's slices of [`OmegaColumns`]' columns in the
@@ -153,10 +168,7 @@ multiversion! {
             // ξ = s − mω² − iωr(c) and its principal root (Im ξ < 0), as `csqrt`.
             let xr = s - mw2[i];
             let xim = -omega[i] * r;
-            let size = (xr * xr + xim * xim).sqrt();
-            let t = ((xr.abs() + size) * 0.5).sqrt();
-            let h = xim / (2.0 * t);
-            let (rxr, rxi) = if xr >= 0.0 { (t, h) } else { (h.abs(), t.copysign(xim)) };
+            let (rxr, rxi) = principal_sqrt(xr, xim);
             // den = ½αe^{αc/2}·(−2√ξ + i(2a + 2mω² + iωr(c))/√(a + mω²)).
             let dr = den_scale * (-2.0 * rxr - r * w_root[i]);
             let di = den_scale * (-2.0 * rxi + a_root[i]);
@@ -376,17 +388,11 @@ multiversion! {
             // ξ and √ξ as in `big_g_and_factor`.
             let xr = s - mw2[i];
             let xim = -omega[i] * r;
-            let size = (xr * xr + xim * xim).sqrt();
-            let t = ((xr.abs() + size) * 0.5).sqrt();
-            let h = xim / (2.0 * t);
-            let (rxr, rxi) = if xr >= 0.0 { (t, h) } else { (h.abs(), t.copysign(xim)) };
+            let (rxr, rxi) = principal_sqrt(xr, xim);
             // √(G/g) with G/g = G·√ξ/(ω√(ρ/h)), on the principal branch.
             let scale = 1.0 / (omega[i] * root_rho_h);
             let (ar, ai) = ((gr * rxr - gi * rxi) * scale, (gr * rxi + gi * rxr) * scale);
-            let asize = (ar * ar + ai * ai).sqrt();
-            let ta = ((ar.abs() + asize) * 0.5).sqrt();
-            let ha = ai / (2.0 * ta);
-            let (cr, ci) = if ar >= 0.0 { (ta, ha) } else { (ha.abs(), ta.copysign(ai)) };
+            let (cr, ci) = principal_sqrt(ar, ai);
             // 2ω·base/ξ·√(G/g)·H₀.
             let inv = 1.0 / (xr * xr + xim * xim);
             let pr = (sor[i] * xr + soi[i] * xim) * inv;
