@@ -68,7 +68,7 @@ def _split(name: str, item) -> tuple:
 
 
 def train(config: RunConfig, out=None, callback=None, data=None, overwrite: bool = False,
-          seeds=None, resume: bool = False) -> dict:
+          seeds=None, resume: bool = False, device: str = "auto") -> dict:
     """Trains `config` as `spikedelay train` does (the same run manager) and returns the run's
     summary (the dict of `summary.json`); with `seeds`, `{"summaries": [...], "aggregate": {...}}`
     (the dicts of each `seed<k>/summary.json` and of `aggregate.json`).
@@ -78,14 +78,17 @@ def train(config: RunConfig, out=None, callback=None, data=None, overwrite: bool
     continues the unfinished seed and skips finished ones). seeds: train once per seed into
     `out/seed<k>/`. callback: called with each epoch's metrics dict. data: your own arrays,
     `{"train": (x, y[, lengths]), "valid": ..., "test": ...}` with x (N, T, C) and integer y,
-    instead of the configuration's dataset. Ctrl-C stops after the current batch
+    instead of the configuration's dataset. device: where the training batches run, `auto` (a
+    CUDA GPU when there is one, else the CPU), `cpu`, `cuda` or `cuda:N`; checkpoints do not
+    depend on it, so a run trained on a GPU resumes or evaluates on the CPU. Ctrl-C stops after the current batch
     (KeyboardInterrupt), leaving the last finished epoch's checkpoint intact.
     """
     if data is not None:
         data = {k: (_split(k, v) if k in ("train", "valid", "test") else v) for k, v in data.items()}
     if seeds is not None:
         seeds = [int(s) for s in seeds]
-    return _train(config, None if out is None else str(out), callback, data, overwrite, seeds, resume)
+    return _train(config, None if out is None else str(out), callback, data, overwrite, seeds, resume,
+                  str(device))
 
 
 def sweep(config: RunConfig, out, grid=None, seeds=(0,), jobs: int = 1, threads=None,

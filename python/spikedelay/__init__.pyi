@@ -37,6 +37,7 @@ def train(
     overwrite: bool = False,
     seeds: Optional[list[int]] = None,
     resume: bool = False,
+    device: str = "auto",
 ) -> dict[str, Any]: ...
 def sweep(
     config: RunConfig,

@@ -117,9 +117,9 @@ fn splits_from(data: &Bound<'_, PyDict>) -> PyResult<Splits> {
 /// Trains `config` (on its own data, or on `data`) as `spikedelay train` does, through the
 /// library's run manager: into `out` when given (refused if it holds a run, unless `overwrite`;
 /// continued with `resume`), once or once per seed of `seeds` (`out/seed<k>/` and
-/// `aggregate.json`).
+/// `aggregate.json`), with the training batches on `device` (`auto`, `cpu`, `cuda`, `cuda:N`).
 #[pyfunction]
-#[pyo3(signature = (config, out=None, callback=None, data=None, overwrite=false, seeds=None, resume=false))]
+#[pyo3(signature = (config, out=None, callback=None, data=None, overwrite=false, seeds=None, resume=false, device="auto"))]
 #[allow(clippy::too_many_arguments)]
 pub fn train(
     py: Python<'_>,
@@ -130,7 +130,9 @@ pub fn train(
     overwrite: bool,
     seeds: Option<Vec<u64>>,
     resume: bool,
+    device: &str,
 ) -> PyResult<Py<PyAny>> {
+    let device: spikedelay::device::Device = device.parse().map_err(to_py)?;
     if resume && out.is_none() {
         return Err(pyo3::exceptions::PyValueError::new_err(
             "resume=True continues the run in `out`; give out",
@@ -154,6 +156,7 @@ pub fn train(
         },
         data_dir: None,
         collective: None,
+        device,
     };
     let given = data.as_ref().map(splits_from).transpose()?;
     let interrupted = AtomicBool::new(false);

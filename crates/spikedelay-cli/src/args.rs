@@ -224,6 +224,11 @@ pub struct TrainArgs {
     /// Training seed (initialisation, shuffling, dropout).
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// Where the training batches run: `auto` (a CUDA GPU when there is one, else the CPU),
+    /// `cpu`, `cuda`, `cuda:N`, or `software` (the GPU's kernels on the host, to check them;
+    /// slow). Not stored in the run's configuration: a run resumes on any device.
+    #[arg(long, value_name = "DEVICE", default_value = "auto")]
+    pub device: spikedelay::device::Device,
     /// Fixed shards each batch is split into [sets train.shards; default 1]: with MPI
     /// (`mpirun -np K`, K dividing N) the shards are divided among the processes, and any K gives
     /// one process's results bit for bit.

@@ -127,6 +127,7 @@ pub fn train_plan(args: &TrainArgs) -> Result<RunPlan> {
                 _ => None,
             },
             collective: None,
+            device: args.device,
         })
     }
 }

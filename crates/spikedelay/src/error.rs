@@ -206,6 +206,10 @@ pub enum Error {
         /// Which fields to reduce.
         hint: String,
     },
+    /// The device a run asked for (`--device`) cannot be used: no driver or library, no
+    /// such GPU, or a failure inside it (the message names which and what was looked for).
+    #[error("device: {0}")]
+    Device(String),
 }
 
 impl Error {

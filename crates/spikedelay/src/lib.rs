@@ -35,6 +35,7 @@
 pub mod atomic_file;
 pub mod config;
 pub mod data;
+pub mod device;
 pub mod error;
 pub mod export;
 pub mod fault;

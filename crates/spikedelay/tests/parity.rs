@@ -180,15 +180,15 @@ fn kernels_and_their_gradients_match_dcls() {
 // ------------------------------------------------------------------------------------------
 // Networks
 
-struct Case {
+pub(crate) struct Case {
     fx: Fixture,
-    net: Network,
-    x: Seq,
-    labels: Vec<usize>,
-    masks: Vec<Vec<f32>>,
+    pub net: Network,
+    pub x: Seq,
+    pub labels: Vec<usize>,
+    pub masks: Vec<Vec<f32>>,
 }
 
-fn load_case(name: &str) -> Case {
+pub(crate) fn load_case(name: &str) -> Case {
     let fx = Fixture::load(&format!("network_{name}.safetensors"));
     let cfg: serde_json::Value = serde_json::from_str(&fx.meta["config"]).unwrap();
     let delays = match cfg["mode"].as_str().unwrap() {

@@ -7,6 +7,7 @@ mod checkpoint;
 mod cochlea;
 mod common;
 mod data_parallel;
+mod device;
 #[cfg(feature = "download")]
 mod download;
 mod export;

@@ -4,6 +4,7 @@ pub mod aggregate;
 pub mod checkpoint;
 pub mod layout;
 pub mod metrics;
+mod on_device;
 pub mod optim;
 pub mod parallel;
 pub mod provenance;

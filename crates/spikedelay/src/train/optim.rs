@@ -6,6 +6,7 @@
 //! ```
 //! `β1` is whatever the schedule set for this epoch, and it is also the one in the bias correction.
 
+use crate::device::AdamStep;
 use crate::model::{Network, NetworkGrads, ParamId, ParamKind};
 
 /// Per-tensor Adam moments.
@@ -59,6 +60,21 @@ impl Adam {
         self.step += 1;
     }
 
+    /// This step's constants in float32, as [`Self::update`] and the device's Adam use them:
+    /// `lr/(1−β₁ᵗ)`, `β₁`, `β₂`, `√(1−β₂ᵗ)`, `ε`.
+    pub fn constants(&self) -> AdamStep {
+        debug_assert!(self.step > 0, "begin_step must be called first");
+        let j = self.step as i32;
+        let bc1 = 1.0 - self.beta1.powi(j);
+        AdamStep {
+            step_size: (self.lr / bc1) as f32,
+            beta1: self.beta1 as f32,
+            beta2: self.beta2 as f32,
+            bc2_sqrt: (1.0 - self.beta2.powi(j)).sqrt() as f32,
+            eps: self.eps as f32,
+        }
+    }
+
     /// Updates one parameter tensor in place with its gradient and coupled L2 `weight_decay`.
     pub fn update(
         &self,
@@ -67,12 +83,13 @@ impl Adam {
         state: &mut AdamState,
         weight_decay: f32,
     ) {
-        debug_assert!(self.step > 0, "begin_step must be called first");
-        let j = self.step as i32;
-        let bc1 = 1.0 - self.beta1.powi(j);
-        let bc2_sqrt = (1.0 - self.beta2.powi(j)).sqrt() as f32;
-        let step_size = (self.lr / bc1) as f32;
-        let (b1, b2, eps) = (self.beta1 as f32, self.beta2 as f32, self.eps as f32);
+        let AdamStep {
+            step_size,
+            beta1: b1,
+            beta2: b2,
+            bc2_sqrt,
+            eps,
+        } = self.constants();
         for (((w, &g0), m), v) in param
             .iter_mut()
             .zip(grad)

@@ -27,9 +27,9 @@ pub struct Provenance {
     pub simd: String,
     /// Worker threads.
     pub threads: usize,
-    /// Where the numbers were computed: `cpu`.
+    /// Where the training batches ran: `cpu`, `cuda:N` or `software` (docs/design.md §9).
     pub device: String,
-    /// The device's name (the CPU's model).
+    /// The device's name (the CPU's or the GPU's model).
     pub device_name: String,
     /// The data's fingerprint ([`crate::data::fingerprint`]).
     pub data: String,

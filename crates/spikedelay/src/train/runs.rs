@@ -14,6 +14,7 @@ use super::run_dir::{Existing, holds_run};
 use super::trainer::{TrainObserver, Trainer};
 use crate::config::RunConfig;
 use crate::data::{LoadProgress, Splits};
+use crate::device::Device;
 use crate::error::{Error, Result};
 use crate::model::Network;
 
@@ -88,6 +89,9 @@ pub struct RunPlan {
     /// The processes sharing every batch (data parallelism; `None`: this one alone). Only
     /// the first process (rank 0) writes the run folder; the others read it to resume.
     pub collective: Option<Arc<dyn Collective>>,
+    /// Where the training batches run (docs/design.md §9); `auto` takes a CUDA GPU when
+    /// there is one. Not part of the configuration: a run resumes on any device.
+    pub device: Device,
 }
 
 impl RunPlan {
@@ -100,6 +104,7 @@ impl RunPlan {
             existing: Existing::Refuse,
             data_dir: None,
             collective: None,
+            device: Device::Auto,
         }
     }
 
@@ -237,10 +242,11 @@ impl RunPlan {
             }
             (trainer, loaded)
         };
-        let mut trainer = match &self.collective {
+        let trainer = match &self.collective {
             Some(c) => trainer.with_collective(c.clone())?,
             None => trainer,
         };
+        let mut trainer = trainer.with_device(self.device)?;
         let splits = match (&loaded, data) {
             (Some(s), _) => s,
             (None, DataSource::Given(s)) => s,

@@ -39,6 +39,7 @@ use super::schedule::{CosineAnnealing, OneCycle, SigmaSchedule};
 use crate::config::RunConfig;
 use crate::data::fingerprint::fingerprint;
 use crate::data::{Splits, make_batch_padded};
+use crate::device::{Accelerator, Device, DeviceNetwork};
 use crate::error::{Error, Result};
 use crate::infer::{EventNetwork, SampleSteps, Tally, evaluate_shared};
 use crate::model::decision::sum_softmax_cross_entropy_shard;
@@ -79,16 +80,21 @@ const PURPOSE_DROPOUT: u64 = 3;
 
 /// A training run: configuration, network, optimisers, records.
 pub struct Trainer {
-    config: RunConfig,
-    network: Network,
-    optimizer: NetworkOptimizer,
+    pub(super) config: RunConfig,
+    pub(super) network: Network,
+    pub(super) optimizer: NetworkOptimizer,
     history: Vec<EpochMetrics>,
     progress: Progress,
     out: Option<RunDir>,
     /// The fingerprint of the data this session trains on (known once `run` has seen it).
     data_fingerprint: Option<String>,
     /// The processes sharing each batch ([`Solo`]: this one alone).
-    collective: Arc<dyn Collective>,
+    pub(super) collective: Arc<dyn Collective>,
+    /// Where the training batches run (`None`: the CPU path).
+    pub(super) accelerator: Option<Accelerator>,
+    /// The network on the accelerator, built at the first epoch there and kept between
+    /// epochs; `self.network` and the optimiser are brought up to date after each epoch.
+    pub(super) on_device: Option<DeviceNetwork>,
 }
 
 impl Trainer {
@@ -119,6 +125,8 @@ impl Trainer {
             out: None,
             data_fingerprint: None,
             collective: Arc::new(Solo),
+            accelerator: None,
+            on_device: None,
         })
     }
 
@@ -129,6 +137,23 @@ impl Trainer {
         check_shards(t.shards, t.batch_size, collective.size())?;
         self.collective = collective;
         Ok(self)
+    }
+
+    /// Runs the training batches on `device` (docs/design.md §9): `cpu` keeps the CPU path,
+    /// `auto` takes a CUDA GPU when there is one. Evaluation and checkpoints are the same
+    /// either way (checkpoints do not depend on the device).
+    pub fn with_device(mut self, device: Device) -> Result<Self> {
+        self.accelerator = device.open()?;
+        self.on_device = None;
+        Ok(self)
+    }
+
+    /// The device the training batches run on, and its name.
+    pub fn device(&self) -> (String, String) {
+        match &self.accelerator {
+            Some(a) => (a.device.clone(), a.name()),
+            None => ("cpu".into(), super::provenance::cpu_name().into()),
+        }
     }
 
     /// Continues the run saved in `out` (its `last.safetensors` and `metrics.jsonl`), locking
@@ -190,6 +215,8 @@ impl Trainer {
             out: dir,
             data_fingerprint: None,
             collective: Arc::new(Solo),
+            accelerator: None,
+            on_device: None,
         })
     }
 
@@ -287,7 +314,7 @@ impl Trainer {
         self.optimizer.positions.lr = lr_p;
         let sig = self.sigma_schedule().sig(epoch);
         self.network.set_sig(sig);
-        let (batch_size, weight_decay, seed) = (t.batch_size, t.weight_decay as f32, t.seed);
+        let (batch_size, seed) = (t.batch_size, t.seed);
 
         let mut order: Vec<usize> = (0..splits.train.len()).collect();
         order.shuffle(&mut stream(seed, PURPOSE_SHUFFLE, epoch as u64));
@@ -296,94 +323,30 @@ impl Trainer {
         observer.epoch_started(epoch, self.config.train.epochs, batches.len());
         let mut tally = Tally::new(splits.train.classes(), self.network.blocks.len());
         let mut conv_paths = ConvPathCounts::new();
-        let collective = self.collective.clone();
-        let exchange: &dyn SampleExchange = collective.as_ref();
-        let (shards, rank, size) = (t.shards, collective.rank(), collective.size());
-        let mine = owned_shards(shards, rank, size);
-        // Batches (this process's shards of each) are assembled one ahead on a loader thread
-        // while the current one trains; every shard is padded to its batch's longest sample.
-        std::thread::scope(|scope| -> Result<()> {
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            let (train, order, mine) = (splits.train.as_ref(), &batches, mine.clone());
-            scope.spawn(move || {
-                for idx in order {
-                    let steps = idx.iter().map(|&i| train.steps(i)).max().unwrap_or(0);
-                    let ranges = shard_ranges(idx.len(), shards)[mine.clone()].to_vec();
-                    let parts: Vec<_> = ranges
-                        .iter()
-                        .map(|r| make_batch_padded(train, &idx[r.clone()], steps))
-                        .collect();
-                    if tx.send((parts, ranges)).is_err() {
-                        break;
-                    }
-                }
-            });
-            for (b, idx) in batches.iter().enumerate() {
-                let (parts, ranges) = rx.recv().expect("the loader thread sends every batch");
-                let labels: Vec<usize> = idx.iter().map(|&i| splits.train.label(i)).collect();
-                let shard_labels: Vec<Vec<usize>> =
-                    parts.iter().map(|p| p.labels.clone()).collect();
-                let xs = parts.into_iter().map(|p| p.x).collect();
-                let dropout = &mut dropout_rng;
-                let p_drop = self.network.config.dropout;
-                let (vs, caches): (Vec<_>, Vec<_>) = self
-                    .network
-                    .forward_train_shards(
-                        xs,
-                        &ranges,
-                        idx.len(),
-                        &mut |_, n, c| crate::model::SeqDropout { p: p_drop }.mask(n, c, dropout),
-                        exchange,
-                    )?
-                    .into_iter()
-                    .unzip();
-                let outs = vs
-                    .iter()
-                    .zip(&shard_labels)
-                    .map(|(v, y)| sum_softmax_cross_entropy_shard(v, y, idx.len()))
-                    .collect::<Result<Vec<_>>>()?;
-                let out = gather_outputs(&outs, exchange);
-                let diverged = |what: String| Error::NonFinite {
-                    epoch: epoch + 1,
-                    batch: b + 1,
-                    what,
-                };
-                if !out.loss.is_finite() {
-                    return Err(diverged(format!("the loss ({})", out.loss)));
-                }
-                let g_vs: Vec<_> = outs
-                    .into_iter()
-                    .map(|o| o.grad.expect("gradient requested"))
-                    .collect();
-                let (layers, norms, _) = self
-                    .network
-                    .backward_shards(&caches, &g_vs, false, exchange);
-                let grads = NetworkGrads {
-                    layers: reduce_shard_grads(layers, exchange),
-                    norms,
-                };
-                self.optimizer.step(&mut self.network, &grads, weight_decay);
-                if crate::fault::poison_batch() {
-                    self.network.output.weight[0] = f32::NAN;
-                }
-                if let Some(name) = self.network.first_non_finite() {
-                    return Err(diverged(format!("parameter `{name}` after the update")));
-                }
-                tally.add(&out, &labels, &gather_spike_rates(&caches, exchange));
-                for plans in gather_plans(&caches, exchange) {
-                    count_paths(&mut conv_paths, &plans);
-                }
-                crate::fault::point("batch");
-                observer.batch_finished(out.loss);
-                if observer.should_stop() {
-                    return Err(Error::Interrupted {
-                        epoch: epoch + 1,
-                        batch: b + 1,
-                    });
-                }
+        if self.accelerator.is_some() {
+            self.device_batches(
+                epoch,
+                splits,
+                &batches,
+                &mut dropout_rng,
+                &mut tally,
+                observer,
+            )?;
+            let layers = self.network.blocks.len() + 1;
+            for _ in &batches {
+                count_paths(&mut conv_paths, &vec!["device"; layers]);
             }
-            Ok(())
-        })?;
+        } else {
+            self.cpu_batches(
+                epoch,
+                splits,
+                &batches,
+                &mut dropout_rng,
+                &mut tally,
+                &mut conv_paths,
+                observer,
+            )?;
+        }
         observer.evaluating();
         crate::fault::point("evaluating");
         let engine = EventNetwork::from_network(&self.network);
@@ -461,6 +424,111 @@ impl Trainer {
         Ok(metrics)
     }
 
+    /// The training batches of `epoch` on the CPU, sharded as `train.shards` says.
+    #[allow(clippy::too_many_arguments)]
+    fn cpu_batches(
+        &mut self,
+        epoch: usize,
+        splits: &Splits,
+        batches: &[&[usize]],
+        dropout_rng: &mut ChaCha8Rng,
+        tally: &mut Tally,
+        conv_paths: &mut ConvPathCounts,
+        observer: &mut dyn TrainObserver,
+    ) -> Result<()> {
+        let t = &self.config.train;
+        let (shards, weight_decay) = (t.shards, t.weight_decay as f32);
+        let collective = self.collective.clone();
+        let exchange: &dyn SampleExchange = collective.as_ref();
+        let (rank, size) = (collective.rank(), collective.size());
+        let mine = owned_shards(shards, rank, size);
+        // Batches (this process's shards of each) are assembled one ahead on a loader thread
+        // while the current one trains; every shard is padded to its batch's longest sample.
+        std::thread::scope(|scope| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let (train, order, mine) = (splits.train.as_ref(), batches, mine.clone());
+            scope.spawn(move || {
+                for idx in order {
+                    let steps = idx.iter().map(|&i| train.steps(i)).max().unwrap_or(0);
+                    let ranges = shard_ranges(idx.len(), shards)[mine.clone()].to_vec();
+                    let parts: Vec<_> = ranges
+                        .iter()
+                        .map(|r| make_batch_padded(train, &idx[r.clone()], steps))
+                        .collect();
+                    if tx.send((parts, ranges)).is_err() {
+                        break;
+                    }
+                }
+            });
+            for (b, idx) in batches.iter().enumerate() {
+                let (parts, ranges) = rx.recv().expect("the loader thread sends every batch");
+                let labels: Vec<usize> = idx.iter().map(|&i| splits.train.label(i)).collect();
+                let shard_labels: Vec<Vec<usize>> =
+                    parts.iter().map(|p| p.labels.clone()).collect();
+                let xs = parts.into_iter().map(|p| p.x).collect();
+                let dropout = &mut *dropout_rng;
+                let p_drop = self.network.config.dropout;
+                let (vs, caches): (Vec<_>, Vec<_>) = self
+                    .network
+                    .forward_train_shards(
+                        xs,
+                        &ranges,
+                        idx.len(),
+                        &mut |_, n, c| crate::model::SeqDropout { p: p_drop }.mask(n, c, dropout),
+                        exchange,
+                    )?
+                    .into_iter()
+                    .unzip();
+                let outs = vs
+                    .iter()
+                    .zip(&shard_labels)
+                    .map(|(v, y)| sum_softmax_cross_entropy_shard(v, y, idx.len()))
+                    .collect::<Result<Vec<_>>>()?;
+                let out = gather_outputs(&outs, exchange);
+                let diverged = |what: String| Error::NonFinite {
+                    epoch: epoch + 1,
+                    batch: b + 1,
+                    what,
+                };
+                if !out.loss.is_finite() {
+                    return Err(diverged(format!("the loss ({})", out.loss)));
+                }
+                let g_vs: Vec<_> = outs
+                    .into_iter()
+                    .map(|o| o.grad.expect("gradient requested"))
+                    .collect();
+                let (layers, norms, _) = self
+                    .network
+                    .backward_shards(&caches, &g_vs, false, exchange);
+                let grads = NetworkGrads {
+                    layers: reduce_shard_grads(layers, exchange),
+                    norms,
+                };
+                self.optimizer.step(&mut self.network, &grads, weight_decay);
+                if crate::fault::poison_batch() {
+                    self.network.output.weight[0] = f32::NAN;
+                }
+                if let Some(name) = self.network.first_non_finite() {
+                    return Err(diverged(format!("parameter `{name}` after the update")));
+                }
+                tally.add(&out, &labels, &gather_spike_rates(&caches, exchange));
+                for plans in gather_plans(&caches, exchange) {
+                    count_paths(conv_paths, &plans);
+                }
+                crate::fault::point("batch");
+                observer.batch_finished(out.loss);
+                if observer.should_stop() {
+                    return Err(Error::Interrupted {
+                        epoch: epoch + 1,
+                        batch: b + 1,
+                    });
+                }
+            }
+            Ok(())
+        })?;
+        Ok(())
+    }
+
     /// A checkpoint of the current state; with `resumable`, optimiser state and progress too.
     pub fn checkpoint(&self, resumable: bool) -> Checkpoint {
         Checkpoint {
@@ -480,11 +548,9 @@ impl Trainer {
         for m in &self.history {
             add_counts(&mut paths, &m.conv_paths);
         }
-        Some(Provenance::here(
-            data,
-            self.config.train.eval_steps.to_string(),
-            paths,
-        ))
+        let mut here = Provenance::here(data, self.config.train.eval_steps.to_string(), paths);
+        (here.device, here.device_name) = self.device();
+        Some(here)
     }
 
     /// The summary of the epochs run so far.

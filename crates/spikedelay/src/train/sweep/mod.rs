@@ -313,6 +313,7 @@ impl Sweep {
                     },
                     data_dir: None,
                     collective: None,
+                    device: crate::device::Device::Auto,
                 };
                 match plan.run(observer)? {
                     RunOutcome::One(s) => *s,
