@@ -43,7 +43,9 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--input", required=True, help="safetensors with input (T, B, C) f32 and labels (B) i64")
+    ap.add_argument("--device", default="cpu", help="torch device: cpu or cuda (tools/gpu/check.sh)")
     args = ap.parse_args()
+    device = torch.device(args.device)
     # The reference has one inference path; spikedelay's two (`infer`: event-driven engine,
     # `infer-dense`: batched dense evaluation) are both compared with it.
     infer = args.phase in ("infer", "infer-dense")
@@ -52,12 +54,12 @@ def main():
     torch.set_flush_denormal(True)
     cfg = SHAPES[args.config]
     data = load_file(args.input)
-    x, y = data["input"], data["labels"]
+    x, y = data["input"].to(device), data["labels"].to(device)
     # sigma_eff = SIG + 0.27: train-early D/2 + 0.27, train-mid 1.5, train-late 0.5 (as spikedelay bench).
     sig = {"train-mid": 1.23, "train-late": 0.23}.get(args.phase, cfg["sig"])
     if args.sigma is not None and not infer:
         sig = args.sigma - 0.27
-    net = build(cfg, sig)
+    net = build(cfg, sig).to(device)
     opt1, opt2 = optimisers(net)
     if infer:
         round_for_eval(net)
@@ -73,6 +75,8 @@ def main():
             functional.reset_net(net)
         else:
             train_step(net, opt1, opt2, x, y, record)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
         if i >= args.warmup:
             times.append(elapsed)
@@ -89,6 +93,8 @@ def main():
         "runs_s": times,
         "spike_rates": rates,
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "device": str(device),
+        "peak_device_bytes": torch.cuda.max_memory_allocated() if device.type == "cuda" else None,
         "versions": {"torch": torch.__version__, "dcls": "0.1.1", "spikingjelly": "0.0.0.0.14"},
     }))
 

@@ -284,6 +284,10 @@ pub struct BenchArgs {
     /// How delay convolutions are computed.
     #[arg(long, value_enum, default_value = "auto")]
     pub conv_path: ConvPath,
+    /// Where training steps run: `cpu`, `cuda`, `cuda:N` or `software` (inference phases run
+    /// on the CPU).
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: spikedelay::device::Device,
     /// Timed runs per case (the median is reported).
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub runs: usize,

@@ -13,11 +13,12 @@ use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use spikedelay::atomic_file::write_atomic;
 use spikedelay::config::{Preset, RunConfig};
 use spikedelay::data::DelayPatternsConfig;
+use spikedelay::device::Accelerator;
 use spikedelay::infer::EventNetwork;
 use spikedelay::model::Sig;
 use spikedelay::model::dcls::{DclsGrads, GradsWanted};
 use spikedelay::model::network::SIG_FINAL;
-use spikedelay::model::{ConvPath, Network, NetworkConfig, sum_softmax_cross_entropy};
+use spikedelay::model::{ConvPath, Network, NetworkConfig, SeqDropout, sum_softmax_cross_entropy};
 use spikedelay::seq::Seq;
 use spikedelay::train::NetworkOptimizer;
 
@@ -285,12 +286,15 @@ pub fn phase_sig(workload: &Workload, phase: Phase, sigma: Option<f32>) -> Sig {
 }
 
 /// Times `opts.runs` repetitions of `phase` on `workload` after `opts.warmup` untimed ones.
+/// With `device`, training steps run there (parameters, moments and activations in its memory,
+/// only the loss and counts coming back: each timed step ends when they have).
 pub fn run(
     workload: &Workload,
     phase: Phase,
     x: &Seq,
     labels: &[usize],
     opts: CaseOptions,
+    device: Option<&Accelerator>,
 ) -> Result<Timing> {
     let CaseOptions {
         path,
@@ -308,11 +312,34 @@ pub fn run(
     opt.positions.lr = 0.1;
     let rounded = net.rounded();
     let events = EventNetwork::from_network(&net);
+    let mut on_device = match device {
+        Some(acc) if phase.is_training() => Some(acc.network(&net, &[])?),
+        _ => None,
+    };
+    let dropout = SeqDropout {
+        p: workload.network.dropout,
+    };
+    let learn_positions = workload.network.delays.learns_positions();
     let mut seconds = Vec::with_capacity(runs);
     let mut spike_rates = Vec::new();
     for i in 0..warmup + runs {
         let start = Instant::now();
         match phase {
+            Phase::TrainEarly | Phase::TrainMid | Phase::TrainLate if on_device.is_some() => {
+                let dev = on_device.as_mut().expect("checked");
+                let masks: Vec<Vec<f32>> = workload
+                    .network
+                    .hidden
+                    .iter()
+                    .map(|&h| dropout.mask(x.batch, h, &mut rng))
+                    .collect();
+                opt.weights.begin_step();
+                opt.positions.begin_step();
+                let positions = learn_positions.then(|| opt.positions.constants());
+                let report =
+                    dev.train_step(x, labels, &masks, opt.weights.constants(), positions, 1e-5)?;
+                spike_rates = report.spike_rates.iter().map(|r| r.0).collect();
+            }
             Phase::TrainEarly | Phase::TrainMid | Phase::TrainLate => {
                 let (v, cache) = net.forward_train(x, &mut rng)?;
                 let out = sum_softmax_cross_entropy(&v, labels, true)?;
@@ -544,7 +571,7 @@ mod tests {
             if phase == Phase::Layers {
                 continue;
             }
-            let t = run(&w, phase, &x, &y, opts).unwrap();
+            let t = run(&w, phase, &x, &y, opts, None).unwrap();
             assert_eq!(t.seconds.len(), 3);
             assert!(t.median() > 0.0 && t.spike_rates.len() == 2);
         }

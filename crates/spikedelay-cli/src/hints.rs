@@ -44,6 +44,7 @@ pub fn hint(err: &anyhow::Error) -> Option<String> {
             Error::DelaysBeyondLimit { .. } => {
                 "--clip-delays clips them (those synapses then arrive at the target's limit)"
             }
+            Error::Device(_) => "train on the CPU with --device cpu",
             _ => return None,
         }
         .to_string(),

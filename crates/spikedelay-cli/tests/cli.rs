@@ -454,3 +454,30 @@ fn seeds_run_into_their_own_folders_and_aggregate_as_mean_and_sample_std() {
         "{err}"
     );
 }
+
+#[test]
+fn device_choices_are_checked_and_a_missing_gpu_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(dir.path(), "tiny.toml", &tiny(1));
+    let train = |device: &str| {
+        let mut cmd = spikedelay();
+        cmd.args(["train", "--config", cfg.to_str().unwrap(), "--device", device])
+            .arg("--out")
+            .arg(dir.path().join(format!("run-{device}")));
+        cmd
+    };
+    let err = stderr_of(&mut train("gpu"));
+    assert!(err.contains("--device") && err.contains("gpu"), "{err}");
+    if spikedelay::device::Device::Cuda(0).open().is_err() {
+        let out = train("cuda").assert().failure().get_output().clone();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(
+            err.contains("cuda:0") && err.contains("--device cpu"),
+            "names the device and the way out: {err}"
+        );
+    }
+    // The software device runs the GPU's kernels on the host.
+    train("software").assert().success();
+    let summary = common::summary(&dir.path().join("run-software"));
+    assert_eq!(summary["provenance"]["device"], "software", "{summary}");
+}

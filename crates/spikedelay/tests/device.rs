@@ -28,12 +28,14 @@ fn rel(a: &[f32], b: &[f32]) -> f64 {
     if n == 0.0 { d.sqrt() } else { (d / n).sqrt() }
 }
 
-fn close(what: &str, device: &[f32], cpu: &[f32]) {
+/// Asserts `device` is within [`TOL`] of `cpu`; returns the relative difference.
+fn close(what: &str, device: &[f32], cpu: &[f32]) -> f64 {
     let e = rel(device, cpu);
     assert!(
         e <= TOL,
         "{what}: device differs from CPU by {e:.2e} (> {TOL:.0e})"
     );
+    e
 }
 
 struct Step<'a> {
@@ -47,6 +49,7 @@ struct Step<'a> {
 /// One step of `case` on `acc` and on the CPU, compared.
 fn check_step(acc: &Accelerator, case: &Step) {
     let name = case.name;
+    let mut worst = 0.0f64;
     // CPU: forward with the given masks, loss, backward, Adam, clamp.
     let mut cpu = case.net.clone();
     let (v, cache) = cpu.forward_train_masked(&case.x, &case.masks).unwrap();
@@ -58,23 +61,35 @@ fn check_step(acc: &Accelerator, case: &Step) {
         .forward_backward(&case.x, &case.labels, &case.masks)
         .unwrap();
     let sample_losses = |l: &[f64]| l.iter().map(|&v| v as f32).collect::<Vec<_>>();
-    close(
+    worst = worst.max(close(
         &format!("{name} sample losses"),
         &sample_losses(&report.loss.sample_losses),
         &sample_losses(&out.sample_losses),
-    );
+    ));
     assert_eq!(
         report.loss.predictions, out.predictions,
         "{name} predictions"
     );
     let dg = dev.read_grads().unwrap();
     for (l, (d, c)) in dg.layers.iter().zip(&grads.layers).enumerate() {
-        close(&format!("{name} ∂L/∂W layer {l}"), &d.weight, &c.weight);
-        close(&format!("{name} ∂L/∂P layer {l}"), &d.position, &c.position);
+        worst = worst.max(close(
+            &format!("{name} ∂L/∂W layer {l}"),
+            &d.weight,
+            &c.weight,
+        ));
+        worst = worst.max(close(
+            &format!("{name} ∂L/∂P layer {l}"),
+            &d.position,
+            &c.position,
+        ));
     }
     for (l, (d, c)) in dg.norms.iter().zip(&grads.norms).enumerate() {
-        close(&format!("{name} ∂L/∂γ block {l}"), &d.gamma, &c.gamma);
-        close(&format!("{name} ∂L/∂β block {l}"), &d.beta, &c.beta);
+        worst = worst.max(close(
+            &format!("{name} ∂L/∂γ block {l}"),
+            &d.gamma,
+            &c.gamma,
+        ));
+        worst = worst.max(close(&format!("{name} ∂L/∂β block {l}"), &d.beta, &c.beta));
     }
     let rates: Vec<f64> = cache.spike_rates().iter().map(|r| r.0).collect();
     let dev_rates: Vec<f64> = report.spike_rates.iter().map(|r| r.0).collect();
@@ -98,13 +113,23 @@ fn check_step(acc: &Accelerator, case: &Step) {
     let mut stepped = case.net.clone();
     dev.read_params(&mut stepped).unwrap();
     for ((id, d), (_, c)) in stepped.params().into_iter().zip(cpu.params()) {
-        close(&format!("{name} {} after the step", id.name()), d, c);
+        worst = worst.max(close(&format!("{name} {} after the step", id.name()), d, c));
     }
     let moments = dev.read_moments().unwrap();
     for ((m, v), (id, state)) in moments.iter().zip(&opt.states) {
-        close(&format!("{name} Adam m of {}", id.name()), m, &state.m);
-        close(&format!("{name} Adam v of {}", id.name()), v, &state.v);
+        worst = worst.max(close(
+            &format!("{name} Adam m of {}", id.name()),
+            m,
+            &state.m,
+        ));
+        worst = worst.max(close(
+            &format!("{name} Adam v of {}", id.name()),
+            v,
+            &state.v,
+        ));
     }
+    // One line per case for tools/gpu/check.sh's table.
+    eprintln!("PARITY {} | {name} | {worst:.2e}", acc.device);
 }
 
 fn config(inputs: usize, hidden: Vec<usize>, outputs: usize, delays: DelayMode) -> NetworkConfig {
@@ -171,14 +196,14 @@ fn synthetic_cases() -> Vec<Step<'static>> {
         2,
     ));
     cases.push(synthetic(
-        "fixed",
+        "fixed, one hidden layer",
         config(40, vec![24], 5, DelayMode::Fixed),
         shd_like(&mut r),
         None,
         3,
     ));
     cases.push(synthetic(
-        "none",
+        "none, synthetic",
         config(40, vec![24, 16], 5, DelayMode::None),
         shd_like(&mut r),
         None,
@@ -235,7 +260,18 @@ fn cuda_step_equals_the_cpu_step_where_there_is_a_gpu() {
     match Device::Cuda(0).open() {
         Ok(Some(acc)) => check_all(&acc),
         Ok(None) => unreachable!("cuda:0 opens a device or fails"),
-        Err(e) => eprintln!("skipped: no CUDA device here ({e})"),
+        Err(e) => {
+            // Without one, the error names what was not found.
+            let msg = e.to_string();
+            assert!(
+                ["libcuda.so", "libcublas.so", "libnvrtc.so", "device(s)"]
+                    .iter()
+                    .any(|lib| msg.contains(lib))
+                    && msg.contains("cuda:0"),
+                "{msg}"
+            );
+            eprintln!("skipped: no CUDA device here ({e})");
+        }
     }
 }
 

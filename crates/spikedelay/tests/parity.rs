@@ -29,9 +29,11 @@ struct Fixture {
 
 impl Fixture {
     fn load(file: &str) -> Self {
-        let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/reference")
-            .join(file);
+        // SPIKEDELAY_MANIFEST_DIR: where the crate is when this binary runs on another machine
+        // (tools/gpu/check.sh).
+        let root = std::env::var_os("SPIKEDELAY_MANIFEST_DIR")
+            .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+        let path = root.join("tests/fixtures/reference").join(file);
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let st = SafeTensors::deserialize(&bytes).unwrap();
         let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();

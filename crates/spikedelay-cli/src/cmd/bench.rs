@@ -46,6 +46,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         return Ok(());
     }
     let threads = rayon::current_num_threads();
+    let device = args.device.open()?;
+    let device_name = match &device {
+        Some(d) => format!("{} ({})", d.device, d.name()),
+        None => "cpu".to_string(),
+    };
+    if device.is_some() {
+        eprintln!("training steps on {device_name}; inference on the CPU");
+    }
     if !args.json {
         println!("| workload | phase | σ | threads | median s | runs | hidden spike rates |");
         println!("| --- | --- | --- | --- | --- | --- | --- |");
@@ -74,7 +82,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                 print_layers(&w, &x, args, threads)?;
                 continue;
             }
-            let t = bench::run(&w, phase, &x, &y, opts)?;
+            let t = bench::run(&w, phase, &x, &y, opts, device.as_ref())?;
             let sigma = phase
                 .is_training()
                 .then(|| bench::phase_sig(&w, phase, args.sigma).gauss_width());
@@ -91,12 +99,14 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     "sigma": sigma,
                     "conv_path": args.conv_path,
                     "threads": threads,
+                    "device": if phase.is_training() { device_name.as_str() } else { "cpu" },
                     "batch": w.batch,
                     "steps": w.steps,
                     "median_s": t.median(),
                     "runs_s": t.seconds,
                     "spike_rates": t.spike_rates,
                     "peak_rss_bytes": bench::peak_rss_bytes(),
+                    "peak_device_bytes": device.as_ref().map(|d| d.peak_bytes()),
                 });
                 println!("{obj}");
             } else {

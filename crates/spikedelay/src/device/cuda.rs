@@ -37,6 +37,26 @@ pub(crate) struct CudaGpu {
     module: CUmodule,
     functions: Mutex<HashMap<&'static str, CUfunction>>,
     blas: cublasHandle_t,
+    /// Freed allocations by size class, reused instead of returned: `cuMemFree` would wait for
+    /// the whole device at every buffer a step drops.
+    pool: Mutex<Pool>,
+}
+
+/// A caching allocator's state: free blocks per size class, the class of every live block,
+/// bytes held by live blocks and their peak.
+#[derive(Default)]
+struct Pool {
+    free: HashMap<usize, Vec<u64>>,
+    live: HashMap<u64, usize>,
+    in_use: usize,
+    peak: usize,
+}
+
+/// The size class of `bytes`: rounded up to an eighth of its power of two (at most 12.5 % more).
+fn size_class(bytes: usize) -> usize {
+    let b = bytes.max(256);
+    let step = (b.next_power_of_two() / 8).max(1);
+    b.div_ceil(step) * step
 }
 
 // SAFETY: the handles are used with the context bound to the calling thread (`bind`), and
@@ -94,6 +114,7 @@ impl CudaGpu {
             module,
             functions: Mutex::new(HashMap::new()),
             blas,
+            pool: Mutex::new(Pool::default()),
         })
     }
 
@@ -123,20 +144,34 @@ impl Gpu for CudaGpu {
 
     fn alloc(&self, bytes: usize) -> Result<u64> {
         self.bind()?;
-        // SAFETY: plain allocation, zeroed right after.
-        let ptr = unsafe { driver::malloc_sync(bytes.max(1)) }
-            .map_err(|e| fail(&format!("allocating {bytes} bytes"), e))?;
-        // SAFETY: `ptr` holds `bytes` bytes.
+        let class = size_class(bytes);
+        let mut pool = self.pool.lock().expect("memory pool");
+        let ptr = match pool.free.get_mut(&class).and_then(Vec::pop) {
+            Some(p) => p,
+            // SAFETY: plain allocation, zeroed below.
+            None => unsafe { driver::malloc_sync(class) }
+                .map_err(|e| fail(&format!("allocating {class} bytes"), e))?,
+        };
+        pool.live.insert(ptr, class);
+        pool.in_use += class;
+        pool.peak = pool.peak.max(pool.in_use);
+        drop(pool);
+        // SAFETY: `ptr` holds `class ≥ bytes` bytes; ordered on the default stream.
         unsafe { driver::memset_d8_sync(ptr, 0, bytes.max(1)) }
             .map_err(|e| fail("zeroing new memory", e))?;
         Ok(ptr)
     }
 
     fn free(&self, addr: u64) {
-        if self.bind().is_ok() {
-            // SAFETY: `addr` came from `alloc` and is freed once (`Buf`'s drop).
-            let _ = unsafe { driver::free_sync(addr) };
+        let mut pool = self.pool.lock().expect("memory pool");
+        if let Some(class) = pool.live.remove(&addr) {
+            pool.in_use -= class;
+            pool.free.entry(class).or_default().push(addr);
         }
+    }
+
+    fn peak_bytes(&self) -> usize {
+        self.pool.lock().expect("memory pool").peak
     }
 
     fn upload(&self, addr: u64, data: &[u8]) -> Result<()> {
@@ -210,5 +245,66 @@ impl Gpu for CudaGpu {
             )
         }
         .map_err(|e| fail("cuBLAS sgemm", e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::args::*;
+    use super::super::gpu::KernelArgs;
+
+    /// NVRTC needs no GPU: where its library is found (`.ci/run` installs NVIDIA's pip package
+    /// for it), the kernels must compile for the GPU as they do for the host.
+    #[test]
+    fn nvrtc_compiles_the_kernels() {
+        // SAFETY: only tries to load the library.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            assert!(
+                std::env::var_os("SPIKEDELAY_REQUIRE_NVRTC").is_none(),
+                "SPIKEDELAY_REQUIRE_NVRTC is set but libnvrtc.so.13 is not on the library path"
+            );
+            eprintln!("skipped: NVRTC (libnvrtc.so.13) is not on the library path");
+            return;
+        }
+        let opts = cudarc::nvrtc::CompileOptions {
+            arch: Some("compute_90"),
+            options: vec!["-Werror=all-warnings".into()],
+            ..Default::default()
+        };
+        let ptx = cudarc::nvrtc::compile_ptx_with_opts(super::KERNELS, opts)
+            .unwrap_or_else(|e| panic!("NVRTC rejects kernels.cu: {e:?}"));
+        let text = ptx.to_src();
+        // Each kernel's one parameter has the size of its Rust argument struct.
+        fn size_of_param<A: KernelArgs>(ptx: &str) -> (&'static str, Option<usize>, usize) {
+            let head = format!(".entry {}(", A::KERNEL);
+            let declared = ptx.find(&head).and_then(|at| {
+                let rest = &ptx[at..];
+                let open = rest.find('[')?;
+                let close = rest[open..].find(']')? + open;
+                rest[open + 1..close].parse().ok()
+            });
+            (A::KERNEL, declared, size_of::<A>())
+        }
+        for (kernel, declared, ours) in [
+            size_of_param::<CopyRowsArgs>(&text),
+            size_of_param::<BuildKernelArgs>(&text),
+            size_of_param::<KernelGradArgs>(&text),
+            size_of_param::<ChannelSumsArgs>(&text),
+            size_of_param::<NormStatsArgs>(&text),
+            size_of_param::<NormApplyArgs>(&text),
+            size_of_param::<NormGradStatsArgs>(&text),
+            size_of_param::<NormBackwardArgs>(&text),
+            size_of_param::<LifForwardArgs>(&text),
+            size_of_param::<LifBackwardArgs>(&text),
+            size_of_param::<ReadoutArgs>(&text),
+            size_of_param::<LossArgs>(&text),
+            size_of_param::<AdamArgs>(&text),
+        ] {
+            assert_eq!(
+                declared,
+                Some(ours),
+                "{kernel}: its parameter in the PTX and its Rust argument struct differ in size"
+            );
+        }
     }
 }

@@ -16,6 +16,8 @@ pub(crate) trait Gpu: Send + Sync {
     fn alloc(&self, bytes: usize) -> Result<u64>;
     /// Releases an allocation made by [`Gpu::alloc`].
     fn free(&self, addr: u64);
+    /// The most device memory the allocations held at once, in bytes.
+    fn peak_bytes(&self) -> usize;
     /// Copies `data` to device address `addr`.
     fn upload(&self, addr: u64, data: &[u8]) -> Result<()>;
     /// Copies `out.len()` bytes from device address `addr` into `out` (waits for the device).

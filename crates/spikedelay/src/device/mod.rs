@@ -107,6 +107,12 @@ impl Accelerator {
         self.gpu.name()
     }
 
+    /// The most device memory this process's buffers held at once, in bytes (CUDA: what the
+    /// caching allocator took from the driver for them).
+    pub fn peak_bytes(&self) -> usize {
+        self.gpu.peak_bytes()
+    }
+
     /// `net` and its optimiser moments (`(m, v)` per trained tensor in `Network::params`
     /// order; empty for zeros) on this device.
     pub fn network(&self, net: &Network, moments: &[(&[f32], &[f32])]) -> Result<DeviceNetwork> {

@@ -32,8 +32,15 @@ type Launcher = unsafe extern "C" fn(Dim3, Dim3, *const c_void);
 pub(crate) struct SoftwareGpu {
     library: libloading::Library,
     launchers: Mutex<HashMap<&'static str, Launcher>>,
-    /// Allocations by address (`u64` words keep doubles aligned).
-    memory: Mutex<HashMap<u64, Vec<u64>>>,
+    /// Allocations by address (`u64` words keep doubles aligned), bytes held and their peak.
+    memory: Mutex<Memory>,
+}
+
+#[derive(Default)]
+struct Memory {
+    blocks: HashMap<u64, Vec<u64>>,
+    in_use: usize,
+    peak: usize,
 }
 
 fn device_error(what: impl Into<String>) -> Error {
@@ -63,7 +70,7 @@ impl SoftwareGpu {
         Ok(SoftwareGpu {
             library,
             launchers: Mutex::new(HashMap::new()),
-            memory: Mutex::new(HashMap::new()),
+            memory: Mutex::new(Memory::default()),
         })
     }
 
@@ -140,12 +147,22 @@ impl Gpu for SoftwareGpu {
     fn alloc(&self, bytes: usize) -> Result<u64> {
         let words = vec![0u64; bytes.div_ceil(8).max(1)];
         let addr = words.as_ptr() as u64;
-        self.memory.lock().expect("memory").insert(addr, words);
+        let mut memory = self.memory.lock().expect("memory");
+        memory.in_use += 8 * words.len();
+        memory.peak = memory.peak.max(memory.in_use);
+        memory.blocks.insert(addr, words);
         Ok(addr)
     }
 
     fn free(&self, addr: u64) {
-        self.memory.lock().expect("memory").remove(&addr);
+        let mut memory = self.memory.lock().expect("memory");
+        if let Some(words) = memory.blocks.remove(&addr) {
+            memory.in_use -= 8 * words.len();
+        }
+    }
+
+    fn peak_bytes(&self) -> usize {
+        self.memory.lock().expect("memory").peak
     }
 
     fn upload(&self, addr: u64, data: &[u8]) -> Result<()> {
