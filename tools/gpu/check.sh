@@ -5,8 +5,9 @@
 #   1. parity of one training step, CUDA against the CPU, on every fixture (tests/device.rs);
 #   2. a 3-epoch SHD-shaped run (8 156 / 2 264 samples, the shd preset) on the GPU and on the CPU:
 #      accuracy, seconds per epoch, and the 150-epoch run extrapolated;
-#   3. training steps at the SHD and SSC presets' shapes (σ early, mid, late) on the GPU, the
-#      SSC-shaped epoch extrapolated (590 steps and its evaluation on the CPU), peak GPU memory;
+#   3. training steps and inference batches at the SHD and SSC presets' shapes (σ early, mid,
+#      late) on the GPU, the SSC-shaped epoch extrapolated (590 steps of 128 and the evaluation
+#      of 30 363 samples), peak GPU memory;
 #   4. the reference's own training step (dcls + spikingjelly on torch) on the same GPU.
 # Build the bundle first on a development machine (tools/gpu/bundle.sh, into target/gpu/) and
 # carry target/gpu with the working tree. Everything is written under $OUT (or a temp folder).
@@ -63,7 +64,7 @@ for dev in "$device" cpu; do
     >"$out/run-$dev.log" 2>&1 || echo "the $dev run failed: see $out/run-$dev.log" >&2
 done
 
-# 3. Training steps at the presets' shapes on the GPU; CPU inference for the SSC estimate.
+# 3. Training steps and inference batches at the presets' shapes on the GPU.
 for w in shd ssc; do
   "$bin" bench --workload "$w" --write-input "$out/$w-input.safetensors" >/dev/null
   "$bin" bench --workload "$w" --input "$out/$w-input.safetensors" --device "$device" --json \
@@ -103,10 +104,10 @@ for dev in (device, "cpu"):
     if m:
         secs = [e["seconds"] for e in m]
         runs[dev] = secs
-        print(f"| SHD-shaped 3 epochs, {dev} | test accuracy {m[-1]['test_accuracy']:.3f}, epochs "
+        print(f"| SHD-shaped, {len(m)} epochs, {dev} | test accuracy {m[-1]['test_accuracy']:.3f}, epochs "
               f"{', '.join(f'{s:.2f}' for s in secs)} s; 150 epochs ≈ {150 * statistics.median(secs) / 60:.1f} min |")
     else:
-        print(f"| SHD-shaped 3 epochs, {dev} | FAILED: see run-{dev}.log |")
+        print(f"| SHD-shaped run, {dev} | FAILED: see run-{dev}.log |")
 peak = 0
 for w, steps, eval_batches in (("shd", 32, 9), ("ssc", 590, 238)):
     rows = lines(os.path.join(out, f"bench-{w}.jsonl"))
@@ -115,6 +116,8 @@ for w, steps, eval_batches in (("shd", 32, 9), ("ssc", 590, 238)):
     for r in train:
         peak = max(peak, r.get("peak_device_bytes") or 0)
         print(f"| {w} step {r['phase']} (σ {r['sigma']:.2f}), GPU | {r['median_s'] * 1e3:.1f} ms |")
+    for r in infer:
+        print(f"| {w} inference batch of {r['batch']} (rounded model), GPU | {r['median_s'] * 1e3:.1f} ms |")
     ref = lines(os.path.join(out, f"reference-{w}.json"))
     if ref and train:
         early = next(r for r in train if r["phase"] == "train-early")
@@ -125,7 +128,7 @@ for w, steps, eval_batches in (("shd", 32, 9), ("ssc", 590, 238)):
     if w == "ssc" and train and infer:
         step = statistics.median(r["median_s"] for r in train)
         epoch = steps * step + eval_batches * infer[0]["median_s"]
-        print(f"| SSC-shaped epoch (590 steps + 30 363 evaluated on the CPU) | ≈ {epoch:.0f} s "
+        print(f"| SSC-shaped epoch (590 steps + 30 363 samples evaluated), GPU | ≈ {epoch:.0f} s "
               f"({steps * step:.0f} s training, {eval_batches * infer[0]['median_s']:.0f} s evaluation) |")
 try:
     used = max(int(l) for l in open(os.path.join(out, "gpu-memory.csv")) if l.strip().isdigit())

@@ -284,8 +284,8 @@ pub struct BenchArgs {
     /// How delay convolutions are computed.
     #[arg(long, value_enum, default_value = "auto")]
     pub conv_path: ConvPath,
-    /// Where training steps run: `cpu`, `cuda`, `cuda:N` or `software` (inference phases run
-    /// on the CPU).
+    /// Where training steps and `infer` run: `cpu`, `cuda`, `cuda:N` or `software`
+    /// (`infer-dense` and `layers` run on the CPU).
     #[arg(long, value_name = "DEVICE", default_value = "cpu")]
     pub device: spikedelay::device::Device,
     /// Timed runs per case (the median is reported).

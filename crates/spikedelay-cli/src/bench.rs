@@ -286,8 +286,9 @@ pub fn phase_sig(workload: &Workload, phase: Phase, sigma: Option<f32>) -> Sig {
 }
 
 /// Times `opts.runs` repetitions of `phase` on `workload` after `opts.warmup` untimed ones.
-/// With `device`, training steps run there (parameters, moments and activations in its memory,
-/// only the loss and counts coming back: each timed step ends when they have).
+/// With `device`, training steps and the event engine's inference (`infer`: the rounded model)
+/// run there (parameters, moments and activations in its memory; a timed step ends when its
+/// loss and counts, an inference batch when its outputs, are back on the host).
 pub fn run(
     workload: &Workload,
     phase: Phase,
@@ -313,7 +314,7 @@ pub fn run(
     let rounded = net.rounded();
     let events = EventNetwork::from_network(&net);
     let mut on_device = match device {
-        Some(acc) if phase.is_training() => Some(acc.network(&net, &[])?),
+        Some(acc) if phase.is_training() || phase == Phase::Infer => Some(acc.network(&net, &[])?),
         _ => None,
     };
     let dropout = SeqDropout {
@@ -351,6 +352,12 @@ pub fn run(
                 opt.step(&mut net, &grads, 1e-5);
                 net.set_sig(sig);
                 spike_rates = cache.spike_rates().iter().map(|r| r.0).collect();
+            }
+            Phase::Infer if on_device.is_some() => {
+                let dev = on_device.as_ref().expect("checked");
+                let (v, spikes) = dev.forward_eval(x)?;
+                sum_softmax_cross_entropy(&v, labels, false)?;
+                spike_rates = spikes.iter().map(Seq::density).collect();
             }
             Phase::Infer => {
                 let (v, spikes) = events.forward(x, &vec![x.steps; x.batch])?;

@@ -128,6 +128,18 @@ fn check_step(acc: &Accelerator, case: &Step) {
             &state.v,
         ));
     }
+    // The rounded model's evaluation forward pass (method §15) on the stepped parameters.
+    let dev = acc.network(&cpu, &[]).unwrap();
+    let (v_dev, s_dev) = dev.forward_eval(&case.x).unwrap();
+    let (v_cpu, s_cpu) = cpu.rounded().forward_eval(&case.x).unwrap();
+    worst = worst.max(close(
+        &format!("{name} evaluation readout"),
+        &v_dev.data,
+        &v_cpu.data,
+    ));
+    for (l, (d, c)) in s_dev.iter().zip(&s_cpu).enumerate() {
+        assert_eq!(d, c, "{name} evaluation spikes of layer {l}");
+    }
     // One line per case for tools/gpu/check.sh's table.
     eprintln!("PARITY {} | {name} | {worst:.2e}", acc.device);
 }

@@ -52,7 +52,7 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         None => "cpu".to_string(),
     };
     if device.is_some() {
-        eprintln!("training steps on {device_name}; inference on the CPU");
+        eprintln!("training steps and `infer` on {device_name}; `infer-dense` on the CPU");
     }
     if !args.json {
         println!("| workload | phase | σ | threads | median s | runs | hidden spike rates |");
@@ -99,7 +99,11 @@ pub fn run(args: &BenchArgs) -> Result<()> {
                     "sigma": sigma,
                     "conv_path": args.conv_path,
                     "threads": threads,
-                    "device": if phase.is_training() { device_name.as_str() } else { "cpu" },
+                    "device": if phase.is_training() || phase == Phase::Infer {
+                        device_name.as_str()
+                    } else {
+                        "cpu"
+                    },
                     "batch": w.batch,
                     "steps": w.steps,
                     "median_s": t.median(),

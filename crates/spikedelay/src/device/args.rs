@@ -49,6 +49,11 @@ kernel_args! {
         a: u64, z: u64, xhat: u64, mean: u64, inv_std: u64, alpha: u64, shift: u64, len: u64,
         channels: u64,
     }
+    /// BatchNorm's evaluation with running statistics.
+    NormEvalArgs => "norm_eval" {
+        a: u64, z: u64, gamma: u64, beta: u64, running_mean: u64, running_var: u64, len: u64,
+        channels: u64, eps: f32,
+    }
     /// BatchNorm's parameter gradients and backward means.
     NormGradStatsArgs => "norm_grad_stats" {
         partial: u64, gamma_grad: u64, beta_grad: u64, mean_g: u64, mean_gx: u64,
@@ -62,7 +67,7 @@ kernel_args! {
     /// LIF forward with dropout.
     LifForwardArgs => "lif_forward" {
         z: u64, h: u64, out: u64, mask: u64, count: u64, samples: u64, steps: u64,
-        channels: u64, decay: f32, threshold: f32,
+        channels: u64, decay: f32, threshold: f32, tau: f32, eval: i32,
     }
     /// LIF backward through dropout.
     LifBackwardArgs => "lif_backward" {
@@ -71,7 +76,8 @@ kernel_args! {
     }
     /// The readout's leaky integration (or its transpose).
     ReadoutArgs => "readout" {
-        v: u64, samples: u64, steps: u64, channels: u64, decay: f32, backward: i32,
+        v: u64, samples: u64, steps: u64, channels: u64, decay: f32, tau: f32, backward: i32,
+        eval: i32,
     }
     /// Σ_t softmax cross-entropy, predictions and `∂L/∂V`.
     LossArgs => "sum_softmax_loss" {

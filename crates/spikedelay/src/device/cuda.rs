@@ -292,6 +292,7 @@ mod tests {
             size_of_param::<ChannelSumsArgs>(&text),
             size_of_param::<NormStatsArgs>(&text),
             size_of_param::<NormApplyArgs>(&text),
+            size_of_param::<NormEvalArgs>(&text),
             size_of_param::<NormGradStatsArgs>(&text),
             size_of_param::<NormBackwardArgs>(&text),
             size_of_param::<LifForwardArgs>(&text),

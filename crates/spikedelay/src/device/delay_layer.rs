@@ -62,12 +62,17 @@ impl DelayLayer {
 
     /// The layer's forward pass on `x` `(B, T, C_in)`: builds the kernel, pads the input,
     /// multiplies; returns `A` `(B, T + R, C_out)` and the padded input.
+    ///
+    /// With `rounded`, the kernel is the evaluation transform's (method §15): every synapse one
+    /// weight `W/(1+1e-7)` at its rounded, clamped position (the triangle at `SIG = 0` on a
+    /// rounded position is exactly that); a layer without delays stays as it is.
     pub(super) fn forward(
         &self,
         gpu: &Arc<dyn Gpu>,
         x: &Buf<f32>,
         batch: usize,
         steps: usize,
+        rounded: bool,
     ) -> Result<(Buf<f32>, LayerCache)> {
         let g = gpu.as_ref();
         let layer = self;
@@ -85,7 +90,10 @@ impl DelayLayer {
                 c_out: c_out as u64,
                 kc: layer.kc as u64,
                 taps: d as u64,
-                kind: layer.kind_code(),
+                kind: match (rounded, layer.kind) {
+                    (true, KernelKind::Linear) | (false, _) => layer.kind_code(),
+                    (true, _) => 2,
+                },
                 width: layer.width(),
             },
         )?;

@@ -253,6 +253,24 @@ KERNEL(norm_apply, NormApplyArgs) {
 }
 SIM_LAUNCHER(norm_apply, NormApplyArgs)
 
+/* Evaluation: `z = a·α + shift` with `α = γ/√(running var + ε)`, `shift = β − running mean·α`
+ * (`TimeBatchNorm::folded`), elementwise. */
+typedef struct {
+    u64 a, z, gamma, beta, running_mean, running_var;
+    u64 len, channels;
+    float eps;
+} NormEvalArgs;
+
+KERNEL(norm_eval, NormEvalArgs) {
+    u64 k = GLOBAL_INDEX();
+    if (k >= a.len) return;
+    u64 c = k % a.channels;
+    float alpha = F32(a.gamma)[c] / sqrtf(F32(a.running_var)[c] + a.eps);
+    float shift = F32(a.beta)[c] - F32(a.running_mean)[c] * alpha;
+    F32(a.z)[k] = F32(a.a)[k] * alpha + shift;
+}
+SIM_LAUNCHER(norm_eval, NormEvalArgs)
+
 /* Backward totals: `∂L/∂γ = Σ g·x̂`, `∂L/∂β = Σ g` and the two means of the input gradient. */
 typedef struct {
     u64 partial, gamma_grad, beta_grad, mean_g, mean_gx;
@@ -293,13 +311,15 @@ SIM_LAUNCHER(norm_backward, NormBackwardArgs)
 
 /* ---- LIF with the ATan surrogate, dropout (method §10, §11) -------------------------------- */
 
-/* One thread per sample and neuron over all steps: `h = v·decay + z` (training charge), a spike
+/* One thread per sample and neuron over all steps: `h = v·decay + z` (training charge; with
+ * `eval`, the evaluation charge `v − v/τ + z`), a spike
  * where `h ≥ θ`, hard reset; writes `h`, the spikes times the dropout mask, and adds the spikes
  * (before dropout) to `count`. */
 typedef struct {
     u64 z, h, out, mask, count;
     u64 samples, steps, channels;
-    float decay, threshold;
+    float decay, threshold, tau;
+    int eval; /* evaluation charge `h = v − v/τ + z` (method §15) */
 } LifForwardArgs;
 
 KERNEL(lif_forward, LifForwardArgs) {
@@ -310,7 +330,7 @@ KERNEL(lif_forward, LifForwardArgs) {
     u64 fired = 0;
     for (u64 t = 0; t < a.steps; t++) {
         u64 at = (b * a.steps + t) * a.channels + c;
-        float h = v * a.decay + F32(a.z)[at];
+        float h = a.eval ? v - v / a.tau + F32(a.z)[at] : v * a.decay + F32(a.z)[at];
         int fire = h - a.threshold >= 0.0f;
         F32(a.h)[at] = h;
         F32(a.out)[at] = fire ? keep : 0.0f;
@@ -352,8 +372,8 @@ SIM_LAUNCHER(lif_backward, LifBackwardArgs)
 typedef struct {
     u64 v;
     u64 samples, steps, channels;
-    float decay;
-    int backward;
+    float decay, tau;
+    int backward, eval; /* `eval`: the evaluation charge `v − v/τ + a` */
 } ReadoutArgs;
 
 KERNEL(readout, ReadoutArgs) {
@@ -364,7 +384,9 @@ KERNEL(readout, ReadoutArgs) {
     for (u64 s = 0; s < a.steps; s++) {
         u64 t = a.backward ? a.steps - 1 - s : s;
         u64 at = (b * a.steps + t) * a.channels + c;
-        float v = a.backward ? F32(a.v)[at] + carry : carry * a.decay + F32(a.v)[at];
+        float v = a.backward ? F32(a.v)[at] + carry
+                  : a.eval   ? carry - carry / a.tau + F32(a.v)[at]
+                             : carry * a.decay + F32(a.v)[at];
         F32(a.v)[at] = v;
         carry = a.backward ? v * a.decay : v;
     }

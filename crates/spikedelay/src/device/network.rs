@@ -75,6 +75,7 @@ pub struct DeviceNetwork {
     layers: Vec<DelayLayer>,
     norms: Vec<DeviceNorm>,
     decay: f32,
+    tau: f32,
     threshold: f32,
     learn_positions: bool,
     classes: usize,
@@ -133,6 +134,7 @@ impl DeviceNetwork {
             layers,
             norms,
             decay: (1.0 - 1.0 / net.config.tau) as f32,
+            tau: net.config.tau as f32,
             threshold: net.config.v_threshold,
             learn_positions: net.config.delays.learns_positions(),
             classes: net.config.outputs,
@@ -273,6 +275,90 @@ impl DeviceNetwork {
         Ok(report)
     }
 
+    /// The evaluation forward pass of the rounded model (method §15; `Network::rounded` then
+    /// `forward_eval`) on `x` `(B, T, inputs)`: BatchNorm on running statistics, no dropout,
+    /// the evaluation charge. Returns the readout membranes `(B, T + (L+1)·R, classes)` and each
+    /// hidden layer's spikes, as the CPU engines do, for `infer::evaluate_shared`.
+    pub fn forward_eval(&self, x: &Seq) -> Result<(Seq, Vec<Seq>)> {
+        let gpu = self.gpu.clone();
+        let g = gpu.as_ref();
+        let batch = x.batch;
+        if x.channels != self.layers[0].c_in {
+            return Err(Error::shape(
+                "network input channels",
+                self.layers[0].c_in,
+                x.channels,
+            ));
+        }
+        let mut cur = Buf::from_host(&gpu, &x.data)?;
+        let mut steps = x.steps;
+        let mut spikes = Vec::new();
+        for (l, norm) in self.norms.iter().enumerate() {
+            let (a, _) = self.layers[l].forward(&gpu, &cur, batch, steps, true)?;
+            steps += self.layers[l].right_pad();
+            let c = norm.channels;
+            let z = Buf::<f32>::zeros(&gpu, batch * steps * c)?;
+            launch(
+                g,
+                batch * steps * c,
+                NormEvalArgs {
+                    a: a.addr(),
+                    z: z.addr(),
+                    gamma: norm.gamma.value.addr(),
+                    beta: norm.beta.value.addr(),
+                    running_mean: norm.running_mean.addr(),
+                    running_var: norm.running_var.addr(),
+                    len: (batch * steps * c) as u64,
+                    channels: c as u64,
+                    eps: norm.eps,
+                },
+            )?;
+            drop(a);
+            let ones = Buf::from_host(&gpu, &vec![1.0f32; batch * c])?;
+            let membranes = Buf::<f32>::zeros(&gpu, batch * steps * c)?;
+            let out = Buf::zeros(&gpu, batch * steps * c)?;
+            let count = Buf::<u64>::zeros(&gpu, 1)?;
+            launch(
+                g,
+                batch * c,
+                LifForwardArgs {
+                    z: z.addr(),
+                    h: membranes.addr(),
+                    out: out.addr(),
+                    mask: ones.addr(),
+                    count: count.addr(),
+                    samples: batch as u64,
+                    steps: steps as u64,
+                    channels: c as u64,
+                    decay: self.decay,
+                    threshold: self.threshold,
+                    tau: self.tau,
+                    eval: 1,
+                },
+            )?;
+            spikes.push(Seq::from_vec(batch, steps, c, out.read()?)?);
+            cur = out;
+        }
+        let last = self.norms.len();
+        let (v, _) = self.layers[last].forward(&gpu, &cur, batch, steps, true)?;
+        steps += self.layers[last].right_pad();
+        launch(
+            g,
+            batch * self.classes,
+            ReadoutArgs {
+                v: v.addr(),
+                samples: batch as u64,
+                steps: steps as u64,
+                channels: self.classes as u64,
+                decay: self.decay,
+                tau: self.tau,
+                backward: 0,
+                eval: 1,
+            },
+        )?;
+        Ok((Seq::from_vec(batch, steps, self.classes, v.read()?)?, spikes))
+    }
+
     /// Forward, loss and backward of one batch (`x` `(B, T, inputs)`, one label per sample,
     /// one `(B, H)` dropout mask per hidden layer); leaves the gradients on the device and
     /// updates BatchNorm's running statistics as the CPU path does.
@@ -317,7 +403,7 @@ impl DeviceNetwork {
         let mut block_caches = Vec::new();
         let mut counts = Vec::new();
         for (l, mask) in masks.iter().enumerate() {
-            let (a, cache) = self.layers[l].forward(&gpu, &cur, batch, steps)?;
+            let (a, cache) = self.layers[l].forward(&gpu, &cur, batch, steps, false)?;
             layer_caches.push(cache);
             steps += self.layers[l].right_pad();
             let (z, xhat, inv_std) = self.norms[l].forward(&gpu, &a, batch * steps)?;
@@ -341,6 +427,8 @@ impl DeviceNetwork {
                     channels: c as u64,
                     decay: self.decay,
                     threshold: self.threshold,
+                    tau: self.tau,
+                    eval: 0,
                 },
             )?;
             counts.push((count, batch * steps * c));
@@ -353,7 +441,7 @@ impl DeviceNetwork {
             cur = spikes;
         }
         let out = self.norms.len();
-        let (a, cache) = self.layers[out].forward(&gpu, &cur, batch, steps)?;
+        let (a, cache) = self.layers[out].forward(&gpu, &cur, batch, steps, false)?;
         layer_caches.push(cache);
         steps += self.layers[out].right_pad();
         cur = a;
@@ -369,7 +457,9 @@ impl DeviceNetwork {
                     steps: steps as u64,
                     channels: classes as u64,
                     decay: self.decay,
+                    tau: self.tau,
                     backward: i32::from(backward),
+                    eval: 0,
                 },
             )
         };

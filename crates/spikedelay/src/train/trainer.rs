@@ -349,10 +349,19 @@ impl Trainer {
         }
         observer.evaluating();
         crate::fault::point("evaluating");
-        let engine = EventNetwork::from_network(&self.network);
         let hidden = self.network.blocks.len();
         let eval_steps = self.config.train.eval_steps;
-        let forward = |x: &crate::seq::Seq, lengths: &[usize]| engine.forward(x, lengths);
+        // The rounded model on the device when training ran there, else the event engine.
+        let engine = match &self.on_device {
+            Some(_) => None,
+            None => Some(EventNetwork::from_network(&self.network)),
+        };
+        let on_device = self.on_device.as_ref();
+        let forward = |x: &crate::seq::Seq, lengths: &[usize]| match (&engine, on_device) {
+            (Some(e), _) => e.forward(x, lengths),
+            (None, Some(d)) => d.forward_eval(x),
+            (None, None) => unreachable!("one engine is there"),
+        };
         // Each process evaluates its block of the batches (all of them, alone).
         let exchange: &dyn SampleExchange = self.collective.as_ref();
         let valid = evaluate_shared(
