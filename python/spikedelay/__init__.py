@@ -115,9 +115,11 @@ def report(out) -> list:
     return _report(str(out))
 
 
-def load(path) -> Model:
-    """Loads a checkpoint written by training (`best.safetensors` or `last.safetensors`)."""
-    return _Model(_load(str(path)))
+def load(path, device: str = "cpu") -> Model:
+    """Loads a checkpoint written by training (`best.safetensors` or `last.safetensors`). device:
+    where `forward`, `predict` and `evaluate` run the rounded model, `cpu` (the event-driven
+    engine), `cuda`, `cuda:N` or `software`; the decisions are the same."""
+    return _Model(_load(str(path), str(device)))
 
 
 class _Model:

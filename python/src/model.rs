@@ -8,7 +8,8 @@ use numpy::{PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray3, PyUnty
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use spikedelay::export::{ExportFormat, ExportOptions, export};
-use spikedelay::infer::{EventNetwork, IntegerDelayNetwork, SampleSteps, evaluate};
+use spikedelay::device::{Device, DeviceNetwork};
+use spikedelay::infer::{EventNetwork, IntegerDelayNetwork, SampleSteps, evaluate_with};
 use spikedelay::seq::Seq;
 use spikedelay::train::Checkpoint;
 
@@ -24,6 +25,8 @@ type Forward<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Vec<Bound<'py, PyAny>
 pub struct Model {
     ck: Checkpoint,
     engine: Arc<EventNetwork>,
+    /// The rounded model on a device, when `load` was given one.
+    device: Option<DeviceNetwork>,
 }
 
 fn array3<'py>(py: Python<'py>, s: Seq) -> PyResult<Bound<'py, PyAny>> {
@@ -42,6 +45,21 @@ fn decisions(v: &Seq, steps: &[usize]) -> Vec<i64> {
 }
 
 impl Model {
+    /// The engine's forward pass: the device's (each sample's steps past its length zeroed, as
+    /// the event engine ignores them) or the event engine's.
+    fn forward_seq(&self, mut x: Seq, lengths: &[usize]) -> spikedelay::Result<(Seq, Vec<Seq>)> {
+        match &self.device {
+            Some(dev) => {
+                let (t, c) = (x.steps, x.channels);
+                for (b, &l) in lengths.iter().enumerate() {
+                    x.sample_mut(b)[l.min(t) * c..].fill(0.0);
+                }
+                dev.forward_eval(&x)
+            }
+            None => self.engine.forward(&x, lengths),
+        }
+    }
+
     /// Runs `x` with each sample's own `lengths` (every sample whole without them); returns the
     /// outputs and each sample's readout steps.
     fn run(
@@ -74,7 +92,7 @@ impl Model {
             None => seq.full_lengths(),
         };
         let (v, spikes) = py
-            .detach(|| self.engine.forward(&seq, &lengths))
+            .detach(|| self.forward_seq(seq.clone(), &lengths))
             .map_err(to_py)?;
         let tail = v.steps - seq.steps;
         let own = lengths.iter().map(|&l| l + tail).collect();
@@ -165,7 +183,10 @@ impl Model {
                         ));
                     }
                 };
-                evaluate(&self.ck.network, data.as_ref(), bs, steps)
+                let hidden = self.ck.network.blocks.len();
+                evaluate_with(data.as_ref(), bs, hidden, steps, |x, l| {
+                    self.forward_seq(x.clone(), l)
+                })
             })
             .map_err(to_py)?;
         let d = PyDict::new(py);
@@ -281,10 +302,22 @@ impl Model {
     }
 }
 
-/// Loads a checkpoint written by `train` (`best.safetensors`, `last.safetensors`).
+/// Loads a checkpoint written by `train` (`best.safetensors`, `last.safetensors`); its rounded
+/// model runs on `device` (`cpu`: the event-driven engine; `cuda`, `cuda:N`, `software`).
 #[pyfunction]
-pub fn load(py: Python<'_>, path: PathBuf) -> PyResult<Model> {
-    let ck = py.detach(|| Checkpoint::load(&path)).map_err(to_py)?;
+#[pyo3(signature = (path, device="cpu"))]
+pub fn load(py: Python<'_>, path: PathBuf, device: &str) -> PyResult<Model> {
+    let device: Device = device.parse().map_err(to_py)?;
+    let (ck, device) = py
+        .detach(|| -> spikedelay::Result<_> {
+            let ck = Checkpoint::load(&path)?;
+            let device = match device.open()? {
+                Some(acc) => Some(acc.network(&ck.network, &[])?),
+                None => None,
+            };
+            Ok((ck, device))
+        })
+        .map_err(to_py)?;
     let engine = Arc::new(EventNetwork::from_network(&ck.network));
-    Ok(Model { ck, engine })
+    Ok(Model { ck, engine, device })
 }

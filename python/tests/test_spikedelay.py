@@ -102,6 +102,20 @@ def test_predict_and_evaluate_equal_cli_eval(tmp_path):
     assert delays[0].min() >= 0 and delays[0].max() <= 24
 
 
+def test_a_gpu_trained_run_loads_and_decides_alike_on_every_device(tmp_path):
+    # The software device runs the GPU's kernels on the host (docs/design.md §9).
+    cfg = tiny()
+    summary = spikedelay.train(cfg, out=tmp_path / "run", device="software")
+    assert summary["provenance"]["device"] == "software"
+    cpu = spikedelay.load(tmp_path / "run" / "best.safetensors")
+    dev = spikedelay.load(tmp_path / "run" / "best.safetensors", device="software")
+    assert dev.evaluate("test")["confusion"] == cpu.evaluate("test")["confusion"]
+    x, y, lengths = spikedelay.datasets.load(cfg)["test"]
+    assert (dev.predict(x, lengths) == cpu.predict(x, lengths)).all()
+    with pytest.raises(Exception, match="device"):
+        spikedelay.load(tmp_path / "run" / "best.safetensors", device="gpu")
+
+
 def test_bad_arrays_are_named_errors(tmp_path):
     spikedelay.train(tiny(epochs=1), out=tmp_path / "run")
     model = spikedelay.load(tmp_path / "run" / "best.safetensors")

@@ -446,6 +446,10 @@ pub struct EvalArgs {
     /// each split) instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Where a checkpoint's rounded model runs: `cpu` (the event-driven engine), `cuda`,
+    /// `cuda:N` or `software`; decisions are the same (docs/design.md §9).
+    #[arg(long, value_name = "DEVICE", default_value = "cpu")]
+    pub device: spikedelay::device::Device,
     /// Threads.
     #[command(flatten)]
     pub threads: ThreadArgs,

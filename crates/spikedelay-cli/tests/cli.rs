@@ -480,4 +480,22 @@ fn device_choices_are_checked_and_a_missing_gpu_is_named() {
     train("software").assert().success();
     let summary = common::summary(&dir.path().join("run-software"));
     assert_eq!(summary["provenance"]["device"], "software", "{summary}");
+    // Its checkpoint evaluates on the CPU and on the device to the same decisions.
+    let eval = |device: &str| -> serde_json::Value {
+        let run = dir.path().join("run-software");
+        let out = common::stdout_of(spikedelay().args([
+            "eval",
+            "--checkpoint",
+            run.to_str().unwrap(),
+            "--json",
+            "--device",
+            device,
+        ]));
+        serde_json::from_str(&out).unwrap()
+    };
+    let (cpu, dev) = (eval("cpu"), eval("software"));
+    for split in ["valid", "test"] {
+        assert_eq!(cpu[split]["confusion"], dev[split]["confusion"], "{cpu} {dev}");
+        assert!(cpu[split]["accuracy"].as_f64().is_some(), "{cpu}");
+    }
 }

@@ -38,12 +38,25 @@ pub fn run(args: &EvalArgs) -> Result<()> {
     let steps = args.eval_steps.unwrap_or(ck.config.train.eval_steps);
     let epochs = ck.progress.as_ref().map_or(0, |p| p.epochs_done);
     let hidden = ck.network.blocks.len();
-    let mut runs: Runs = vec![(
-        "integer delays (event-driven)".into(),
-        each_split(&splits, |d| {
-            Ok(evaluate(&ck.network, d, batch_size, steps)?)
-        })?,
-    )];
+    let mut runs: Runs = match args.device.open()? {
+        None => vec![(
+            "integer delays (event-driven)".into(),
+            each_split(&splits, |d| {
+                Ok(evaluate(&ck.network, d, batch_size, steps)?)
+            })?,
+        )],
+        Some(acc) => {
+            let dev = acc.network(&ck.network, &[])?;
+            vec![(
+                format!("integer delays (on {}: {})", acc.device, acc.name()),
+                each_split(&splits, |d| {
+                    Ok(evaluate_with(d, batch_size, hidden, steps, |x, _| {
+                        dev.forward_eval(x)
+                    })?)
+                })?,
+            )]
+        }
+    };
     let deployed = DeployedNetwork::from_network(&ck.network, ck.config.model.time_step_ms);
     let loihi = match args.network.quantize {
         Some(Quantize::Loihi) => {

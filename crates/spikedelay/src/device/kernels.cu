@@ -81,7 +81,7 @@ DEVICE_FN int integer_tap(float p, int taps) {
 }
 
 /* Builds the dense kernel `K[n, i, o]` (tap `n`, delay `D−1−n`) from weights and positions
- * `(c_out, c_in, kc)`: one thread per synapse `(o, i)`. */
+ * `(c_out, c_in, kc)`: one thread per synapse `(o, i)`, `o` fastest (K's rows are contiguous in `o`). */
 typedef struct {
     u64 weight, position, kernel;
     u64 c_in, c_out, kc, taps;
@@ -92,7 +92,7 @@ typedef struct {
 KERNEL(build_kernel, BuildKernelArgs) {
     u64 k = GLOBAL_INDEX();
     if (k >= a.c_in * a.c_out) return;
-    u64 o = k / a.c_in, i = k % a.c_in;
+    u64 o = k % a.c_out, i = k / a.c_out; /* consecutive threads: consecutive o, coalesced K */
     int taps = (int)a.taps;
     float half = (float)(taps / 2);
     float *K = F32(a.kernel);
@@ -130,7 +130,7 @@ typedef struct {
 KERNEL(kernel_grads, KernelGradArgs) {
     u64 k = GLOBAL_INDEX();
     if (k >= a.c_in * a.c_out) return;
-    u64 o = k / a.c_in, i = k % a.c_in;
+    u64 o = k % a.c_out, i = k / a.c_out; /* consecutive threads: consecutive o, coalesced K */
     int taps = (int)a.taps;
     float half = (float)(taps / 2);
     const float *G = F32(a.kernel_grad);
