@@ -461,9 +461,15 @@ fn device_choices_are_checked_and_a_missing_gpu_is_named() {
     let cfg = write(dir.path(), "tiny.toml", &tiny(1));
     let train = |device: &str| {
         let mut cmd = spikedelay();
-        cmd.args(["train", "--config", cfg.to_str().unwrap(), "--device", device])
-            .arg("--out")
-            .arg(dir.path().join(format!("run-{device}")));
+        cmd.args([
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--device",
+            device,
+        ])
+        .arg("--out")
+        .arg(dir.path().join(format!("run-{device}")));
         cmd
     };
     let err = stderr_of(&mut train("gpu"));
@@ -495,7 +501,10 @@ fn device_choices_are_checked_and_a_missing_gpu_is_named() {
     };
     let (cpu, dev) = (eval("cpu"), eval("software"));
     for split in ["valid", "test"] {
-        assert_eq!(cpu[split]["confusion"], dev[split]["confusion"], "{cpu} {dev}");
+        assert_eq!(
+            cpu[split]["confusion"], dev[split]["confusion"],
+            "{cpu} {dev}"
+        );
         assert!(cpu[split]["accuracy"].as_f64().is_some(), "{cpu}");
     }
 }

@@ -358,3 +358,39 @@ fn short_runs_on_the_device_learn_as_on_the_cpu() {
         "mean test accuracy over five seeds: device {dev_mean:.3}, cpu {cpu_mean:.3}"
     );
 }
+
+/// Checkpoints do not depend on the device: two epochs on the device, then the run resumed on
+/// the CPU from the device's parameters and Adam moments.
+#[test]
+fn a_run_trained_on_the_device_resumes_on_the_cpu() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = crate::training::small_config(DelayMode::Learned, 3);
+    let splits = crate::training::splits_of(&config);
+    let mut t =
+        spikedelay::train::Trainer::new(config, splits.train.channels(), splits.train.classes())
+            .unwrap()
+            .with_device(Device::Software)
+            .unwrap()
+            .with_output(dir.path(), spikedelay::train::Existing::Refuse)
+            .unwrap();
+    for epoch in 0..2 {
+        t.train_epoch(epoch, &splits, &mut ()).unwrap();
+    }
+    let saved = t.checkpoint(true);
+    drop(t);
+    let mut resumed = spikedelay::train::Trainer::resume(dir.path())
+        .unwrap()
+        .with_device(Device::Cpu)
+        .unwrap();
+    assert_eq!(resumed.network(), &saved.network);
+    let opt = saved.optimizer.as_ref().unwrap();
+    assert!(opt.weights.step > 0 && opt.states.iter().all(|(_, s)| s.v.iter().any(|&v| v > 0.0)));
+    let summary = resumed.run(&splits, &mut ()).unwrap();
+    assert_eq!(resumed.history().len(), 3);
+    assert_eq!(summary.provenance.unwrap().device, "cpu");
+    assert!(
+        summary.test_accuracy > 1.0 / 6.0 + 0.1,
+        "{}",
+        summary.test_accuracy
+    );
+}

@@ -356,7 +356,10 @@ impl DeviceNetwork {
                 eval: 1,
             },
         )?;
-        Ok((Seq::from_vec(batch, steps, self.classes, v.read()?)?, spikes))
+        Ok((
+            Seq::from_vec(batch, steps, self.classes, v.read()?)?,
+            spikes,
+        ))
     }
 
     /// Forward, loss and backward of one batch (`x` `(B, T, inputs)`, one label per sample,
