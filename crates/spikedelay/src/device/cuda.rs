@@ -87,27 +87,29 @@ impl CudaGpu {
                 return Err(missing("libnvrtc.so", "NVRTC"));
             }
         }
-        driver::init().map_err(|e| fail("initialising the driver", e))?;
-        let count = driver::device::get_count().map_err(|e| fail("counting devices", e))?;
+        let fail =
+            |what: &str, e: &dyn std::fmt::Debug| fail(&format!("device cuda:{n}: {what}"), e);
+        driver::init().map_err(|e| fail("initialising the driver", &e))?;
+        let count = driver::device::get_count().map_err(|e| fail("counting devices", &e))?;
         if n >= count as usize {
             return Err(Error::Device(format!(
                 "device cuda:{n}: the driver reports {count} device(s)"
             )));
         }
-        let dev = driver::device::get(n as i32).map_err(|e| fail("opening the device", e))?;
-        let name = driver::device::get_name(dev).map_err(|e| fail("reading its name", e))?;
+        let dev = driver::device::get(n as i32).map_err(|e| fail("opening the device", &e))?;
+        let name = driver::device::get_name(dev).map_err(|e| fail("reading its name", &e))?;
         // SAFETY: `dev` comes from `device::get`.
         let ctx = unsafe { driver::primary_ctx::retain(dev) }
-            .map_err(|e| fail("retaining the primary context", e))?;
+            .map_err(|e| fail("retaining the primary context", &e))?;
         // SAFETY: `ctx` was just retained.
-        unsafe { driver::ctx::set_current(ctx) }.map_err(|e| fail("binding the context", e))?;
+        unsafe { driver::ctx::set_current(ctx) }.map_err(|e| fail("binding the context", &e))?;
         let ptx = cudarc::nvrtc::compile_ptx(KERNELS)
-            .map_err(|e| fail("compiling kernels.cu with NVRTC", e))?;
-        let image = CString::new(ptx.to_src()).map_err(|e| fail("reading the PTX", e))?;
+            .map_err(|e| fail("compiling kernels.cu with NVRTC", &e))?;
+        let image = CString::new(ptx.to_src()).map_err(|e| fail("reading the PTX", &e))?;
         // SAFETY: a NUL-terminated PTX image from NVRTC.
         let module = unsafe { driver::module::load_data(image.as_ptr().cast()) }
-            .map_err(|e| fail("loading the kernels", e))?;
-        let blas = cublas::create_handle().map_err(|e| fail("creating a cuBLAS handle", e))?;
+            .map_err(|e| fail("loading the kernels", &e))?;
+        let blas = cublas::create_handle().map_err(|e| fail("creating a cuBLAS handle", &e))?;
         Ok(CudaGpu {
             ctx,
             name,
