@@ -10,8 +10,9 @@
 //! rounded so each synapse is one weight at one integer delay.
 //!
 //! The tree follows the paper's pipeline: [`data`] (datasets, batching, the built-in task) →
-//! [`model`] (delay layers, BatchNorm, LIF, dropout, readout, decision) → [`train`] (optimisers,
-//! schedules, trainer, checkpoints) → [`infer`] (evaluation, integer-delay network). Numerical
+//! [`model`] (delay layers, BatchNorm, LIF, dropout, readout, decision) → [`device`] (the
+//! training step on a GPU, docs/design.md §9) → [`train`] (optimisers, schedules, trainer,
+//! checkpoints) → [`infer`] (evaluation, integer-delay network). Numerical
 //! kernels live in `kernels` (crate-internal; docs/design.md §3–§4). Activations are [`Seq`]
 //! tensors laid out `(B, T, C)`.
 //!
