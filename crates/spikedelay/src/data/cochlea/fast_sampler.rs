@@ -4,15 +4,14 @@
 //! E ~ Exp(1): P(no spike in s..t) = Π(1 − p_k) = e^{−Σ −ln(1−p_k)} = P(E > Σ), the Bernoulli
 //! process's survival function; after a spike at t it may fire again from t + ⌈refractory⌉,
 //! exactly where `lauscher`'s correction lets a kept spike follow. So both samplers draw fibre
-//! spike trains from one distribution. The draws are taken in time order over the fibres of a
-//! channel ([`fibre_counts_lanes`]).
+//! spike trains from one distribution. The fibres of a channel are drawn together, in time
+//! order, with one target for the first of the armed ones ([`fibre_counts_lanes`]).
 //!
 //! The cumulative hazard is kept for [`LANES`] channels side by side (`rows[t][l]`), as the hair
 //! cells leave the probabilities, and the fibre spikes are counted into rows of the same shape,
 //! as the bushy cells' LIF neurons take them.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha12Rng;
@@ -93,10 +92,15 @@ impl Exponentials {
 /// [`hazard_lanes`]), channel `first + l` in lane l drawn from a generator seeded by
 /// `(seed, first + l)`, into `counts` (resized to the hazard's length).
 ///
-/// One pass over the samples per channel with all its fibres at once: an armed fibre holds its
-/// target `H[s − 1] + E` and fires at the first t with `H[t] ≥ target`; a fibre that fired at t
-/// re-arms at t + ⌈refractory⌉ with a new draw. So each sample costs one comparison with the
-/// lowest target, and each fibre spike a draw and a heap operation.
+/// One pass over the samples per channel with all its fibres at once, holding one target. The
+/// k armed fibres are alike and memoryless: given that none has fired by hazard level L, each
+/// one's remaining hazard to its spike is Exp(1), independent of the others, so the first of them
+/// fires at L + E/k, E ~ Exp(1) (the minimum of k unit exponentials is Exp(k)). After it fires,
+/// the other k − 1 go on from its level with a target E'/(k − 1) further, which serves a second
+/// spike in the same sample as well. Where refractory fibres re-arm at sample s, the armed pool
+/// grows and its target is drawn afresh from L = H[s − 1]: the old target's remainder past L is
+/// Exp(k), independent of the past, so dropping it changes nothing of the law. Each sample
+/// costs one comparison with the target; each fibre spike and each re-arming sample one draw.
 pub fn fibre_counts_lanes(
     p: &BushyCellParams,
     rate: usize,
@@ -110,46 +114,45 @@ pub fn fibre_counts_lanes(
     counts.clear();
     counts.resize(n, [0; LANES]);
     let dead = ((p.tau_refrac * rate as f64).ceil().max(0.0) as usize).max(1);
-    // The fibres are alike, so only their targets matter: the armed ones' in a min-heap (as
-    // bits, which order non-negative doubles as their values), and the samples at which the
-    // refractory ones re-arm, in the order they fired.
-    let mut armed = BinaryHeap::with_capacity(p.fibres);
-    let mut resting = VecDeque::with_capacity(p.fibres);
-    let lowest = |armed: &BinaryHeap<Reverse<u64>>| {
-        armed
-            .peek()
-            .map_or(f64::INFINITY, |&Reverse(b)| f64::from_bits(b))
-    };
+    // The samples at which refractory fibres re-arm, with how many, in the order they fired.
+    let mut resting: VecDeque<(usize, usize)> = VecDeque::with_capacity(p.fibres);
     for lane in 0..lanes.min(LANES) {
         let mut draws = Exponentials::new(seed, first + lane);
-        armed.clear();
         resting.clear();
-        for _ in 0..p.fibres {
-            armed.push(Reverse(draws.next().to_bits()));
-        }
-        // The hot loop compares each sample with the next re-arm sample and the lowest target
-        // only; the queues change at fibre spikes.
-        let mut lowest_target = lowest(&armed);
+        let mut armed = p.fibres;
+        // The next spike's hazard level among the armed fibres (∞ when none is armed).
+        let mut target = if armed > 0 {
+            draws.next() / armed as f64
+        } else {
+            f64::INFINITY
+        };
         let mut next_rearm = usize::MAX;
         for t in 0..n {
             if next_rearm == t {
-                while resting.front() == Some(&t) {
-                    resting.pop_front();
-                    let before = if t == 0 { 0.0 } else { hazard[t - 1][lane] };
-                    armed.push(Reverse((before + draws.next()).to_bits()));
+                if let Some((_, returning)) = resting.pop_front() {
+                    armed += returning;
                 }
-                next_rearm = resting.front().copied().unwrap_or(usize::MAX);
-                lowest_target = lowest(&armed);
+                next_rearm = resting.front().map_or(usize::MAX, |&(s, _)| s);
+                let before = if t == 0 { 0.0 } else { hazard[t - 1][lane] };
+                target = before + draws.next() / armed as f64;
             }
             let h = hazard[t][lane];
-            if h >= lowest_target {
-                while lowest(&armed) <= h {
-                    armed.pop();
-                    counts[t][lane] += 1;
-                    resting.push_back(t + dead);
+            if h >= target {
+                let mut fired = 0;
+                while target <= h {
+                    fired += 1;
+                    armed -= 1;
+                    target = if armed > 0 {
+                        target + draws.next() / armed as f64
+                    } else {
+                        f64::INFINITY
+                    };
                 }
-                next_rearm = resting.front().copied().unwrap_or(usize::MAX);
-                lowest_target = lowest(&armed);
+                counts[t][lane] = fired as u8;
+                resting.push_back((t + dead, fired));
+                if next_rearm == usize::MAX {
+                    next_rearm = t + dead;
+                }
             }
         }
     }
