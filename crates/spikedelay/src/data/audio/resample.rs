@@ -11,6 +11,9 @@ pub struct SincResampler {
     width: usize,
     /// `new` phases × `2·width + orig` taps.
     kernels: Vec<f32>,
+    /// Per phase, the taps from its first nonzero one to past its last: the others add exact
+    /// zeros (the clamped ends of the float64 kernel underflow float32), so they are skipped.
+    spans: Vec<(usize, usize)>,
 }
 
 /// Greatest common divisor.
@@ -40,12 +43,7 @@ impl SincResampler {
                 kernels.push((sinc * (window * (base / orig as f64))) as f32);
             }
         }
-        SincResampler {
-            orig,
-            new,
-            width,
-            kernels,
-        }
+        SincResampler::with_spans(orig, new, width, kernels)
     }
 
     /// The kernel `torchaudio.functional.resample` builds for a float32 waveform: the same
@@ -74,11 +72,25 @@ impl SincResampler {
                 kernels.push(sinc * (window * scale));
             }
         }
+        SincResampler::with_spans(orig, new, width, kernels)
+    }
+
+    fn with_spans(orig: usize, new: usize, width: usize, kernels: Vec<f32>) -> Self {
+        let taps = 2 * width + orig;
+        let spans = kernels
+            .chunks(taps)
+            .map(|h| {
+                let first = h.iter().position(|&v| v != 0.0).unwrap_or(0);
+                let last = h.iter().rposition(|&v| v != 0.0).map_or(0, |l| l + 1);
+                (first, last.max(first))
+            })
+            .collect();
         SincResampler {
             orig,
             new,
             width,
             kernels,
+            spans,
         }
     }
 
@@ -105,11 +117,13 @@ impl SincResampler {
                 // float64 accumulation: the exact convolution of the float32 kernel, which
                 // torch's float32 conv1d approximates to within its rounding.
                 let mut acc = 0.0f64;
-                for (k, &h) in self.kernel(p).iter().enumerate().take(taps) {
-                    let i = k0 + k as isize;
-                    if i >= 0 && (i as usize) < x.len() {
-                        acc += h as f64 * x[i as usize] as f64;
-                    }
+                let (first, last) = self.spans[p];
+                // Taps whose sample lies in x: k0 + k in 0..len.
+                let lo = first.max((-k0).max(0) as usize);
+                let hi = last.min((x.len() as isize - k0).max(0) as usize);
+                let h = &self.kernel(p)[..taps];
+                for k in lo..hi.max(lo) {
+                    acc += h[k] as f64 * x[(k0 + k as isize) as usize] as f64;
                 }
                 y.push(acc as f32);
             }
