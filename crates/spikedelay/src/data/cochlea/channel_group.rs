@@ -15,9 +15,10 @@ use super::params::CochleaParams;
 /// Scratch for one group, reused across the groups of one clip.
 pub struct ChannelGroup {
     transform: ChannelTransform,
-    /// Per sample and lane: the membrane velocity, then the firing probability (then, with the
-    /// fast sampler, the cumulative hazard).
+    /// Per sample and lane: the membrane velocity, then the firing probability.
     rows: Vec<[f64; LANES]>,
+    /// With the fast sampler, each lane's cumulative hazard per sample, lane after lane.
+    hazard: Vec<f64>,
     counts: Vec<[u8; LANES]>,
     /// Per sample, bit l set where lane l's neuron spiked at the sample before.
     fired: Vec<u8>,
@@ -29,6 +30,7 @@ impl ChannelGroup {
         ChannelGroup {
             transform: ChannelTransform::new(m),
             rows: vec![[0.0; LANES]; m],
+            hazard: Vec::new(),
             counts: Vec::new(),
             fired: Vec::new(),
         }
@@ -47,8 +49,13 @@ impl ChannelGroup {
             channels.len() <= LANES,
             "at most {LANES} channels per group"
         );
-        self.rows.clear();
+        // Every row is overwritten in the group's lanes; the lanes past it are zeroed.
         self.rows.resize(spec.len(), [0.0; LANES]);
+        if channels.len() < LANES {
+            for row in &mut self.rows {
+                row[channels.len()..].fill(0.0);
+            }
+        }
         let positions = &membrane.positions[channels];
         for (pair, cs) in positions.chunks(2).enumerate() {
             self.transform
@@ -63,7 +70,7 @@ impl ChannelGroup {
     }
 
     /// The bushy cells' spikes of `channels` with the fast sampler (seeded by `seed` and each
-    /// channel), after [`ChannelGroup::probabilities`] (whose rows it turns into hazards).
+    /// channel), after [`ChannelGroup::probabilities`].
     pub fn fast_spikes(
         &mut self,
         params: &CochleaParams,
@@ -72,12 +79,12 @@ impl ChannelGroup {
         channels: Range<usize>,
     ) -> Vec<Vec<u32>> {
         let bushy = &params.bushy_cell;
-        fast_sampler::hazard_lanes(&mut self.rows);
+        fast_sampler::hazard_columns(&self.rows, &mut self.hazard);
         let lanes = channels.len();
         fast_sampler::fibre_counts_lanes(
             bushy,
             rate,
-            &self.rows,
+            &self.hazard,
             lanes,
             seed,
             channels.start,

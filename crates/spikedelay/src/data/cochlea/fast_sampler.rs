@@ -24,27 +24,86 @@ use crate::kernels::simd::multiversion;
 /// Hazard standing in for p ≥ 1 (a certain spike): e^{−745} is below the smallest double.
 const CERTAIN: f64 = 745.0;
 
+/// Probabilities below this take the series of −ln(1 − p) (2⁻⁵; speech's rarely exceed 0.07).
+const SMALL: f64 = 1.0 / 32.0;
+
+/// 1/k for the series of −ln(1 − p), k = 1..=10.
+const RECIPROCALS: [f64; 10] = {
+    let mut r = [0.0; 10];
+    let mut k = 0;
+    while k < 10 {
+        r[k] = 1.0 / (k + 1) as f64;
+        k += 1;
+    }
+    r
+};
+
+/// −ln(1 − p) = Σ_{k ≥ 1} pᵏ/k for 0 ≤ p < [`SMALL`] by Horner's rule over ten terms: the first
+/// one left out is below p·2⁻⁵⁰/11 < 2⁻⁵³·p, and all terms are positive, so the rounding is a
+/// few ulp.
+#[inline(always)]
+fn small_hazard(p: f64) -> f64 {
+    let mut sum = RECIPROCALS[9];
+    for k in (0..9).rev() {
+        sum = RECIPROCALS[k] + p * sum;
+    }
+    p * sum
+}
+
 multiversion! {
-    /// Replaces the firing probabilities `rows[t][l]` by the cumulative hazards
-    /// `H[t][l]` = Σ_{k ≤ t} −ln(1 − p_k) of each lane. −ln(1 − p) is −log1p(−p) by Goldberg's
-    /// correction ln(u)·p/(u − 1), u = 1 − p, exact to a few ulp also where u rounds (p where
-    /// it rounds to 1).
-    pub fn hazard_lanes<V>(rows: &mut [[f64; LANES]]) {
+    /// The cumulative hazards H_l[t] = Σ_{k ≤ t} −ln(1 − p_k) of each lane l of the firing
+    /// probabilities `rows[t][l]`, as columns: lane l's at `columns[l·n..(l + 1)·n]`, n the
+    /// number of rows (so that [`fibre_counts_lanes`] walks one lane's hazards contiguously).
+    /// −ln(1 − p) is −log1p(−p): where a row's probabilities are all below [`SMALL`] (nearly
+    /// all rows of speech), its series [`small_hazard`]; else Goldberg's correction
+    /// ln(u)·p/(u − 1), u = 1 − p, exact to a few ulp also where u rounds (p where it rounds to 1).
+    pub fn hazard_columns<V>(rows: &[[f64; LANES]], columns: &mut Vec<f64>) {
+        let n = rows.len();
+        columns.clear();
+        columns.resize(LANES * n, 0.0);
         let mut total = [0.0f64; LANES];
-        for row in rows.iter_mut() {
-            for l in 0..LANES {
-                let p = row[l];
-                let u = 1.0 - p;
-                let inside = p > 0.0 && p < 1.0;
-                let safe_u = if inside { u } else { 0.5 };
-                let corrected = elementary::ln(safe_u) * p / (safe_u - 1.0);
-                let h = if u == 1.0 { p } else { corrected };
-                let h = if p >= 1.0 { CERTAIN } else if inside { h } else { 0.0 };
-                total[l] += h;
+        for (t, row) in rows.iter().enumerate() {
+            if row.iter().fold(true, |all, &p| all & (0.0..SMALL).contains(&p)) {
+                for l in 0..LANES {
+                    total[l] += small_hazard(row[l]);
+                }
+            } else {
+                for l in 0..LANES {
+                    let p = row[l];
+                    let u = 1.0 - p;
+                    let inside = p > 0.0 && p < 1.0;
+                    let safe_u = if inside { u } else { 0.5 };
+                    let corrected = elementary::ln(safe_u) * p / (safe_u - 1.0);
+                    let h = if u == 1.0 { p } else { corrected };
+                    let h = if p >= 1.0 { CERTAIN } else if inside { h } else { 0.0 };
+                    total[l] += h;
+                }
             }
-            *row = total;
+            for l in 0..LANES {
+                columns[l * n + t] = total[l];
+            }
         }
     }
+}
+
+/// The first index in `from..to` whose hazard reaches `target` (`to` if none), eight samples
+/// per comparison where they lie whole.
+fn first_reaching(hazard: &[f64], from: usize, to: usize, target: f64) -> usize {
+    if target == f64::INFINITY {
+        return to;
+    }
+    let mut t = from;
+    while t + 8 <= to {
+        let chunk: &[f64; 8] = hazard[t..t + 8].try_into().unwrap();
+        if chunk.iter().fold(false, |any, &h| any | (h >= target)) {
+            break;
+        }
+        t += 8;
+    }
+    while t < to && hazard[t] < target {
+        t += 1;
+    }
+    t
 }
 
 /// Exponential draws −ln(1 − U) of channel `channel`'s uniforms U (ChaCha12 seeded by the seed,
@@ -88,9 +147,9 @@ impl Exponentials {
     }
 }
 
-/// Fibre spikes per sample of the first `lanes` channels of `hazard` (cumulative hazards from
-/// [`hazard_lanes`]), channel `first + l` in lane l drawn from a generator seeded by
-/// `(seed, first + l)`, into `counts` (resized to the hazard's length).
+/// Fibre spikes per sample of the first `lanes` channels of `hazard` (the cumulative hazards'
+/// columns from [`hazard_columns`]), channel `first + l` in lane l drawn from a generator seeded
+/// by `(seed, first + l)`, into `counts` (resized to the hazards' length).
 ///
 /// One pass over the samples per channel with all its fibres at once, holding one target. The
 /// k armed fibres are alike and memoryless: given that none has fired by hazard level L, each
@@ -99,84 +158,96 @@ impl Exponentials {
 /// the other k − 1 go on from its level with a target E'/(k − 1) further, which serves a second
 /// spike in the same sample as well. Where refractory fibres re-arm at sample s, the armed pool
 /// grows and its target is drawn afresh from L = H[s − 1]: the old target's remainder past L is
-/// Exp(k), independent of the past, so dropping it changes nothing of the law. Each sample
-/// costs one comparison with the target; each fibre spike and each re-arming sample one draw.
+/// Exp(k), independent of the past, so dropping it changes nothing of the law. H rises, so the
+/// next spike is the first sample before the next re-arming whose H reaches the target: a
+/// search of the lane's column; each fibre spike and each re-arming sample costs one draw.
 pub fn fibre_counts_lanes(
     p: &BushyCellParams,
     rate: usize,
-    hazard: &[[f64; LANES]],
+    hazard: &[f64],
     lanes: usize,
     seed: u64,
     first: usize,
     counts: &mut Vec<[u8; LANES]>,
 ) {
-    let n = hazard.len();
+    let n = hazard.len() / LANES;
     counts.clear();
     counts.resize(n, [0; LANES]);
     let dead = ((p.tau_refrac * rate as f64).ceil().max(0.0) as usize).max(1);
     // The samples at which refractory fibres re-arm, with how many, in the order they fired.
     let mut resting: VecDeque<(usize, usize)> = VecDeque::with_capacity(p.fibres);
+    // 1/k for k armed fibres: a multiplication on the loop's chain of targets, not a division.
+    let shares: Vec<f64> = (0..=p.fibres).map(|k| 1.0 / k.max(1) as f64).collect();
     for lane in 0..lanes.min(LANES) {
+        let column = &hazard[lane * n..(lane + 1) * n];
         let mut draws = Exponentials::new(seed, first + lane);
         resting.clear();
         let mut armed = p.fibres;
         // The next spike's hazard level among the armed fibres (∞ when none is armed).
         let mut target = if armed > 0 {
-            draws.next() / armed as f64
+            draws.next() * shares[armed]
         } else {
             f64::INFINITY
         };
         let mut next_rearm = usize::MAX;
-        for t in 0..n {
+        let mut t = 0;
+        while t < n {
             if next_rearm == t {
                 if let Some((_, returning)) = resting.pop_front() {
                     armed += returning;
                 }
                 next_rearm = resting.front().map_or(usize::MAX, |&(s, _)| s);
-                let before = if t == 0 { 0.0 } else { hazard[t - 1][lane] };
-                target = before + draws.next() / armed as f64;
+                let before = if t == 0 { 0.0 } else { column[t - 1] };
+                target = before + draws.next() * shares[armed];
             }
-            let h = hazard[t][lane];
-            if h >= target {
-                let mut fired = 0;
-                while target <= h {
-                    fired += 1;
-                    armed -= 1;
-                    target = if armed > 0 {
-                        target + draws.next() / armed as f64
-                    } else {
-                        f64::INFINITY
-                    };
-                }
-                counts[t][lane] = fired as u8;
-                resting.push_back((t + dead, fired));
-                if next_rearm == usize::MAX {
-                    next_rearm = t + dead;
-                }
+            // Re-armings lie after t, so up to the next one the target stands.
+            let limit = next_rearm.min(n);
+            t = first_reaching(column, t, limit, target);
+            if t == limit {
+                continue;
             }
+            let h = column[t];
+            let mut fired = 0;
+            while target <= h {
+                fired += 1;
+                armed -= 1;
+                target = if armed > 0 {
+                    target + draws.next() * shares[armed]
+                } else {
+                    f64::INFINITY
+                };
+            }
+            counts[t][lane] = fired as u8;
+            resting.push_back((t + dead, fired));
+            if next_rearm == usize::MAX {
+                next_rearm = t + dead;
+            }
+            t += 1;
         }
     }
 }
 
 /// Fibre spikes per sample of one channel (all fibres together) with firing probability `prob`,
-/// drawn as [`fibre_counts_lanes`] draws channel `channel`; `rows` and `counts` are scratch.
+/// drawn as [`fibre_counts_lanes`] draws channel `channel`; `hazard` and `counts` are scratch.
 pub fn fast_fibre_counts(
     p: &BushyCellParams,
     rate: usize,
     prob: &[f64],
     seed: u64,
     channel: usize,
-    rows: &mut Vec<[f64; LANES]>,
+    hazard: &mut Vec<f64>,
     counts: &mut Vec<[u8; LANES]>,
 ) -> Vec<u8> {
-    rows.clear();
-    rows.extend(prob.iter().map(|&v| {
-        let mut row = [0.0; LANES];
-        row[0] = v;
-        row
-    }));
-    hazard_lanes(rows);
-    fibre_counts_lanes(p, rate, rows, 1, seed, channel, counts);
+    let rows: Vec<[f64; LANES]> = prob
+        .iter()
+        .map(|&v| {
+            let mut row = [0.0; LANES];
+            row[0] = v;
+            row
+        })
+        .collect();
+    hazard_columns(&rows, hazard);
+    fibre_counts_lanes(p, rate, hazard, 1, seed, channel, counts);
     counts.iter().map(|row| row[0]).collect()
 }
 
@@ -192,22 +263,22 @@ mod tests {
         ];
         probs.extend((1..2000).map(|i| i as f64 / 2000.0));
         for &p in &probs {
-            let mut rows = vec![[p; LANES]];
-            hazard_lanes(&mut rows);
+            let mut columns = Vec::new();
+            hazard_columns(&[[p; LANES]], &mut columns);
             let exact = -(-p).ln_1p();
-            let got = rows[0][LANES - 1];
+            let got = columns[LANES - 1];
             assert!(
                 (got - exact).abs() <= 4.0 * f64::EPSILON * exact,
                 "p = {p:e}: {got:e}, log1p gives {exact:e}"
             );
         }
         for (p, h) in [(1.0, CERTAIN), (1.5, CERTAIN), (-0.2, 0.0), (0.0, 0.0)] {
-            let mut rows = vec![[p; LANES]];
-            hazard_lanes(&mut rows);
-            assert_eq!(rows[0][2], h, "p = {p}");
+            let mut columns = Vec::new();
+            hazard_columns(&[[p; LANES]], &mut columns);
+            assert_eq!(columns[2], h, "p = {p}");
         }
         // Many samples: each lane its own running sum.
-        let mut rows: Vec<[f64; LANES]> = (0..100)
+        let rows: Vec<[f64; LANES]> = (0..100)
             .map(|t| std::array::from_fn(|l| 0.001 * (l + 1) as f64 * (t % 7) as f64))
             .collect();
         let expected: Vec<f64> = (0..LANES)
@@ -217,13 +288,11 @@ mod tests {
                     .sum()
             })
             .collect();
-        hazard_lanes(&mut rows);
+        let mut columns = Vec::new();
+        hazard_columns(&rows, &mut columns);
         for (l, e) in expected.iter().enumerate() {
-            assert!(
-                (rows[99][l] - e).abs() < 1e-13 * e,
-                "lane {l}: {} vs {e}",
-                rows[99][l]
-            );
+            let last = columns[l * 100 + 99];
+            assert!((last - e).abs() < 1e-13 * e, "lane {l}: {last} vs {e}");
         }
     }
 
@@ -234,7 +303,7 @@ mod tests {
         let p = BushyCellParams::default();
         let rate = 24_000;
         let dead = (p.tau_refrac * rate as f64).ceil() as usize;
-        let mut rows: Vec<[f64; LANES]> = (0..1000)
+        let rows: Vec<[f64; LANES]> = (0..1000)
             .map(|t| {
                 let mut row = [0.0; LANES];
                 row[0] = 1.0;
@@ -242,9 +311,9 @@ mod tests {
                 row
             })
             .collect();
-        hazard_lanes(&mut rows);
-        let mut counts = Vec::new();
-        fibre_counts_lanes(&p, rate, &rows, 3, 5, 0, &mut counts);
+        let (mut hazard, mut counts) = (Vec::new(), Vec::new());
+        hazard_columns(&rows, &mut hazard);
+        fibre_counts_lanes(&p, rate, &hazard, 3, 5, 0, &mut counts);
         for (t, row) in counts.iter().enumerate() {
             let all = p.fibres as u8;
             assert_eq!(

@@ -170,9 +170,17 @@ fn fast_sampler_draws_the_same_fibre_process() {
             }
             (sum, sq)
         };
-        let (mut rows, mut counts) = (Vec::new(), Vec::new());
+        let (mut hazard, mut counts) = (Vec::new(), Vec::new());
         let fast = stats(&mut |run| {
-            fast_sampler::fast_fibre_counts(&bushy, out_rate, prob, run, 0, &mut rows, &mut counts)
+            fast_sampler::fast_fibre_counts(
+                &bushy,
+                out_rate,
+                prob,
+                run,
+                0,
+                &mut hazard,
+                &mut counts,
+            )
         });
         let exact = stats(&mut |run| {
             lauscher_fibres(&bushy, out_rate, prob, &mut NumpyLegacy::new(run as u32))
