@@ -4,10 +4,11 @@
 # fast and exact samplers (median of 3 runs each, CPU seconds and peak memory), and with --lauscher lauscher
 # itself (one run, one worker; about 7.5 minutes and 7 GB). Prints a markdown table.
 #
-# usage: tools/cochlea/bench.sh [--lauscher]      (after tools/cochlea/check.sh made its venv)
+# usage: tools/cochlea/bench.sh [--lauscher]      (after tools/cochlea/check.sh made its venv;
+#        SPIKEDELAY=path/to/binary times another build, e.g. the commit before a change)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-exe=$root/target/release/spikedelay
+exe=${SPIKEDELAY:-$root/target/release/spikedelay}
 work=$root/target/cochlea-bench
 venv=$root/target/cochlea-venv
 mkdir -p "$work"

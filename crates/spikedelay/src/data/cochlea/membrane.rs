@@ -210,10 +210,14 @@ impl ClipSpectrum {
     }
 }
 
+/// |v|² below this fraction of the peak |v|² ends a channel's spectrum: |v| below 1e-10 of its
+/// peak, past the resonance (docs/cochlea.md §2, "Evanescent tail").
+const NEGLIGIBLE: f64 = 1e-20;
+
 multiversion! {
     /// Multiplies `v` by `x` bin by bin while keeping `peak`, the running maximum of |v|², and
-    /// stops after the first bin k with |v_k|² < 1e-30·peak (returned). Eight bins at a time
-    /// where none can stop (their smallest |v|² at least 1e-30 of the peak after them), one at
+    /// stops after the first bin k with |v_k|² < [`NEGLIGIBLE`]·peak (returned). Eight bins at a
+    /// time where none can stop (their smallest |v|² at least that fraction of the peak after them), one at
     /// a time otherwise: the same bins as one bin at a time.
     fn multiply_until_negligible<V>(
         v: &mut [Complex64],
@@ -228,7 +232,7 @@ multiversion! {
             let sizes: [f64; 8] = std::array::from_fn(|l| vs[l].norm_sqr());
             let high = sizes.iter().fold(*peak, |a, &b| a.max(b));
             let low = sizes.iter().fold(f64::INFINITY, |a, &b| a.min(b));
-            if low < 1e-30 * high {
+            if low < NEGLIGIBLE * high {
                 break;
             }
             *peak = high;
@@ -241,7 +245,7 @@ multiversion! {
             let size = v[i].norm_sqr();
             *peak = peak.max(size);
             v[i] *= x[i];
-            if size < 1e-30 * *peak {
+            if size < NEGLIGIBLE * *peak {
                 return Some(i);
             }
         }
@@ -255,6 +259,8 @@ pub struct ChannelTransform {
     inverse: Arc<dyn Fft<f64>>,
     /// v(ω, c)·X(ω) of the pair's two channels.
     spectra: [Vec<Complex64>; 2],
+    /// Per spectrum, the bins from which it is all zeros.
+    nonzero: [usize; 2],
     combined: Vec<Complex64>,
     scratch: Vec<Complex64>,
     run: TransferRun,
@@ -268,6 +274,7 @@ impl ChannelTransform {
         ChannelTransform {
             inverse,
             spectra: std::array::from_fn(|_| vec![Complex64::new(0.0, 0.0); m]),
+            nonzero: [0; 2],
             combined: vec![Complex64::new(0.0, 0.0); m],
             scratch,
             run: TransferRun::default(),
@@ -275,7 +282,7 @@ impl ChannelTransform {
     }
 
     /// v(ω, c)·X(ω) into `self.spectra[which]`. Past the channel's resonance the wave is
-    /// evanescent and v(ω, c) falls without rising again; once it is below 1e-15 of its peak
+    /// evanescent and v(ω, c) falls without rising again; once it is below 1e-10 of its peak
     /// the remaining bins are left at zero.
     fn spectrum(&mut self, which: usize, membrane: &Membrane, spec: &ClipSpectrum, c: f64) {
         let m = spec.len();
@@ -283,17 +290,23 @@ impl ChannelTransform {
         let full = &mut self.spectra[which];
         let mut peak = 0.0f64;
         let mut end = m;
+        let mut written = 0;
         'runs: for start in (0..m).step_by(RUN) {
             let stop = (start + RUN).min(m);
             let run = &mut full[start..stop];
             self.run
                 .evaluate(membrane, &spec.columns, &spec.terms, &at, start, run);
+            written = stop;
             if let Some(k) = multiply_until_negligible(run, &spec.bins[start..stop], &mut peak) {
                 end = start + k + 1;
                 break 'runs;
             }
         }
-        full[end..].fill(Complex64::new(0.0, 0.0));
+        // Bins past `end` are zero from here; of those, only the ones written since they last
+        // were need zeroing.
+        let dirty = written.max(self.nonzero[which]);
+        full[end..dirty].fill(Complex64::new(0.0, 0.0));
+        self.nonzero[which] = end;
     }
 
     /// The inverse transform of the channels at the positions `cs` (one or two) into
@@ -311,7 +324,8 @@ impl ChannelTransform {
             self.spectrum(which, membrane, spec, c);
         }
         if cs.len() == 1 {
-            self.spectra[1].fill(Complex64::new(0.0, 0.0));
+            self.spectra[1][..self.nonzero[1]].fill(Complex64::new(0.0, 0.0));
+            self.nonzero[1] = 0;
         }
         let [a, b] = &self.spectra;
         // H¹ + iH², each Hermitian; bin k's mirror is M − k, and bin 0 its own.

@@ -567,21 +567,8 @@ impl TransferRun {
         let count = self.series.len();
         let padded = count.div_ceil(SERIES_BLOCK) * SERIES_BLOCK;
         for g in &mut self.gathered {
-            g.clear();
-            g.resize(padded, 1.0);
-        }
-        for (j, &i) in self.series.iter().enumerate() {
-            let k = start + i;
-            let sources = [
-                cols.omega[k],
-                cols.m_omega2[k],
-                cols.series_outer[0][k],
-                cols.series_outer[1][k],
-                self.g_re[i],
-                self.g_im[i],
-            ];
-            for (g, v) in self.gathered.iter_mut().zip(sources) {
-                g[j] = v;
+            if g.len() < padded {
+                g.resize(padded, 1.0);
             }
         }
         let [
@@ -597,7 +584,26 @@ impl TransferRun {
             s_im,
             v_re,
             v_im,
-        ] = &mut self.gathered;
+        ] = self.gathered.each_mut().map(|g| &mut g[..padded]);
+        for (j, &i) in self.series.iter().enumerate() {
+            let k = start + i;
+            omega[j] = cols.omega[k];
+            mw2[j] = cols.m_omega2[k];
+            sor[j] = cols.series_outer[0][k];
+            soi[j] = cols.series_outer[1][k];
+            gr[j] = self.g_re[i];
+            gi[j] = self.g_im[i];
+        }
+        for g in [
+            &mut *omega,
+            &mut *mw2,
+            &mut *sor,
+            &mut *soi,
+            &mut *gr,
+            &mut *gi,
+        ] {
+            g[count..].fill(1.0);
+        }
         self.terms.clear();
         for (zr, zi) in gr
             .chunks_exact(SERIES_BLOCK)
