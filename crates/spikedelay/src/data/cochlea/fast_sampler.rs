@@ -51,11 +51,11 @@ fn small_hazard(p: f64) -> f64 {
 }
 
 multiversion! {
-    /// The cumulative hazards H_l[t] = Σ_{k ≤ t} −ln(1 − p_k) of each lane l of the firing
+    /// The cumulative hazards H_l(t) = Σ_{k ≤ t} −ln(1 − p_k) of each lane l of the firing
     /// probabilities `rows[t][l]`, as columns: lane l's at `columns[l·n..(l + 1)·n]`, n the
     /// number of rows (so that [`fibre_counts_lanes`] walks one lane's hazards contiguously).
-    /// −ln(1 − p) is −log1p(−p): where a row's probabilities are all below [`SMALL`] (nearly
-    /// all rows of speech), its series [`small_hazard`]; else Goldberg's correction
+    /// −ln(1 − p) is −log1p(−p): where a row's probabilities are all below 2⁻⁵ (nearly all
+    /// rows of speech), its series `small_hazard`; else Goldberg's correction
     /// ln(u)·p/(u − 1), u = 1 − p, exact to a few ulp also where u rounds (p where it rounds to 1).
     pub fn hazard_columns<V>(rows: &[[f64; LANES]], columns: &mut Vec<f64>) {
         let n = rows.len();
