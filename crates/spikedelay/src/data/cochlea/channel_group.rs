@@ -56,10 +56,17 @@ impl ChannelGroup {
                 row[channels.len()..].fill(0.0);
             }
         }
+        let first = channels.start;
         let positions = &membrane.positions[channels];
         for (pair, cs) in positions.chunks(2).enumerate() {
-            self.transform
-                .velocities_to_lanes(membrane, spec, cs, &mut self.rows, 2 * pair);
+            let channel = first + 2 * pair;
+            self.transform.velocities_to_lanes(
+                membrane,
+                spec,
+                (channel, cs),
+                &mut self.rows,
+                2 * pair,
+            );
         }
         hair_cell::firing_probability_rows(&params.hair_cell, spec.out_rate, &mut self.rows);
     }

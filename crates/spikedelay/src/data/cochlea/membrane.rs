@@ -15,6 +15,7 @@ use super::hair_cell::LANES;
 use super::hankel::{cln, csqrt, hankel0};
 use super::params::MembraneParams;
 use super::transfer::{OmegaColumns, RUN, TransferRun};
+use super::transfer_cache::LengthTable;
 use crate::kernels::simd::multiversion;
 
 const I: Complex64 = Complex64::new(0.0, 1.0);
@@ -171,6 +172,8 @@ pub struct ClipSpectrum {
     pub columns: OmegaColumns,
     /// Output rate fs/2 (integer division, as lauscher).
     pub out_rate: usize,
+    /// The transfer functions kept for clips of this length, if any (`transfer_cache.rs`).
+    pub table: Option<Arc<LengthTable>>,
 }
 
 impl ClipSpectrum {
@@ -196,6 +199,7 @@ impl ClipSpectrum {
             columns: OmegaColumns::new(membrane, &terms),
             terms,
             out_rate,
+            table: None,
         }
     }
 
@@ -281,12 +285,25 @@ impl ChannelTransform {
         }
     }
 
-    /// v(ω, c)·X(ω) into `self.spectra[which]`. Past the channel's resonance the wave is
+    /// v(ω, c)·X(ω) into `self.spectra[which]` for the channel at position `c`, number
+    /// `channel` where the clip's table may hold its v. Past the channel's resonance the wave is
     /// evanescent and v(ω, c) falls without rising again; once it is below 1e-10 of its peak
     /// the remaining bins are left at zero.
-    fn spectrum(&mut self, which: usize, membrane: &Membrane, spec: &ClipSpectrum, c: f64) {
+    fn spectrum(
+        &mut self,
+        which: usize,
+        membrane: &Membrane,
+        spec: &ClipSpectrum,
+        c: f64,
+        channel: Option<usize>,
+    ) {
         let m = spec.len();
         let at = membrane.position(c);
+        let table = spec.table.as_deref().zip(channel);
+        let stored = table.and_then(|(t, ch)| t.get(ch));
+        let mut keep = table
+            .filter(|(t, ch)| stored.is_none() && t.wants(*ch))
+            .map(|_| Vec::new());
         let full = &mut self.spectra[which];
         let mut peak = 0.0f64;
         let mut end = m;
@@ -294,8 +311,16 @@ impl ChannelTransform {
         'runs: for start in (0..m).step_by(RUN) {
             let stop = (start + RUN).min(m);
             let run = &mut full[start..stop];
-            self.run
-                .evaluate(membrane, &spec.columns, &spec.terms, &at, start, run);
+            match stored {
+                // The stored v ends with the run where the channel's spectrum ended.
+                Some(v) if stop <= v.len() => run.copy_from_slice(&v[start..stop]),
+                _ => self
+                    .run
+                    .evaluate(membrane, &spec.columns, &spec.terms, &at, start, run),
+            }
+            if let Some(kept) = &mut keep {
+                kept.extend_from_slice(run);
+            }
             written = stop;
             if let Some(k) = multiply_until_negligible(run, &spec.bins[start..stop], &mut peak) {
                 end = start + k + 1;
@@ -307,6 +332,9 @@ impl ChannelTransform {
         let dirty = written.max(self.nonzero[which]);
         full[end..dirty].fill(Complex64::new(0.0, 0.0));
         self.nonzero[which] = end;
+        if let (Some((t, ch)), Some(kept)) = (table, keep) {
+            t.put(ch, kept);
+        }
     }
 
     /// The inverse transform of the channels at the positions `cs` (one or two) into
@@ -314,14 +342,20 @@ impl ChannelTransform {
     /// parts, of the second in the imaginary parts. The real part of an inverse DFT is the
     /// inverse DFT of the Hermitian part H_k = (Y_k + conj Y_{M−k})/2, which is real; so one
     /// complex inverse FFT of H¹ + iH² gives both channels.
-    fn transform_pair(&mut self, membrane: &Membrane, spec: &ClipSpectrum, cs: &[f64]) {
+    fn transform_pair(
+        &mut self,
+        membrane: &Membrane,
+        spec: &ClipSpectrum,
+        cs: &[f64],
+        first: Option<usize>,
+    ) {
         assert!(
             (1..=2).contains(&cs.len()),
             "one or two channels per transform"
         );
         let m = spec.len();
         for (which, &c) in cs.iter().enumerate() {
-            self.spectrum(which, membrane, spec, c);
+            self.spectrum(which, membrane, spec, c, first.map(|f| f + which));
         }
         if cs.len() == 1 {
             self.spectra[1][..self.nonzero[1]].fill(Complex64::new(0.0, 0.0));
@@ -358,7 +392,7 @@ impl ChannelTransform {
         outs: &mut [&mut [f64]],
     ) {
         assert_eq!(outs.len(), cs.len(), "one output per channel");
-        self.transform_pair(membrane, spec, cs);
+        self.transform_pair(membrane, spec, cs, None);
         let scale = 1.0 / spec.len() as f64;
         for (which, out) in outs.iter_mut().enumerate() {
             for (o, z) in out.iter_mut().zip(&self.combined) {
@@ -367,17 +401,18 @@ impl ChannelTransform {
         }
     }
 
-    /// [`ChannelTransform::velocities`] into lanes `lane` and `lane + 1` of `rows`
-    /// (`rows[t][lane]` the first channel's sample t).
+    /// [`ChannelTransform::velocities`] of channels `first` and `first + 1` (at the positions
+    /// `cs`, one or two) into lanes `lane` and `lane + 1` of `rows` (`rows[t][lane]` the first
+    /// channel's sample t), with the clip's table of transfer functions where it has one.
     pub fn velocities_to_lanes(
         &mut self,
         membrane: &Membrane,
         spec: &ClipSpectrum,
-        cs: &[f64],
+        (first, cs): (usize, &[f64]),
         rows: &mut [[f64; LANES]],
         lane: usize,
     ) {
-        self.transform_pair(membrane, spec, cs);
+        self.transform_pair(membrane, spec, cs, Some(first));
         let scale = 1.0 / spec.len() as f64;
         for (row, z) in rows.iter_mut().zip(&self.combined) {
             row[lane] = z.re * scale;
