@@ -14,7 +14,7 @@ use spikedelay::atomic_file::write_atomic;
 use spikedelay::config::{Preset, RunConfig};
 use spikedelay::data::DelayPatternsConfig;
 use spikedelay::device::Accelerator;
-use spikedelay::infer::EventNetwork;
+use spikedelay::infer::{EventNetwork, InputPath};
 use spikedelay::model::Sig;
 use spikedelay::model::dcls::{DclsGrads, GradsWanted};
 use spikedelay::model::network::SIG_FINAL;
@@ -200,8 +200,11 @@ pub enum Phase {
     /// One training step at σ_eff = 0.5 (SIG = 0.23, the last three quarters of training).
     TrainLate,
     /// One inference batch of the rounded (integer-delay) model with the event-driven engine
-    /// (built once): forward and loss.
+    /// (built once), its first layer by events or dense sums, whichever costs less: forward
+    /// and loss.
     Infer,
+    /// The same batch through the event-driven engine with every layer by events.
+    InferEvents,
     /// The same batch through the dense evaluation path (`Network::rounded().forward_eval`).
     InferDense,
     /// Each delay layer's training convolutions (forward and backward) by every path, at
@@ -226,6 +229,7 @@ impl Phase {
             Phase::TrainMid => "train-mid",
             Phase::TrainLate => "train-late",
             Phase::Infer => "infer",
+            Phase::InferEvents => "infer-events",
             Phase::InferDense => "infer-dense",
             Phase::Layers => "layers",
         }
@@ -361,6 +365,12 @@ pub fn run(
             }
             Phase::Infer => {
                 let (v, spikes) = events.forward(x, &vec![x.steps; x.batch])?;
+                sum_softmax_cross_entropy(&v, labels, false)?;
+                spike_rates = spikes.iter().map(Seq::density).collect();
+            }
+            Phase::InferEvents => {
+                let lengths = vec![x.steps; x.batch];
+                let (v, spikes) = events.forward_with(x, &lengths, InputPath::Events)?;
                 sum_softmax_cross_entropy(&v, labels, false)?;
                 spike_rates = spikes.iter().map(Seq::density).collect();
             }
@@ -572,6 +582,7 @@ mod tests {
             Phase::TrainMid,
             Phase::TrainLate,
             Phase::Infer,
+            Phase::InferEvents,
             Phase::InferDense,
             Phase::Layers,
         ] {

@@ -15,6 +15,7 @@
 
 use rayon::prelude::*;
 
+use super::dense_input::{DenseInput, LANES};
 use super::integer::{IntegerDelayNetwork, IntegerLayer};
 use crate::error::{Error, Result};
 use crate::model::{HiddenNeuron, Network, Neuron, Readout, SpikeFn};
@@ -58,9 +59,17 @@ impl EventLayer {
         let (mut offsets, mut weights) = (Vec::new(), Vec::new());
         for syn in &layer.synapses {
             starts.push(offsets.len() as u32);
-            for s in syn {
-                offsets.push(s.delay * layer.c_out as u32 + s.target);
-                weights.push(s.weight);
+            // In ring order (delay, then target), so an event's adds sweep memory forwards. Each
+            // accumulator still receives the same products in the same order: a channel adds
+            // into each `(d, o)` once (a stable sort keeps any repeats in their order).
+            let mut ordered: Vec<(u32, f32)> = syn
+                .iter()
+                .map(|s| (s.delay * layer.c_out as u32 + s.target, s.weight))
+                .collect();
+            ordered.sort_by_key(|&(offset, _)| offset);
+            for (offset, w) in ordered {
+                offsets.push(offset);
+                weights.push(w);
             }
         }
         starts.push(offsets.len() as u32);
@@ -74,6 +83,15 @@ impl EventLayer {
             weights,
             norm: layer.norm.clone(),
         }
+    }
+
+    /// Input channel `i`'s synapses: `(d·C_out + o, w)`, in ring order.
+    pub(crate) fn synapses_of(&self, i: usize) -> impl ExactSizeIterator<Item = (u32, f32)> + '_ {
+        let (lo, hi) = (self.starts[i] as usize, self.starts[i + 1] as usize);
+        self.offsets[lo..hi]
+            .iter()
+            .copied()
+            .zip(self.weights[lo..hi].iter().copied())
     }
 
     /// Adds the synaptic contributions of input channel `i` carrying `v` at step `t`.
@@ -165,6 +183,12 @@ impl EventState {
     /// Advances one step. `x` is the step's input row (`C_in` values: spike counts, or
     /// features), `None` for no input; after [`EventState::end_input`] it is ignored.
     pub fn step<N: Neuron>(&mut self, net: &EventNetwork<N>, x: Option<&[f32]>) {
+        self.advance(net, FirstLayer::Events(x));
+    }
+
+    /// [`EventState::step`] with the first layer's input given as events (`x`) or as its
+    /// synaptic currents, computed beforehand ([`DenseInput`]).
+    fn advance<N: Neuron>(&mut self, net: &EventNetwork<N>, first: FirstLayer<'_>) {
         let t = self.t;
         let n_layers = net.layers.len();
         // Layer `l` runs while `t < horizon(l)`: unbounded until the input ends.
@@ -179,23 +203,33 @@ impl EventState {
                 input_horizon = horizon;
                 continue;
             }
-            // 1. deposit this step's input events
-            if l == 0 {
-                if let Some(x) = x.filter(|_| t < input_horizon) {
-                    for (i, &v) in x[..layer.c_in].iter().enumerate() {
-                        if v != 0.0 {
-                            layer.deposit(&mut st.ring, t, i, v);
+            // 1. deposit this step's input events; 2. read and clear this step's row
+            match first {
+                FirstLayer::Current(current) if l == 0 => {
+                    self.current.clear();
+                    self.current.extend_from_slice(current);
+                }
+                _ => {
+                    if l == 0 {
+                        if let FirstLayer::Events(Some(x)) = first
+                            && t < input_horizon
+                        {
+                            for (i, &v) in x[..layer.c_in].iter().enumerate() {
+                                if v != 0.0 {
+                                    layer.deposit(&mut st.ring, t, i, v);
+                                }
+                            }
+                        }
+                    } else if t < input_horizon {
+                        for &i in &before[l - 1].fired {
+                            layer.deposit(&mut st.ring, t, i as usize, 1.0);
                         }
                     }
-                }
-            } else if t < input_horizon {
-                for &i in &before[l - 1].fired {
-                    layer.deposit(&mut st.ring, t, i as usize, 1.0);
+                    layer.take(&mut st.ring, t, &mut self.current);
                 }
             }
             input_horizon = horizon;
-            // 2. read and clear this step's row, then update the neurons
-            layer.take(&mut st.ring, t, &mut self.current);
+            // 3. update the neurons
             if l + 1 == n_layers {
                 net.readout.step(&mut st.v, &self.current);
             } else {
@@ -276,6 +310,26 @@ impl<N: Neuron> EventNetwork<N> {
     /// `(T + (L+1)·R, outputs)` and each hidden layer's spikes `(T + (l+1)·R, H)`.
     pub fn run_sample(&self, x: &[f32], steps: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
         let c_in = self.inputs();
+        self.run(steps, |t| {
+            FirstLayer::Events((t < steps).then(|| &x[t * c_in..(t + 1) * c_in]))
+        })
+    }
+
+    /// [`EventNetwork::run_sample`] with the first layer's currents given: `(T + R_0, C_out)`
+    /// row-major, as [`DenseInput::currents`] computes them.
+    fn run_currents(&self, current: &[f32], steps: usize) -> (Vec<f32>, Vec<Vec<f32>>) {
+        let n = self.layers[0].c_out;
+        self.run(steps, |t| {
+            FirstLayer::Current(current.get(t * n..(t + 1) * n).unwrap_or(&[]))
+        })
+    }
+
+    /// Runs one sample of `steps` steps, the first layer's input of step `t` from `first(t)`.
+    fn run<'a>(
+        &self,
+        steps: usize,
+        first: impl Fn(usize) -> FirstLayer<'a>,
+    ) -> (Vec<f32>, Vec<Vec<f32>>) {
         let n_layers = self.layers.len();
         let mut st = self.state();
         let mut horizon = steps;
@@ -293,7 +347,7 @@ impl<N: Neuron> EventNetwork<N> {
             if t == steps {
                 st.end_input();
             }
-            st.step(self, (t < steps).then(|| &x[t * c_in..(t + 1) * c_in]));
+            st.advance(self, first(t));
             for (l, s) in spikes.iter_mut().enumerate() {
                 let n = self.layers[l].c_out;
                 for &o in st.fired(l) {
@@ -309,8 +363,19 @@ impl<N: Neuron> EventNetwork<N> {
     /// steps (its rows beyond are padding, never seen). Returns the readout membranes and each
     /// hidden layer's spikes, shaped as [`crate::model::Network::forward_eval`]'s for `T`, with
     /// sample `b`'s values beyond its own `lengths[b] + …` steps zero. `lengths = [T; B]` runs
-    /// every sample over the whole padded batch, as the reference does.
+    /// every sample over the whole padded batch, as the reference does. The first layer's
+    /// input goes the cheaper way ([`InputPath::Auto`]); every way gives the same bits.
     pub fn forward(&self, x: &Seq, lengths: &[usize]) -> Result<(Seq, Vec<Seq>)> {
+        self.forward_with(x, lengths, InputPath::Auto)
+    }
+
+    /// [`EventNetwork::forward`] with the first layer's input taken as `path` says.
+    pub fn forward_with(
+        &self,
+        x: &Seq,
+        lengths: &[usize],
+        path: InputPath,
+    ) -> Result<(Seq, Vec<Seq>)> {
         if x.channels != self.inputs() {
             return Err(Error::shape(
                 "event network input channels",
@@ -320,10 +385,33 @@ impl<N: Neuron> EventNetwork<N> {
         }
         x.check_lengths(lengths)?;
         let c_in = x.channels;
-        let runs: Vec<(Vec<f32>, Vec<Vec<f32>>)> = (0..x.batch)
-            .into_par_iter()
-            .map(|b| self.run_sample(&x.sample(b)[..lengths[b] * c_in], lengths[b]))
-            .collect();
+        let dense = match path {
+            InputPath::Events => None,
+            InputPath::Dense | InputPath::Auto => DenseInput::of(&self.layers[0]),
+        }
+        .filter(|d| path == InputPath::Dense || self.dense_is_cheaper(d, x, lengths));
+        let runs: Vec<(Vec<f32>, Vec<Vec<f32>>)> = match dense {
+            None => (0..x.batch)
+                .into_par_iter()
+                .map(|b| self.run_sample(&x.sample(b)[..lengths[b] * c_in], lengths[b]))
+                .collect(),
+            Some(dense) => {
+                let right_pad = self.layers[0].right_pad;
+                (0..x.batch.div_ceil(LANES))
+                    .into_par_iter()
+                    .flat_map_iter(|chunk| {
+                        let first = chunk * LANES;
+                        let n = LANES.min(x.batch - first);
+                        let currents = dense.currents(x, lengths, first, n, right_pad);
+                        currents
+                            .into_par_iter()
+                            .enumerate()
+                            .map(|(q, c)| self.run_currents(&c, lengths[first + q]))
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
+            }
+        };
         let mut steps = x.steps;
         let mut shapes = Vec::new();
         for layer in &self.layers {
@@ -345,6 +433,54 @@ impl<N: Neuron> EventNetwork<N> {
         }
         Ok((v, spikes))
     }
+
+    /// Whether the dense first layer costs less than its events on this batch: an event costs a
+    /// scattered add per synapse of its channel, the dense sum one add per synapse, step and
+    /// lane group (sixteen samples), at [`DENSE_ADD_COST`] of a scattered add.
+    fn dense_is_cheaper(&self, dense: &DenseInput, x: &Seq, lengths: &[usize]) -> bool {
+        let layer = &self.layers[0];
+        let c_in = x.channels;
+        let mut event_adds = 0.0;
+        for (b, &len) in lengths.iter().enumerate() {
+            for (k, &v) in x.sample(b)[..len * c_in].iter().enumerate() {
+                if v != 0.0 {
+                    let i = k % c_in;
+                    event_adds += layer.synapses_of(i).len() as f64;
+                }
+            }
+        }
+        let dense_adds: f64 = lengths
+            .chunks(LANES)
+            .map(|c| (c.iter().copied().max().unwrap_or(0) + layer.right_pad) as f64)
+            .sum::<f64>()
+            * dense.synapses() as f64;
+        dense_adds * DENSE_ADD_COST < event_adds
+    }
+}
+
+/// The cost of one dense sixteen-lane add of [`DenseInput`] in scattered event adds (measured:
+/// `spikedelay bench --workload shd --phase infer`, docs/design.md).
+const DENSE_ADD_COST: f64 = 4.0;
+
+/// How [`EventNetwork::forward_with`] feeds the first layer. Every way gives the same bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputPath {
+    /// The cheaper of the two for the batch, by counting the adds each makes.
+    #[default]
+    Auto,
+    /// Each non-zero input deposits its synapses (cheapest for sparse input).
+    Events,
+    /// Sixteen samples at a time, every synapse at every step (cheapest for dense input).
+    Dense,
+}
+
+/// The first layer's input for one step.
+#[derive(Clone, Copy)]
+enum FirstLayer<'a> {
+    /// The step's input row (`None`: none), deposited event by event.
+    Events(Option<&'a [f32]>),
+    /// The layer's synaptic currents, computed beforehand.
+    Current(&'a [f32]),
 }
 
 #[cfg(test)]
@@ -382,5 +518,77 @@ mod tests {
             count(&s_adapt),
             count(&s_lif)
         );
+    }
+
+    /// The dense first layer gives the events' results to the bit, for counts and signed
+    /// features, samples of several lengths and a last lane group only partly filled; and the
+    /// automatic choice takes it for dense input and events for sparse input.
+    #[test]
+    fn the_dense_first_layer_equals_its_events_bit_for_bit() {
+        let mut config = crate::model::config::ModelConfig::default().network_config(24, 5);
+        config.hidden = vec![30, 16];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let net = Network::new(&config, &mut rng).unwrap();
+        let engine = EventNetwork::from_network(&net);
+        assert!(engine.layers[0].ring > 4, "delays spread over the ring");
+        let (batch, steps) = (37, 45);
+        let lengths: Vec<usize> = (0..batch).map(|b| steps - (b * 7) % 30).collect();
+        let counts = |k: usize| f32::from(u8::try_from((k * 2_654_435_761) % 7).unwrap()) * 0.75;
+        let signed = |k: usize| ((k * 40_503) % 97) as f32 / 13.0 - 3.5;
+        let bits = |s: &Seq| s.data.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for (name, value) in [
+            ("counts", &counts as &dyn Fn(usize) -> f32),
+            ("features", &signed),
+        ] {
+            let mut x = Seq::zeros(batch, steps, 24);
+            for (b, &len) in lengths.iter().enumerate() {
+                for k in 0..len * 24 {
+                    x.sample_mut(b)[k] = value(b * 100_003 + k);
+                }
+            }
+            let (v_ev, s_ev) = engine
+                .forward_with(&x, &lengths, InputPath::Events)
+                .unwrap();
+            let (v_de, s_de) = engine.forward_with(&x, &lengths, InputPath::Dense).unwrap();
+            assert_eq!(bits(&v_de), bits(&v_ev), "{name}: readout");
+            for (l, (a, b)) in s_de.iter().zip(&s_ev).enumerate() {
+                assert_eq!(bits(a), bits(b), "{name}: layer {l} spikes");
+                assert!(b.density() > 0.01, "{name}: layer {l} fires");
+            }
+            // The first layer's membranes, every step, to the bit (its spikes alone would hide
+            // a changed summation order).
+            let dense = DenseInput::of(&engine.layers[0]).unwrap();
+            let right_pad = engine.layers[0].right_pad;
+            let currents = dense.currents(&x, &lengths, 32, 5, right_pad);
+            for (q, current) in currents.iter().enumerate() {
+                let (b, n) = (32 + q, lengths[32 + q]);
+                let (mut by_events, mut by_sums) = (engine.state(), engine.state());
+                for t in 0..n + right_pad {
+                    if t == n {
+                        by_events.end_input();
+                        by_sums.end_input();
+                    }
+                    let row = (t < n).then(|| &x.sample(b)[t * 24..(t + 1) * 24]);
+                    by_events.advance(&engine, FirstLayer::Events(row));
+                    let c = &current[t * 30..(t + 1) * 30];
+                    by_sums.advance(&engine, FirstLayer::Current(c));
+                    let v = |s: &EventState| {
+                        s.layers[0]
+                            .v
+                            .iter()
+                            .map(|v| v.to_bits())
+                            .collect::<Vec<_>>()
+                    };
+                    assert_eq!(v(&by_sums), v(&by_events), "{name}: sample {b} step {t}");
+                }
+            }
+            // Dense input: the automatic choice is the dense layer (same bits either way).
+            assert!(engine.dense_is_cheaper(&dense, &x, &lengths), "{name}");
+        }
+        // One spike in a thousand: events.
+        let mut sparse = Seq::zeros(batch, steps, 24);
+        sparse.data.iter_mut().step_by(997).for_each(|v| *v = 1.0);
+        let dense = DenseInput::of(&engine.layers[0]).unwrap();
+        assert!(!engine.dense_is_cheaper(&dense, &sparse, &vec![steps; batch]));
     }
 }
