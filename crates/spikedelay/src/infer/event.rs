@@ -459,7 +459,7 @@ impl<N: Neuron> EventNetwork<N> {
 }
 
 /// The cost of one dense sixteen-lane add of [`DenseInput`] in scattered event adds (measured:
-/// `spikedelay bench --workload shd --phase infer`, docs/design.md).
+/// `spikedelay bench --workload shd --phase infer,infer-events`, BENCHMARKS.md).
 const DENSE_ADD_COST: f64 = 4.0;
 
 /// How [`EventNetwork::forward_with`] feeds the first layer. Every way gives the same bits.
