@@ -72,11 +72,6 @@ impl DenseInput {
         })
     }
 
-    /// Multiply-adds per step and sample: every synapse, zero input or not.
-    pub(crate) fn synapses(&self) -> usize {
-        self.weights.len()
-    }
-
     /// The currents of samples `first..first + n` (`n ≤ LANES`) of the zero-padded batch `x`,
     /// sample `b` over its own `lengths[b]` steps: for each lane, `(lengths[b] + R) × C_out`
     /// values, step-major, where `R` is `right_pad` (the steps the layer runs beyond its input).
