@@ -8,6 +8,7 @@
 pub mod conv;
 pub mod elementary;
 pub mod plan;
+pub mod recycle;
 pub mod simd;
 pub mod vector;
 

@@ -21,13 +21,18 @@
 //! products, which run one bin per task on the rayon pool.
 
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gemm::{Parallelism, c32, gemm};
 use rayon::prelude::*;
 use realfft::{ComplexToReal, RealFftPlanner, RealToComplex};
 
+use crate::kernels::recycle::{Store, Uninit};
 use crate::seq::Seq;
+
+/// Spectra storage freed by one training step and taken again by the next.
+static STORE: Store<c32> = Store::new();
 
 /// The smallest length `≥ min` whose only prime factors are 2, 3 and 5 (fast transforms).
 pub fn fft_len(min: usize) -> usize {
@@ -80,7 +85,8 @@ fn plans(n: usize) -> Arc<Plans> {
         .clone()
 }
 
-/// Spectra of `rows × cols` real signals of length `n`, bin-major: `[f][row][col]`.
+/// Spectra of `rows × cols` real signals of length `n`, bin-major: `[f][row][col]`. Their
+/// storage returns to a store for the next step's spectra when dropped.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spectra {
     /// `bins(n) · rows · cols` values.
@@ -121,8 +127,8 @@ impl Spectra {
         fill: impl Fn(usize, usize, &mut [f32]) + Sync,
     ) -> Self {
         let nb = bins(n);
-        let mut data = vec![c32::new(0.0, 0.0); nb * rows * cols];
-        let out = SharedOut(data.as_mut_ptr());
+        let mut data = STORE.take(nb * rows * cols);
+        let out = SharedOut(data.slots().as_mut_ptr().cast::<c32>());
         let plan = plans(n);
         (0..rows).into_par_iter().for_each(|r| {
             let mut buf = vec![0.0f32; n];
@@ -146,7 +152,8 @@ impl Spectra {
             }
         });
         Spectra {
-            data,
+            // Safety: the tasks above wrote every (bin, row, column).
+            data: unsafe { data.assume_filled() },
             n,
             rows,
             cols,
@@ -176,12 +183,13 @@ impl Spectra {
     }
 
     /// The inverse transforms, scaled by `1/n`: `emit(row_out, col, signal)` receives each
-    /// signal with `row_out` the `row_len` outputs of its row.
+    /// signal with `row_out` the `row_len` outputs of its row, and writes all of them over
+    /// the row's columns.
     fn inverse(
         &self,
-        out: &mut [f32],
+        out: &mut [MaybeUninit<f32>],
         row_len: usize,
-        emit: impl Fn(&mut [f32], usize, &[f32]) + Sync,
+        emit: impl Fn(&mut [MaybeUninit<f32>], usize, &[f32]) + Sync,
     ) {
         let (n, rows, cols) = (self.n, self.rows, self.cols);
         let nb = bins(n);
@@ -220,31 +228,45 @@ impl Spectra {
     pub fn to_seq(&self, steps: usize) -> Seq {
         assert!(steps <= self.n);
         let c = self.cols;
-        let mut out = Seq::zeros(self.rows, steps, c);
-        self.inverse(&mut out.data, steps * c, |row, ch, sig| {
+        let mut out = Uninit::new(self.rows * steps * c);
+        self.inverse(out.slots(), steps * c, |row, ch, sig| {
             for (t, &v) in sig.iter().take(steps).enumerate() {
-                row[t * c + ch] = v;
+                row[t * c + ch].write(v);
             }
         });
-        out
+        Seq {
+            batch: self.rows,
+            steps,
+            channels: c,
+            // Safety: every row's every (step, channel) was written above.
+            data: unsafe { out.assume_filled() },
+        }
     }
 
     /// The signals' first `taps` values in a kernel's layout `(c_in = rows, taps, c_out = cols)`.
     pub fn to_kernel(&self, taps: usize) -> Vec<f32> {
         let c_out = self.cols;
-        let mut out = vec![0.0f32; self.rows * taps * c_out];
-        self.inverse(&mut out, taps * c_out, |row, o, sig| {
+        assert!(taps <= self.n);
+        let mut out = Uninit::new(self.rows * taps * c_out);
+        self.inverse(out.slots(), taps * c_out, |row, o, sig| {
             for (d, &v) in sig.iter().take(taps).enumerate() {
-                row[d * c_out + o] = v;
+                row[d * c_out + o].write(v);
             }
         });
-        out
+        // Safety: every row's every (tap, column) was written above.
+        unsafe { out.assume_filled() }
     }
 
     /// Bin `f`'s matrix.
     fn bin(&self, f: usize) -> &[c32] {
         let m = self.rows * self.cols;
         &self.data[f * m..(f + 1) * m]
+    }
+}
+
+impl Drop for Spectra {
+    fn drop(&mut self) {
+        STORE.give(std::mem::take(&mut self.data));
     }
 }
 
@@ -276,37 +298,42 @@ fn bin_products(lhs: Operand, rhs: Operand) -> Spectra {
     assert_eq!(lhs.spectra.n, rhs.spectra.n, "transform lengths");
     let len = lhs.spectra.n;
     let nb = bins(len);
-    let mut data = vec![c32::new(0.0, 0.0); nb * m * n];
-    data.par_chunks_mut(m * n).enumerate().for_each(|(f, dst)| {
-        let (l, r) = (lhs.spectra.bin(f), rhs.spectra.bin(f));
-        // Safety: `dst` is m × n row-major; `l` and `r` are the operands' bin matrices, read
-        // with strides that stay inside them for the shapes above.
-        unsafe {
-            gemm(
-                m,
-                n,
-                k,
-                dst.as_mut_ptr(),
-                1,
-                n as isize,
-                false,
-                l.as_ptr(),
-                lcs,
-                lrs,
-                r.as_ptr(),
-                rcs,
-                rrs,
-                c32::new(0.0, 0.0),
-                c32::new(1.0, 0.0),
-                false,
-                lhs.conj,
-                rhs.conj,
-                Parallelism::None,
-            );
-        }
-    });
+    let mut data = STORE.take(nb * m * n);
+    data.slots()
+        .par_chunks_mut(m * n)
+        .enumerate()
+        .for_each(|(f, dst)| {
+            let (l, r) = (lhs.spectra.bin(f), rhs.spectra.bin(f));
+            // Safety: `dst` is m × n row-major, written whole and never read (`read_dst` false,
+            // so its old values do not matter); `l` and `r` are the operands' bin matrices, read
+            // with strides that stay inside them for the shapes above.
+            unsafe {
+                gemm(
+                    m,
+                    n,
+                    k,
+                    dst.as_mut_ptr().cast::<c32>(),
+                    1,
+                    n as isize,
+                    false,
+                    l.as_ptr(),
+                    lcs,
+                    lrs,
+                    r.as_ptr(),
+                    rcs,
+                    rrs,
+                    c32::new(0.0, 0.0),
+                    c32::new(1.0, 0.0),
+                    false,
+                    lhs.conj,
+                    rhs.conj,
+                    Parallelism::None,
+                );
+            }
+        });
     Spectra {
-        data,
+        // Safety: each bin's product above wrote its whole matrix.
+        data: unsafe { data.assume_filled() },
         n: len,
         rows: m,
         cols: n,
@@ -452,6 +479,32 @@ mod tests {
             assert!(none.is_none());
             assert_eq!(gk2, gk);
         }
+    }
+
+    /// Storage taken from the store keeps its old values until written: buffers full of NaN
+    /// waiting there for the lengths these passes ask for change no result.
+    #[test]
+    fn recycled_storage_never_reaches_the_results() {
+        let (batch, t_in, c_in, c_out, taps, t_out) = (3, 37, 6, 5, 9, 41);
+        let nb = bins(layer_fft_len(t_in, taps, t_out));
+        for len in [nb * batch * c_in, nb * c_in * c_out, nb * batch * c_out] {
+            for _ in 0..3 {
+                STORE.give(vec![c32::new(f32::NAN, f32::NAN); len]);
+            }
+        }
+        let x = Seq::from_vec(batch, t_in, c_in, pseudo(batch * t_in * c_in, 8, 3)).unwrap();
+        let ga = Seq::from_vec(batch, t_out, c_out, pseudo(batch * t_out * c_out, 9, 0)).unwrap();
+        let k = pseudo(c_in * taps * c_out, 10, 0);
+        let a = forward(&x, &k, taps, c_out, t_out);
+        close(
+            &a.data,
+            &events::forward_batch(&x, &k, taps, c_out, t_out).data,
+            2e-6,
+        );
+        let (gk, gx) = backward(&x, &ga, &k, taps, true);
+        close(&gk, &events::backward_kernel_batch(&x, &ga, taps), 2e-6);
+        let gx_ref = events::backward_input_batch(&ga, &k, taps, c_in, t_in);
+        close(&gx.unwrap().data, &gx_ref.data, 2e-6);
     }
 
     #[test]
