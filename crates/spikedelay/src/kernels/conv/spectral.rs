@@ -21,7 +21,6 @@
 //! products, which run one bin per task on the rayon pool.
 
 use std::collections::HashMap;
-use std::mem::MaybeUninit;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use gemm::{Parallelism, c32, gemm};
@@ -33,6 +32,13 @@ use crate::seq::Seq;
 
 /// Spectra storage freed by one training step and taken again by the next.
 static STORE: Store<c32> = Store::new();
+
+/// Signals a transform task gathers, transforms and scatters together: a 64-byte line of
+/// `f32` inputs, and two of `c32` spectra (BENCHMARKS.md, "CPU: transforms by blocks").
+const BLOCK: usize = 16;
+
+/// Bins a task moves between its row's signal-major spectra and the bin-major store together.
+const BINS: usize = 4;
 
 /// The smallest length `≥ min` whose only prime factors are 2, 3 and 5 (fast transforms).
 pub fn fft_len(min: usize) -> usize {
@@ -118,36 +124,56 @@ impl SharedOut {
 }
 
 impl Spectra {
-    /// The spectra of the signals `fill(row, col, buf)` writes into `buf` (length `n`, zeroed
-    /// first; the signal is `buf` itself, zero-padded by leaving the tail).
-    fn transform(
+    /// The spectra of `rows` real matrices, row `r` being `source(r)`: `len × cols` row-major,
+    /// each column one signal of `len ≤ n` steps, zero-padded to `n`.
+    ///
+    /// Each task takes one row and works through [`BLOCK`] columns at a time, so the gather
+    /// into signals, the transforms and the scatter into bin-major order all stay in cache.
+    fn transform<'s>(
         n: usize,
         rows: usize,
         cols: usize,
-        fill: impl Fn(usize, usize, &mut [f32]) + Sync,
+        len: usize,
+        source: impl Fn(usize) -> &'s [f32] + Sync,
     ) -> Self {
+        assert!(len <= n, "{len} steps in a transform of length {n}");
         let nb = bins(n);
         let mut data = STORE.take(nb * rows * cols);
         let out = SharedOut(data.slots().as_mut_ptr().cast::<c32>());
         let plan = plans(n);
         (0..rows).into_par_iter().for_each(|r| {
-            let mut buf = vec![0.0f32; n];
+            let src = source(r);
+            assert_eq!(src.len(), len * cols, "row {r} of the signals");
+            let mut sig = vec![0.0f32; BLOCK * n];
             let mut local = vec![c32::new(0.0, 0.0); cols * nb];
             let mut scratch = vec![c32::new(0.0, 0.0); plan.forward.get_scratch_len()];
-            for (c, spec) in local.chunks_exact_mut(nb).enumerate() {
-                buf.fill(0.0);
-                fill(r, c, &mut buf);
-                plan.forward
-                    .process_with_scratch(&mut buf, spec, &mut scratch)
-                    .expect("buffer lengths match the plan");
+            for (c0, spec) in (0..cols).step_by(BLOCK).zip(local.chunks_mut(BLOCK * nb)) {
+                let w = BLOCK.min(cols - c0);
+                for (t, line) in src.chunks_exact(cols).enumerate() {
+                    for (j, &v) in line[c0..c0 + w].iter().enumerate() {
+                        sig[j * n + t] = v;
+                    }
+                }
+                // The transforms use their input as scratch: the padding is written each time.
+                for (s, spec) in sig.chunks_exact_mut(n).zip(spec.chunks_exact_mut(nb)) {
+                    s[len..].fill(0.0);
+                    plan.forward
+                        .process_with_scratch(s, spec, &mut scratch)
+                        .expect("buffer lengths match the plan");
+                }
             }
-            for f in 0..nb {
-                // Safety: row r of bin f is `data[(f·rows + r)·cols ..][..cols]`, written by
-                // this task only, inside `data` (f < nb, r < rows).
-                let dst =
-                    unsafe { std::slice::from_raw_parts_mut(out.at((f * rows + r) * cols), cols) };
-                for (c, d) in dst.iter_mut().enumerate() {
-                    *d = local[c * nb + f];
+            for f0 in (0..nb).step_by(BINS) {
+                let h = BINS.min(nb - f0);
+                let dst: [SharedOut; BINS] = std::array::from_fn(|df| {
+                    // Safety: row r of bin min(f0 + df, nb − 1) lies inside `data`.
+                    SharedOut(unsafe { out.at(((f0 + df).min(nb - 1) * rows + r) * cols) })
+                });
+                for (c, spec) in local.chunks_exact(nb).enumerate() {
+                    for (df, d) in dst.iter().enumerate().take(h) {
+                        // Safety: (bin f0 + df, row r, column c < cols) is inside `data` and
+                        // written by this task only.
+                        unsafe { d.at(c).write(spec[f0 + df]) };
+                    }
                 }
             }
         });
@@ -163,98 +189,81 @@ impl Spectra {
     /// Spectra of a batch `x` (B, T, C) over time: `[f][b][c]`.
     pub fn of_seq(x: &Seq, n: usize) -> Self {
         let (_, t, c) = x.shape();
-        assert!(t <= n, "{t} steps in a transform of length {n}");
-        Self::transform(n, x.batch, c, |b, ch, buf| {
-            let s = x.sample(b);
-            for (tt, v) in buf.iter_mut().take(t).enumerate() {
-                *v = s[tt * c + ch];
-            }
-        })
+        Self::transform(n, x.batch, c, t, |b| x.sample(b))
     }
 
     /// Spectra of a kernel `k` (`(c_in, taps, c_out)`, indexed by delay): `[f][i][o]`.
     pub fn of_kernel(k: &[f32], c_in: usize, taps: usize, c_out: usize, n: usize) -> Self {
-        assert!(taps <= n && k.len() == c_in * taps * c_out);
-        Self::transform(n, c_in, c_out, |i, o, buf| {
-            for (d, v) in buf.iter_mut().take(taps).enumerate() {
-                *v = k[(i * taps + d) * c_out + o];
-            }
-        })
+        assert!(k.len() == c_in * taps * c_out);
+        let row = taps * c_out;
+        Self::transform(n, c_in, c_out, taps, |i| &k[i * row..(i + 1) * row])
     }
 
-    /// The inverse transforms, scaled by `1/n`: `emit(row_out, col, signal)` receives each
-    /// signal with `row_out` the `row_len` outputs of its row, and writes all of them over
-    /// the row's columns.
-    fn inverse(
-        &self,
-        out: &mut [MaybeUninit<f32>],
-        row_len: usize,
-        emit: impl Fn(&mut [MaybeUninit<f32>], usize, &[f32]) + Sync,
-    ) {
+    /// The inverse transforms, scaled by `1/n`, of every (row, column), keeping steps
+    /// `0..keep`: `(rows, keep, cols)` row-major, each column one signal.
+    fn inverse(&self, keep: usize) -> Vec<f32> {
         let (n, rows, cols) = (self.n, self.rows, self.cols);
+        assert!(keep <= n);
         let nb = bins(n);
-        assert_eq!(out.len(), rows * row_len);
         let plan = plans(n);
-        out.par_chunks_mut(row_len)
+        let scale = 1.0 / n as f32;
+        let mut out = Uninit::new(rows * keep * cols);
+        out.slots()
+            .par_chunks_mut(keep * cols)
             .enumerate()
             .for_each(|(r, out_r)| {
                 let mut local = vec![c32::new(0.0, 0.0); cols * nb];
-                for f in 0..nb {
-                    let src = &self.data[(f * rows + r) * cols..(f * rows + r + 1) * cols];
-                    for (c, &v) in src.iter().enumerate() {
-                        local[c * nb + f] = v;
+                for f0 in (0..nb).step_by(BINS) {
+                    let h = BINS.min(nb - f0);
+                    let src: [&[c32]; BINS] = std::array::from_fn(|df| {
+                        let at = ((f0 + df).min(nb - 1) * rows + r) * cols;
+                        &self.data[at..at + cols]
+                    });
+                    for (c, spec) in local.chunks_exact_mut(nb).enumerate() {
+                        for (df, s) in src.iter().enumerate().take(h) {
+                            spec[f0 + df] = s[c];
+                        }
                     }
                 }
-                let mut sig = vec![0.0f32; n];
+                let mut sig = vec![0.0f32; BLOCK * n];
                 let mut scratch = vec![c32::new(0.0, 0.0); plan.inverse.get_scratch_len()];
-                let scale = 1.0 / n as f32;
-                for (c, spec) in local.chunks_exact_mut(nb).enumerate() {
-                    // A real signal's first (and, for even n, last) bin is real; products keep
-                    // it so up to rounding of the zero imaginary parts.
-                    spec[0].im = 0.0;
-                    if n.is_multiple_of(2) {
-                        spec[nb - 1].im = 0.0;
+                for (c0, spec) in (0..cols).step_by(BLOCK).zip(local.chunks_mut(BLOCK * nb)) {
+                    let w = BLOCK.min(cols - c0);
+                    for (spec, s) in spec.chunks_exact_mut(nb).zip(sig.chunks_exact_mut(n)) {
+                        // A real signal's first (and, for even n, last) bin is real; products
+                        // keep it so up to rounding of the zero imaginary parts.
+                        spec[0].im = 0.0;
+                        if n.is_multiple_of(2) {
+                            spec[nb - 1].im = 0.0;
+                        }
+                        plan.inverse
+                            .process_with_scratch(spec, s, &mut scratch)
+                            .expect("buffer lengths match the plan");
                     }
-                    plan.inverse
-                        .process_with_scratch(spec, &mut sig, &mut scratch)
-                        .expect("buffer lengths match the plan");
-                    sig.iter_mut().for_each(|v| *v *= scale);
-                    emit(out_r, c, &sig);
+                    for (t, line) in out_r.chunks_exact_mut(cols).enumerate() {
+                        for (j, o) in line[c0..c0 + w].iter_mut().enumerate() {
+                            o.write(sig[j * n + t] * scale);
+                        }
+                    }
                 }
             });
+        // Safety: every row's every (step, column) was written above.
+        unsafe { out.assume_filled() }
     }
 
     /// The signals as a batch (B = rows, `steps`, C = cols), keeping steps `0..steps`.
     pub fn to_seq(&self, steps: usize) -> Seq {
-        assert!(steps <= self.n);
-        let c = self.cols;
-        let mut out = Uninit::new(self.rows * steps * c);
-        self.inverse(out.slots(), steps * c, |row, ch, sig| {
-            for (t, &v) in sig.iter().take(steps).enumerate() {
-                row[t * c + ch].write(v);
-            }
-        });
         Seq {
             batch: self.rows,
             steps,
-            channels: c,
-            // Safety: every row's every (step, channel) was written above.
-            data: unsafe { out.assume_filled() },
+            channels: self.cols,
+            data: self.inverse(steps),
         }
     }
 
     /// The signals' first `taps` values in a kernel's layout `(c_in = rows, taps, c_out = cols)`.
     pub fn to_kernel(&self, taps: usize) -> Vec<f32> {
-        let c_out = self.cols;
-        assert!(taps <= self.n);
-        let mut out = Uninit::new(self.rows * taps * c_out);
-        self.inverse(out.slots(), taps * c_out, |row, o, sig| {
-            for (d, &v) in sig.iter().take(taps).enumerate() {
-                row[d * c_out + o].write(v);
-            }
-        });
-        // Safety: every row's every (tap, column) was written above.
-        unsafe { out.assume_filled() }
+        self.inverse(taps)
     }
 
     /// Bin `f`'s matrix.
@@ -462,6 +471,7 @@ mod tests {
             (5, 20, 3, 2, 7, 20),
             (1, 13, 3, 20, 1, 13),
             (4, 12, 2, 3, 31, 27),
+            (2, 30, 35, 17, 5, 30),
         ] {
             let x = Seq::from_vec(batch, t_in, c_in, pseudo(batch * t_in * c_in, 3, 3)).unwrap();
             let ga =
